@@ -1,0 +1,34 @@
+# The two set-up commands (make run, make test) need only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# The demo calls its own API on this machine, over plain http.
+RUN_ENV := DEBUG=true WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint bench
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(RUN_ENV) $(BIN)/python manage.py migrate --run-syncdb --noinput
+	$(RUN_ENV) DEMO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)/ and the worker; Ctrl-C stops both."
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(BIN)/python manage.py runworker & \
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks

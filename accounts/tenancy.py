@@ -1,0 +1,48 @@
+"""The one way site views reach tenant data: through the current account's queryset.
+
+A view that mixes in AccountObjectMixin answers 404 for another account's id, exactly as for a
+missing one, and 403 to viewers on any write.
+"""
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def require_write(request: HttpRequest) -> None:
+    if request.membership is None or not request.membership.can_write:
+        raise PermissionDenied("Viewers cannot change anything; ask an owner for the developer role.")
+
+
+class AccountRequiredMixin(LoginRequiredMixin):
+    """A signed-in member of the current account; writes need the owner or developer role.
+
+    Set `write_required = True` on views whose GET already belongs to a write (e.g. a create form).
+    """
+
+    write_required = False
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if request.account is None:
+            raise PermissionDenied("You are not a member of any account yet; ask an account owner to add you.")
+        if self.write_required or request.method not in SAFE_METHODS:
+            require_write(request)
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AccountObjectMixin(AccountRequiredMixin):
+    """Generic views over an AccountOwned model, scoped to the current account."""
+
+    model: type[models.Model]
+
+    def get_queryset(self):
+        return self.model.objects.for_account(self.request.account)
+
+    def form_valid(self, form):
+        form.instance.account = self.request.account
+        return super().form_valid(form)

@@ -1,0 +1,73 @@
+"""The shared cast: alice owns acme, bob only views acme, charlie owns globex."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from accounts.models import Account, ApiToken, Membership, Role
+
+
+def make_member(username: str, account: Account, role: str):
+    user = get_user_model().objects.create_user(username=username, password="correct horse battery")
+    Membership.objects.create(user=user, account=account, role=role)
+    return user
+
+
+def api_client(user, account: Account) -> APIClient:
+    _, key = ApiToken.issue(user=user, account=account)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+@pytest.fixture
+def acme(db) -> Account:
+    return Account.objects.create(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def globex(db) -> Account:
+    return Account.objects.create(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def alice(acme):
+    return make_member("alice", acme, Role.OWNER)
+
+
+@pytest.fixture
+def bob(acme):
+    return make_member("bob", acme, Role.VIEWER)
+
+
+@pytest.fixture
+def charlie(globex):
+    return make_member("charlie", globex, Role.OWNER)
+
+
+@pytest.fixture
+def alice_api(alice, acme) -> APIClient:
+    return api_client(alice, acme)
+
+
+@pytest.fixture
+def bob_api(bob, acme) -> APIClient:
+    return api_client(bob, acme)
+
+
+@pytest.fixture
+def charlie_api(charlie, globex) -> APIClient:
+    return api_client(charlie, globex)
+
+
+@pytest.fixture
+def alice_client(client, alice):
+    """The site, signed in as alice."""
+    client.force_login(alice)
+    return client
+
+
+@pytest.fixture
+def bob_client(client, bob):
+    client.force_login(bob)
+    return client

@@ -1,0 +1,25 @@
+from django.db import models
+
+from accounts.models import AccountOwned
+
+
+class Flow(AccountOwned):
+    """A call flow: a graph of widgets in the SPEC §6 wire format.
+
+    `widgets` holds the list exactly as the API receives it (webhook widget passwords encrypted);
+    `layout` keeps the designer's box positions, {widget_id: {"x": .., "y": ..}}.
+    """
+
+    name = models.CharField(max_length=200)
+    flow_end_webhook = models.BooleanField(default=False)
+    start = models.CharField(max_length=64)
+    widgets = models.JSONField(default=list)
+    layout = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
