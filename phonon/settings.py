@@ -168,6 +168,9 @@ WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=90)
 if WORKER_LEASE_SECONDS <= 60:
     raise ImproperlyConfigured("WORKER_LEASE_SECONDS must be more than the 60 s webhook deadline.")
 
+# Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
+DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
+
 
 def _fernet_key_from_secret(secret: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(f"field-encryption:{secret}".encode()).digest()).decode()
