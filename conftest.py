@@ -7,6 +7,15 @@ from rest_framework.test import APIClient
 from accounts.models import Account, ApiToken, Membership, Role
 
 
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    """Tests run without collectstatic, so {% static %} must not need the manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 def make_member(username: str, account: Account, role: str):
     user = get_user_model().objects.create_user(username=username, password="correct horse battery")
     Membership.objects.create(user=user, account=account, role=role)
