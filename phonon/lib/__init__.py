@@ -1,0 +1,1 @@
+"""Django-free helpers: URL policy, outbound HTTP, templating, extraction, sanitising."""

@@ -1,0 +1,279 @@
+"""Read values out of a webhook's JSON or XML answer: the one place that parses answers.
+
+JSON paths use the product's `data` root (`data.items[0].id`) and are evaluated by
+jsonpath-ng's extended parser; XML paths are XPath 1.0 evaluated by lxml. Paths are compiled
+once and cached, because parsing a path costs far more than evaluating it.
+
+XML is parsed with a parser that resolves no entities, loads no DTD and never touches the
+network, so an answer cannot read local files (XXE) or blow up memory (billion laughs).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from jsonpath_ng import JSONPath
+from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
+from jsonpath_ng.ext import parse as parse_json_path
+from jsonpath_ng.ext.arithmetic import Operation
+from jsonpath_ng.ext.filter import Expression
+from jsonpath_ng.ext.string import Sub
+from lxml import etree
+
+RESPONSE_TYPES = ("json", "xml")
+
+# `data` alone, or `data` followed by a child (`.x`), an index (`[0]`) or a descent (`..x`).
+_JSON_ROOT_RE = re.compile(r"^data(?=$|[.\[])")
+_PATH_CACHE_SIZE = 1024
+
+
+class InvalidResponse(Exception):
+    """The answer's body is not valid JSON/XML of the declared response type."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message  # the parser's words alone, for other sentences
+
+
+class InvalidPath(ValueError):
+    """A mapping path is malformed; the message names the path and the problem."""
+
+
+# --- parsing answers -----------------------------------------------------------------------
+
+
+def parse_response(body: bytes | str, response_type: str) -> Any:
+    """Parse an answer: "json" gives a Python object, "xml" the root lxml element."""
+    if response_type == "json":
+        return parse_json(body)
+    if response_type == "xml":
+        return parse_xml(body)
+    raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_strict(text: bytes | str) -> Any:
+    """json.loads that refuses NaN and Infinity, which other JSON readers reject."""
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def parse_json(body: bytes | str) -> Any:
+    """Strict JSON: NaN/Infinity are refused, and so is nesting too deep to read."""
+    try:
+        return loads_strict(body)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError, bad UTF-8 and over-long integers.
+        reason = _first_line(exc)
+        raise InvalidResponse(f"The answer is not valid JSON: {reason}.", reason) from None
+
+
+_thread_state = threading.local()
+
+
+def _xml_parser() -> etree.XMLParser:
+    """One parser per thread: lxml parsers keep state and must not be shared across threads."""
+    parser = getattr(_thread_state, "xml_parser", None)
+    if parser is None:
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        _thread_state.xml_parser = parser
+    return parser
+
+
+def parse_xml(body: bytes | str) -> etree._Element:
+    """Parse XML safely: entities stay unexpanded, no DTD or network, bombs are refused."""
+    if isinstance(body, str):
+        # lxml refuses str input that carries an encoding declaration; bytes always work.
+        body = body.encode("utf-8")
+    if not body.strip():
+        raise InvalidResponse("The answer is not valid XML: it is empty.", "it is empty")
+    try:
+        return etree.fromstring(body, _xml_parser())
+    except etree.XMLSyntaxError as exc:
+        reason = _first_line(exc)
+        raise InvalidResponse(f"The answer is not valid XML: {reason}.", reason) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+
+
+# --- paths ---------------------------------------------------------------------------------
+
+
+def validate_path(path: str, response_type: str) -> None:
+    """Raise InvalidPath when `path` cannot be used as a mapping of this response type."""
+    if response_type == "json":
+        _compiled_json_path(path)
+    elif response_type == "xml":
+        xpath = _compiled_xpath(path)
+        try:
+            # Unknown functions and namespace prefixes only show when the path is evaluated.
+            xpath(etree.Element("probe"))
+        except etree.XPathError as exc:
+            raise InvalidPath(f"The XPath {path!r} cannot be evaluated: {exc}.") from None
+    else:
+        raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
+
+
+@functools.lru_cache(maxsize=_PATH_CACHE_SIZE)
+def _compiled_json_path(path: str) -> JSONPath:
+    if not _JSON_ROOT_RE.match(path):
+        raise InvalidPath(f"The path {path!r} must start with data (the response root), for example data.items[0].id.")
+    # `data` is the root itself, not a key: an answer with its own "data" key reads data.data.
+    expression = "$" + path[len("data") :]
+    try:
+        compiled = parse_json_path(expression)
+    except (JsonPathParserError, JsonPathLexerError) as exc:
+        raise InvalidPath(f"The path {path!r} is not a valid JSON path: {exc}.") from None
+    except Exception as exc:  # the ply-based parser raises assorted errors on odd input
+        raise InvalidPath(f"The path {path!r} is not a valid JSON path: {exc}.") from None
+    _refuse_costly_json_operators(path, compiled)
+    return compiled
+
+
+def _refuse_costly_json_operators(path: str, compiled: JSONPath) -> None:
+    """Refuse arithmetic and regular expressions.
+
+    They are the only parts of the extended syntax that can exhaust the worker: `data.s * 1e9`
+    repeats a string a billion times and a backtracking regex can run for hours.
+    """
+    for node in _json_path_nodes(compiled):
+        if isinstance(node, Operation):
+            raise InvalidPath(f"The path {path!r} uses arithmetic, which is not supported.")
+        if isinstance(node, Sub) or (isinstance(node, Expression) and node.op == "=~"):
+            raise InvalidPath(f"The path {path!r} uses a regular expression, which is not supported.")
+
+
+def _json_path_nodes(node: Any) -> Iterator[Any]:
+    yield node
+    children = vars(node).values() if isinstance(node, JSONPath) else node
+    for child in children:
+        if isinstance(child, (JSONPath, list, tuple)):
+            yield from _json_path_nodes(child)
+
+
+def _compiled_xpath(path: str) -> etree.XPath:
+    """Compiled XPaths are cached per thread: lxml evaluators must not be shared by threads."""
+    cache: Callable[[str], etree.XPath] | None = getattr(_thread_state, "xpath_cache", None)
+    if cache is None:
+        cache = functools.lru_cache(maxsize=_PATH_CACHE_SIZE)(_compile_xpath)
+        _thread_state.xpath_cache = cache
+    return cache(path)
+
+
+def _compile_xpath(path: str) -> etree.XPath:
+    if not path.strip():
+        raise InvalidPath("The XPath is empty; write one such as /order/status.")
+    try:
+        # No EXSLT regular expressions (no backtracking bombs); plain str results.
+        return etree.XPath(path, regexp=False, smart_strings=False)
+    except etree.XPathSyntaxError as exc:
+        raise InvalidPath(f"The XPath {path!r} is not valid: {exc}.") from None
+
+
+# --- extraction ----------------------------------------------------------------------------
+
+
+def extract(document: Any, path: str, response_type: str) -> list:
+    """Every value `path` selects in the parsed answer; an empty list when it selects nothing.
+
+    XPath expressions that compute a scalar (count(), string(), boolean()) give a one-item list.
+    """
+    if response_type == "json":
+        compiled = _compiled_json_path(path)
+        try:
+            return [match.value for match in compiled.find(document)]
+        except Exception:
+            # A filter comparing unlike types, say, is no match rather than a crash.
+            return []
+    if response_type == "xml":
+        xpath = _compiled_xpath(path)
+        try:
+            result = xpath(document)
+        except etree.XPathError as exc:
+            raise InvalidPath(f"The XPath {path!r} cannot be evaluated: {exc}.") from None
+        return result if isinstance(result, list) else [result]
+    raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
+
+
+def mapping_values(save_in: str, matches: list) -> dict[str, str | None]:
+    """The flow variables one mapping sets, as SPEC §6 describes.
+
+    No match sets the variable to None. One scalar stores its text; one object stores compact
+    JSON. An array, or several matches, stores compact JSON plus `<name>_count` and
+    `<name>_0`, `<name>_1`, … holding each item's text.
+    """
+    if not matches:
+        return {save_in: None}
+    if len(matches) == 1 and not isinstance(matches[0], list):
+        return {save_in: value_text(matches[0])}
+    items = matches[0] if len(matches) == 1 else matches
+    values: dict[str, str | None] = {
+        save_in: compact_json([_json_item(item) for item in items]),
+        f"{save_in}_count": str(len(items)),
+    }
+    for index, item in enumerate(items):
+        values[f"{save_in}_{index}"] = value_text(item)
+    return values
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def value_text(value: Any) -> str | None:
+    """A matched value as a flow variable's text (None for JSON null)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return str(value)  # also turns lxml's string results into plain str
+    if isinstance(value, float):
+        return _number_text(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, (dict, list)):
+        return compact_json(value)
+    if isinstance(value, etree._Element):
+        return _element_text(value)
+    return str(value)
+
+
+def _json_item(value: Any) -> Any:
+    """JSON values go into the array as they are; XML nodes as their text."""
+    if value is None or isinstance(value, (bool, int, dict, list)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else _number_text(value)
+    return value_text(value)
+
+
+def _number_text(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))  # XPath numbers are floats: count() gives 3.0, stored as "3"
+    return repr(value)
+
+
+def _element_text(element: etree._Element) -> str:
+    if isinstance(element.tag, str) and any(isinstance(child.tag, str) for child in element):
+        return etree.tostring(element, encoding="unicode", with_tail=False)
+    if not isinstance(element.tag, str):
+        # Comments and processing instructions: their own text.
+        return element.text or ""
+    # string() reads text nodes only: an unexpanded external entity contributes nothing.
+    return element.xpath("string()")
