@@ -1,10 +1,235 @@
-"""Flow end webhook deliveries (SPEC §8). Interface fixed by the lead; the flow-end-webhook work fills it in."""
+"""Flow end webhook deliveries (SPEC §8).
+
+When an execution ends, `enqueue_flow_end_delivery` freezes the predefined JSON body in a
+Delivery, in the same transaction. The worker calls `send_due_delivery`, which claims one due
+delivery, sends it through the one outbound client with Standard Webhooks signature headers,
+logs the attempt and schedules a retry (timeout, connection error, 429, 5xx) on
+WEBHOOK_RETRY_SCHEDULE, or ends it (2xx delivered; anything else failed).
+"""
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from phonon.lib.outbound import OutboundResult, send_request
+from webhooks.models import AuthType, Webhook
+
+from .leases import claim_one, lease_expired
+from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_TIMEOUT_SECONDS = 30
+RETRY_AFTER_CAP_SECONDS = 24 * 3600
+RETRYABLE_ERRORS = frozenset({"TIMEOUT", "CONNECTION_ERROR"})
+
+# SPEC §8: callDetails keys and the call fields they come from.
+CALL_DETAIL_FIELDS = {
+    "calleeNumber": "callee",
+    "connectTime": "connect_time",
+    "didNumber": "did",
+    "duration": "duration",
+    "endTime": "end_time",
+    "hangupCause": "hangup_cause",
+    "incoming": "incoming",
+    "startTime": "start",
+}
 
 
-def enqueue_flow_end_delivery(execution) -> None:
+def build_payload(execution: Execution) -> dict:
+    """The predefined format: callDetails, keys (every $flow.key variable), phonon-uuid, recordingUrls."""
+    call = execution.call or {}
+    details = {}
+    for key, field in CALL_DETAIL_FIELDS.items():
+        value = call.get(field)
+        if key == "incoming":
+            details[key] = value in (True, "true", "True", "1", 1)
+        else:
+            details[key] = "" if value is None else str(value)
+    return {
+        "callDetails": [details],
+        "keys": [
+            {"name": name, "value": value}
+            for name, value in (execution.variables or {}).items()
+            if name.startswith("$flow.key.")
+        ],
+        "phonon-uuid": str(execution.id),
+        "recordingUrls": [
+            {"recordedFileName": item.get("file_name", ""), "recordedFilePublicPath": item.get("public_url", "")}
+            for item in (execution.recordings or [])
+        ],
+    }
+
+
+def enqueue_flow_end_delivery(execution: Execution) -> Delivery | None:
     """Called by the engine inside the transaction that ends an execution (completed or failed)."""
+    if not execution.flow.flow_end_webhook:
+        return None
+    webhook = Webhook.objects.for_account(execution.account_id).filter(is_default=True).first()
+    if webhook is None:
+        return None
+    delivery, _ = Delivery.objects.get_or_create(
+        execution=execution,
+        defaults={
+            "account_id": execution.account_id,
+            "webhook": webhook,
+            "payload": json.dumps(build_payload(execution), separators=(",", ":"), ensure_ascii=False),
+            "next_attempt_at": timezone.now(),
+        },
+    )
+    return delivery
+
+
+def signature_headers(delivery: Delivery, secret: str, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers: the same webhook-id on every attempt, a fresh timestamp."""
+    timestamp = now.astimezone(UTC)
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "Phonon-Webhooks/1.0",
+        "webhook-id": delivery.message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": StandardWebhook(secret).sign(delivery.message_id, timestamp, delivery.payload),
+    }
+
+
+def retry_after_seconds(result: OutboundResult, now: datetime) -> int | None:
+    """The answer's Retry-After (seconds or an HTTP date), capped at a day; None when absent or unreadable."""
+    value = {k.lower(): v for k, v in result.headers.items()}.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        seconds = int(value)
+    else:
+        try:
+            seconds = int((parsedate_to_datetime(value) - now).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    return max(0, min(seconds, RETRY_AFTER_CAP_SECONDS))
+
+
+def is_retryable(result: OutboundResult) -> bool:
+    if result.status_code is None:
+        return result.error_reason in RETRYABLE_ERRORS
+    return result.status_code == 429 or result.status_code >= 500
+
+
+def next_status(result: OutboundResult, round_attempts: int, now: datetime) -> tuple[str, datetime | None]:
+    """After an attempt: (status, when to try next). round_attempts counts this attempt too."""
+    if result.status_code is not None and 200 <= result.status_code < 300:
+        return DeliveryStatus.DELIVERED, None
+    schedule = settings.WEBHOOK_RETRY_SCHEDULE
+    if not is_retryable(result) or round_attempts > len(schedule):
+        return DeliveryStatus.FAILED, None
+    delay = retry_after_seconds(result, now)
+    if delay is None:
+        delay = schedule[round_attempts - 1]
+    return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
+
+
+def send(delivery: Delivery) -> OutboundResult:
+    """One attempt over the one outbound client; the URL policy and HTTP support apply at send time."""
+    webhook = delivery.webhook
+    now = timezone.now()
+    if webhook is None:
+        return OutboundResult(
+            status_code=None, error_reason="WEBHOOK_DELETED", error_detail="The webhook was deleted; nothing was sent."
+        )
+    auth = (webhook.username, webhook.password) if webhook.auth_type == AuthType.BASIC else None
+    return send_request(
+        webhook.method,
+        webhook.url,
+        headers=signature_headers(delivery, webhook.signing_secret, now),
+        data=delivery.payload.encode(),
+        auth=auth,
+        timeout=DELIVERY_TIMEOUT_SECONDS,
+        allow_http=delivery.account.http_support_enabled,
+        allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+        max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
+    )
 
 
 def send_due_delivery(worker_id: str) -> bool:
-    """Claim one due delivery attempt and send it; False when nothing is due. Called by runworker."""
-    return False
+    """Claim one due delivery and make one attempt; False when nothing is due. Called by runworker."""
+    now = timezone.now()
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).filter(lease_expired(now))
+    pk = claim_one(due, worker_id=worker_id, order_by="next_attempt_at")
+    if pk is None:
+        return False
+    delivery = Delivery.objects.select_related("webhook", "account").get(pk=pk)
+    attempted_at = timezone.now()
+    result = send(delivery)
+    record_attempt(delivery, result, attempted_at, worker_id)
+    return True
+
+
+def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str) -> None:
+    """Log the attempt and move the delivery on; only the current claimant may write."""
+    round_attempts = delivery.round_attempts + 1
+    status, next_attempt_at = next_status(result, round_attempts, timezone.now())
+    with transaction.atomic():
+        won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
+            status=status,
+            round_attempts=F("round_attempts") + 1,
+            next_attempt_at=next_attempt_at,
+            claimed_by="",
+            locked_until=None,
+            replay_requested=False,
+        )
+        if not won:
+            return
+        DeliveryAttempt.objects.create(
+            account_id=delivery.account_id,
+            delivery=delivery,
+            attempted_at=attempted_at,
+            status_code=result.status_code,
+            duration=round(result.duration, 3),
+            error_reason=result.error_reason or "",
+            error_detail=result.error_detail or "",
+            response_excerpt=result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace"),
+            replay=delivery.replay_requested,
+        )
+    logger.info(
+        "delivery %s execution=%s status=%s code=%s error=%s",
+        delivery.message_id, delivery.execution_id, status, result.status_code, result.error_reason or "-",
+    )
+
+
+def replay_delivery(delivery: Delivery) -> None:
+    """Send a delivery again as a new attempt (the same webhook-id and body), with a fresh retry schedule."""
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=DeliveryStatus.PENDING, round_attempts=0, next_attempt_at=timezone.now(), replay_requested=True
+    )
+
+
+def describe_delivery(execution: Execution) -> dict | None:
+    """The `flow_end_webhook` part of an execution's API answer and page."""
+    delivery = Delivery.objects.filter(execution=execution).select_related("webhook").first()
+    if delivery is None:
+        return None
+    return {
+        "id": delivery.pk,
+        "webhook": delivery.webhook_id,
+        "webhook_name": delivery.webhook.name if delivery.webhook else None,
+        "message_id": delivery.message_id,
+        "status": delivery.status,
+        "next_attempt_at": delivery.next_attempt_at,
+        "attempts": [
+            {
+                "attempted_at": attempt.attempted_at,
+                "status_code": attempt.status_code,
+                "duration": attempt.duration,
+                "error_reason": attempt.error_reason or None,
+                "error_detail": attempt.error_detail,
+                "response_excerpt": attempt.response_excerpt,
+                "replay": attempt.replay,
+            }
+            for attempt in delivery.attempts.all()
+        ],
+    }

@@ -1,5 +1,5 @@
-from .delivery import Delivery, DeliveryAttempt
+from .delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from .execution import Execution, ExecutionStatus
 from .flow import Flow
 
-__all__ = ["Delivery", "DeliveryAttempt", "Execution", "ExecutionStatus", "Flow"]
+__all__ = ["Delivery", "DeliveryAttempt", "DeliveryStatus", "Execution", "ExecutionStatus", "Flow"]

@@ -1,0 +1,281 @@
+"""Flow end webhook deliveries against a real local receiver (SPEC §8)."""
+
+import ipaddress
+import json
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from flows.deliveries import describe_delivery, enqueue_flow_end_delivery, send_due_delivery
+from flows.leases import claim_one
+from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
+from phonon.lib.testing.http_server import Reply, local_http_server
+from webhooks.models import AuthType, Webhook
+
+LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
+
+
+@pytest.fixture
+def receiver():
+    with local_http_server() as server:
+        yield server
+
+
+@pytest.fixture
+def allow_loopback(settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = LOOPBACK
+    settings.WEBHOOK_RETRY_SCHEDULE = [0, 0, 0]
+    return settings
+
+
+@pytest.fixture
+def default_webhook(acme, receiver, allow_loopback):
+    acme.http_support_enabled = True
+    acme.save()
+    return Webhook.objects.create(account=acme, name="CRM", url=receiver.url("/hook"), is_default=True)
+
+
+def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Execution:
+    flow = Flow.objects.create(
+        account=account, name="Orders", flow_end_webhook=flow_end_webhook, start="w1",
+        widgets=[{"id": "w1", "type": "end"}],
+    )
+    return Execution.objects.create(
+        account=account,
+        flow=flow,
+        status=ExecutionStatus.COMPLETED,
+        call={
+            "cli": "+911234", "did": "+918000", "callee": "+915555", "incoming": True, "start": "2026-11-28T10:00:00Z",
+            "connect_time": "2026-11-28T10:00:03Z", "end_time": "2026-11-28T10:01:00Z", "duration": 57,
+            "hangup_cause": "NORMAL_CLEARING",
+        },
+        variables=variables if variables is not None else {
+            "$call.cli": "+911234", "$flow.key.order_status": "shipped", "$flow.key.response_raw": None,
+        },
+        recordings=[{"file_name": "rec-1.mp3", "public_url": "https://files.example.com/rec-1.mp3"}],
+    )
+
+
+def deliver_all(worker_id: str = "w-test") -> int:
+    sent = 0
+    while send_due_delivery(worker_id):
+        sent += 1
+    return sent
+
+
+def test_it_posts_the_predefined_format_once_per_execution(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=200))
+    execution = finished_execution(acme)
+    enqueue_flow_end_delivery(execution)
+
+    assert deliver_all() == 1
+    [request] = receiver.requests_to("/hook")
+    assert request.method == "POST"
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.body) == {
+        "callDetails": [{
+            "calleeNumber": "+915555", "connectTime": "2026-11-28T10:00:03Z", "didNumber": "+918000",
+            "duration": "57", "endTime": "2026-11-28T10:01:00Z", "hangupCause": "NORMAL_CLEARING",
+            "incoming": True, "startTime": "2026-11-28T10:00:00Z",
+        }],
+        "keys": [
+            {"name": "$flow.key.order_status", "value": "shipped"},
+            {"name": "$flow.key.response_raw", "value": None},
+        ],
+        "phonon-uuid": str(execution.id),
+        "recordingUrls": [
+            {"recordedFileName": "rec-1.mp3", "recordedFilePublicPath": "https://files.example.com/rec-1.mp3"}
+        ],
+    }
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert deliver_all() == 0
+
+
+def test_its_signature_verifies_with_the_webhooks_secret(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=204))
+    enqueue_flow_end_delivery(finished_execution(acme))
+    deliver_all()
+
+    [request] = receiver.requests
+    verified = StandardWebhook(default_webhook.signing_secret).verify(request.body, dict(request.headers))
+    assert verified["phonon-uuid"]
+    with pytest.raises(Exception, match="signature"):
+        StandardWebhook("whsec_" + "QUJD" * 8).verify(request.body, dict(request.headers))
+
+
+def test_it_uses_the_webhooks_method_and_basic_auth(acme, receiver, default_webhook):
+    default_webhook.method = "PUT"
+    default_webhook.auth_type = AuthType.BASIC
+    default_webhook.username = "crm"
+    default_webhook.password = "s3cret"
+    default_webhook.save()
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+    deliver_all()
+
+    [request] = receiver.requests
+    assert request.method == "PUT"
+    assert request.headers["Authorization"] == "Basic Y3JtOnMzY3JldA=="
+
+
+def test_it_retries_5xx_with_one_webhook_id_until_delivered(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=500), Reply(status=503), Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 3
+    ids = {request.headers["webhook-id"] for request in receiver.requests}
+    assert len(receiver.requests) == 3 and len(ids) == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert [a.status_code for a in delivery.attempts.all()] == [500, 503, 200]
+
+
+def test_it_waits_on_the_retry_schedule(acme, receiver, default_webhook, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [300, 1800]
+    receiver.reply("/hook", Reply(status=502))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert timedelta(seconds=290) < delivery.next_attempt_at - timezone.now() <= timedelta(seconds=300)
+
+
+def test_it_honours_retry_after_on_429(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=429, headers={"Retry-After": "120"}))
+    enqueue_flow_end_delivery(finished_execution(acme))
+    deliver_all()
+
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert timedelta(seconds=110) < delivery.next_attempt_at - timezone.now() <= timedelta(seconds=120)
+
+
+def test_it_gives_up_after_the_schedule(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=500))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 4  # the first attempt and three retries of the [0, 0, 0] schedule
+    assert Delivery.objects.get().status == DeliveryStatus.FAILED
+
+
+def test_a_400_fails_after_one_attempt(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=400, body="bad payload"))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 1
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    [attempt] = delivery.attempts.all()
+    assert (attempt.status_code, attempt.response_excerpt) == (400, "bad payload")
+
+
+def test_a_connection_error_is_retried(acme, receiver, default_webhook):
+    default_webhook.url = "http://127.0.0.1:9/hook"  # the discard port: nothing listens
+    default_webhook.save()
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert send_due_delivery("w-test")
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert delivery.attempts.get().error_reason == "CONNECTION_ERROR"
+
+
+def test_a_worker_that_died_between_attempts_loses_nothing(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=500), Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+    assert send_due_delivery("worker-a")  # first attempt fails, then worker-a dies
+
+    assert send_due_delivery("worker-b")
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 1
+
+
+def test_an_expired_claim_is_taken_over(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+    due = Delivery.objects.filter(status=DeliveryStatus.PENDING)
+    assert claim_one(due, worker_id="worker-a", order_by="pk")  # worker-a claims, then is killed
+
+    assert not send_due_delivery("worker-b")  # the lease still holds
+    Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert send_due_delivery("worker-b")
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+
+
+def test_there_is_no_delivery_when_the_flow_toggle_is_off(acme, default_webhook):
+    assert enqueue_flow_end_delivery(finished_execution(acme, flow_end_webhook=False)) is None
+    assert not Delivery.objects.exists()
+
+
+def test_there_is_no_delivery_without_a_default_webhook(acme, default_webhook):
+    Webhook.objects.update(is_default=False)
+    assert enqueue_flow_end_delivery(finished_execution(acme)) is None
+    assert not Delivery.objects.exists()
+
+
+def test_another_accounts_default_webhook_is_never_used(acme, globex, default_webhook):
+    assert enqueue_flow_end_delivery(finished_execution(globex)) is None
+
+
+def test_it_refuses_a_default_webhook_that_now_resolves_to_a_private_address(acme, receiver, default_webhook, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ()
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert send_due_delivery("w-test")
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts.get().error_reason == "BLOCKED_DESTINATION"
+    assert receiver.requests == []
+
+
+def test_http_is_refused_at_send_time_once_http_support_is_off(acme, receiver, default_webhook):
+    enqueue_flow_end_delivery(finished_execution(acme))
+    acme.http_support_enabled = False
+    acme.save()
+
+    send_due_delivery("w-test")
+    assert Delivery.objects.get().attempts.get().error_reason == "BLOCKED_DESTINATION"
+    assert receiver.requests == []
+
+
+def test_replay_sends_it_again_as_a_new_attempt(acme, receiver, default_webhook, alice_api):
+    receiver.reply("/hook", Reply(status=200))
+    execution = finished_execution(acme)
+    delivery = enqueue_flow_end_delivery(execution)
+    deliver_all()
+
+    response = alice_api.post(f"/api/v1/deliveries/{delivery.pk}/replay/")
+    assert response.status_code == 202
+    assert deliver_all() == 1
+    described = describe_delivery(execution)
+    assert described["status"] == "delivered"
+    assert [attempt["replay"] for attempt in described["attempts"]] == [False, True]
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 1
+
+
+def test_replay_is_404_for_another_accounts_delivery(acme, globex, default_webhook, charlie_api):
+    delivery = enqueue_flow_end_delivery(finished_execution(acme))
+    response = charlie_api.post(f"/api/v1/deliveries/{delivery.pk}/replay/")
+    assert response.status_code == 404
+    assert Delivery.objects.get().replay_requested is False
+
+
+def test_viewers_cannot_replay(acme, default_webhook, bob_api):
+    delivery = enqueue_flow_end_delivery(finished_execution(acme))
+    assert bob_api.post(f"/api/v1/deliveries/{delivery.pk}/replay/").status_code == 403
+
+
+def test_a_deleted_webhook_fails_the_delivery_without_sending(acme, receiver, default_webhook):
+    enqueue_flow_end_delivery(finished_execution(acme))
+    default_webhook.delete()
+
+    assert send_due_delivery("w-test")
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.attempts.get().error_reason == "WEBHOOK_DELETED"
+    assert receiver.requests == []
