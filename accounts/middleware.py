@@ -7,9 +7,14 @@ from .models import Membership
 SESSION_KEY = "current_account_id"
 
 
-def pick_membership(request: HttpRequest) -> Membership | None:
+def user_memberships(user) -> list[Membership]:
+    return list(Membership.objects.filter(user=user).select_related("account").order_by("account__name", "account_id"))
+
+
+def pick_membership(request: HttpRequest, memberships: list[Membership] | None = None) -> Membership | None:
     """The membership of the account chosen in the session, else the user's first one."""
-    memberships = list(Membership.objects.filter(user=request.user).select_related("account").order_by("account__name"))
+    if memberships is None:
+        memberships = user_memberships(request.user)
     chosen = request.session.get(SESSION_KEY)
     for membership in memberships:
         if membership.account_id == chosen:
@@ -26,8 +31,10 @@ class CurrentAccountMiddleware:
     def __call__(self, request: HttpRequest):
         request.membership = None
         request.account = None
+        request.memberships = []
         if request.user.is_authenticated:
-            request.membership = pick_membership(request)
+            request.memberships = user_memberships(request.user)
+            request.membership = pick_membership(request, request.memberships)
             if request.membership is not None:
                 request.account = request.membership.account
         return self.get_response(request)
@@ -38,4 +45,5 @@ def current_account(request: HttpRequest) -> dict:
     return {
         "current_account": getattr(request, "account", None),
         "current_membership": getattr(request, "membership", None),
+        "account_memberships": getattr(request, "memberships", []),
     }

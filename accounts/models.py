@@ -5,7 +5,10 @@ import ipaddress
 import secrets
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from .cidr import normalise_cidr
 
 
 class Account(models.Model):
@@ -107,6 +110,15 @@ class IpWhitelistEntry(AccountOwned):
 
     def __str__(self) -> str:
         return self.cidr
+
+    def clean(self) -> None:
+        """Store the canonical spelling, so "10.0.0.1" and "10.0.0.1/32" are one entry."""
+        if not self.cidr:  # the required-field check says so; a form may also have refused it already
+            return
+        try:
+            self.cidr = normalise_cidr(self.cidr)
+        except ValueError as error:
+            raise ValidationError({"cidr": str(error)})
 
     @property
     def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

@@ -1,14 +1,14 @@
 from django.urls import path
-from django.views.generic import TemplateView
 
 from . import views
 
 app_name = "accounts"
-placeholder = TemplateView.as_view(template_name="placeholder.html")  # replaced by the foundation work
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("settings/ip-whitelist/", placeholder, name="ip-whitelist"),
-    path("settings/api-tokens/", placeholder, name="api-tokens"),
-    path("switch-account/", placeholder, name="switch-account"),
+    path("", views.HomeView.as_view(), name="home"),
+    path("settings/ip-whitelist/", views.IpWhitelistView.as_view(), name="ip-whitelist"),
+    path("settings/ip-whitelist/<int:pk>/delete/", views.IpWhitelistDeleteView.as_view(), name="ip-whitelist-delete"),
+    path("settings/api-tokens/", views.ApiTokensView.as_view(), name="api-tokens"),
+    path("settings/api-tokens/<int:pk>/revoke/", views.ApiTokenRevokeView.as_view(), name="api-token-revoke"),
+    path("switch-account/", views.switch_account, name="switch-account"),
 ]

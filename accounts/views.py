@@ -1,5 +1,134 @@
-from django.shortcuts import redirect
+"""The account's own pages: home, IP whitelist, API tokens, and the account switcher."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.decorators.http import require_POST
+from django.views.generic import DeleteView
+
+from .client_ip import get_client_ip
+from .forms import ApiTokenForm, IpWhitelistEntryForm
+from .middleware import SESSION_KEY
+from .models import ApiToken, IpWhitelistEntry
+from .tenancy import AccountObjectMixin, AccountRequiredMixin
+
+NEW_KEY_SESSION_KEY = "new_api_token_key"
 
 
-def home(request):
-    return redirect("flows:list")
+class HomeView(LoginRequiredMixin, View):
+    """A small dashboard: which account, what it allows, where to go next.
+
+    A user without any account (e.g. support staff) sees a short note instead of a 403.
+    """
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        account = request.account
+        if account is None:
+            return render(request, "accounts/no_account.html")
+        return render(
+            request,
+            "accounts/home.html",
+            {
+                "whitelist_count": IpWhitelistEntry.objects.for_account(account).count(),
+                "token_count": ApiToken.objects.for_account(account).count(),
+            },
+        )
+
+
+class IpWhitelistView(AccountRequiredMixin, View):
+    """The list with the add form beside it; a failed add keeps what was typed."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_page(IpWhitelistEntryForm(account=request.account))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = IpWhitelistEntryForm(request.POST, account=request.account)
+        if not form.is_valid():
+            return self.render_page(form, status=400)
+        entry = form.save()
+        messages.success(request, f"Added {entry.cidr} to the IP whitelist.")
+        return redirect("accounts:ip-whitelist")
+
+    def render_page(self, form: IpWhitelistEntryForm, status: int = 200) -> HttpResponse:
+        request = self.request
+        context = {
+            "form": form,
+            "entries": IpWhitelistEntry.objects.for_account(request.account),
+            "client_ip": get_client_ip(request),
+        }
+        return render(request, "accounts/ip_whitelist.html", context, status=status)
+
+
+class IpWhitelistDeleteView(AccountObjectMixin, DeleteView):
+    model = IpWhitelistEntry
+    write_required = True
+    template_name = "accounts/ip_whitelist_confirm_delete.html"
+
+    def get_success_url(self) -> str:
+        return reverse("accounts:ip-whitelist")
+
+    def form_valid(self, form):
+        messages.success(self.request, f"Removed {self.object.cidr} from the IP whitelist.")
+        return super().form_valid(form)
+
+
+class ApiTokensView(AccountRequiredMixin, View):
+    """Tokens of the account by prefix; a new key is shown once, right after it is created."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render_page(ApiTokenForm(), new_key=request.session.pop(NEW_KEY_SESSION_KEY, None))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ApiTokenForm(request.POST)
+        if not form.is_valid():
+            return self.render_page(form, status=400)
+        token, key = ApiToken.issue(user=request.user, account=request.account, name=form.cleaned_data["name"])
+        # Post/redirect/get: the key rides in the session for exactly one page view.
+        request.session[NEW_KEY_SESSION_KEY] = key
+        messages.success(request, f"Created the token {token.name!r}.")
+        return redirect("accounts:api-tokens")
+
+    def render_page(self, form: ApiTokenForm, new_key: str | None = None, status: int = 200) -> HttpResponse:
+        request = self.request
+        tokens = ApiToken.objects.for_account(request.account).select_related("user")
+        response = render(
+            request, "accounts/api_tokens.html", {"form": form, "tokens": tokens, "new_key": new_key}, status=status
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class ApiTokenRevokeView(AccountObjectMixin, DeleteView):
+    model = ApiToken
+    write_required = True
+    template_name = "accounts/api_token_confirm_revoke.html"
+
+    def get_success_url(self) -> str:
+        return reverse("accounts:api-tokens")
+
+    def form_valid(self, form):
+        messages.success(self.request, f"Revoked the token {self.object.prefix}…; it no longer works.")
+        return super().form_valid(form)
+
+
+@login_required
+@require_POST
+def switch_account(request: HttpRequest) -> HttpResponse:
+    """Make another of the user's accounts the current one; other accounts are a 404."""
+    try:
+        account_id = int(request.POST.get("account", ""))
+    except ValueError:
+        raise Http404("No such account.")
+    membership = get_object_or_404(request.user.memberships.select_related("account"), account_id=account_id)
+    request.session[SESSION_KEY] = membership.account_id
+    messages.success(request, f"Switched to {membership.account.name}.")
+    next_url = request.POST.get("next", "")
+    is_safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure())
+    if not is_safe:
+        next_url = reverse("accounts:home")
+    return redirect(next_url)

@@ -1,0 +1,68 @@
+"""The demo: an account, its users, and whatever demo webhooks and flows the apps provide.
+
+Safe to run again: it finds what exists and only fills in what is missing.
+"""
+
+import importlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.http_support import set_http_support
+from accounts.models import Account, Membership, Role
+
+DEMO_SLUG = "demo"
+DEMO_USERS = [
+    # username, password, role in the demo account (None: staff only)
+    ("demo", "demo-password", Role.OWNER),
+    ("viewer", "viewer-password", Role.VIEWER),
+    ("admin", "admin-password", None),
+]
+DEMO_SEEDERS = [("webhooks.demo", "seed_demo_webhooks"), ("flows.demo", "seed_demo_flows")]
+
+
+def find_seeder(module_name: str, function_name: str) -> Callable[[Account], object] | None:
+    """The app's seeder, or None while that app has not written its demo module yet."""
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name:  # the module exists but is broken: say so
+            raise
+        return None
+    return getattr(module, function_name)
+
+
+class Command(BaseCommand):
+    help = "Create (or complete) the demo account, its users, webhooks and flows."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        account, _ = Account.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Demo Telecom"})
+        users = get_user_model().objects
+        staff = None
+        for username, password, role in DEMO_USERS:
+            user = users.filter(username=username).first()
+            if user is None:
+                user = users.create_user(username=username, password=password)
+            if role is None:
+                user.is_staff = user.is_superuser = True
+                user.save(update_fields=["is_staff", "is_superuser"])
+                staff = user
+            else:
+                Membership.objects.update_or_create(user=user, account=account, defaults={"role": role})
+        # The demo API is plain http on this machine. Turned on like any other change: by staff, logged.
+        set_http_support(account, True, by=staff)
+        for module_name, function_name in DEMO_SEEDERS:
+            seeder = find_seeder(module_name, function_name)
+            if seeder is None:
+                self.stdout.write(f"({module_name} not there yet: skipped)")
+            else:
+                seeder(account)
+        base_url = settings.DEMO_BASE_URL.rstrip("/")
+        self.stdout.write(
+            f"Demo ready at {base_url}/ — log in as demo / demo-password (owner) or viewer / viewer-password "
+            f"(read-only); admin / admin-password opens {base_url}/admin/."
+        )
