@@ -15,4 +15,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("internal/v1/", include("webhooks.internal_urls")),
+    path("demo-api/", include("phonon.demo.urls")),
 ]
+
+# JSON under /api/ and /internal/, the usual pages elsewhere.
+handler404 = "accounts.errors.page_not_found"
+handler500 = "accounts.errors.server_error"
