@@ -1,5 +1,101 @@
-"""What reports keep of a finished execution. Interface fixed by the lead; the reports work fills it in."""
+"""What reports keep of a finished execution. Interface fixed by the lead; the reports work fills it in.
+
+`report_rows_for()` builds the rows without saving them, so the benchmark (and any backfill) can
+bulk-create what `record_finished_execution()` would have written one execution at a time.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
+
+FLOW_KEY_PREFIX = "$flow.key."
+
+
+def column_name(variable: str) -> str:
+    """The report column of a persisted variable: `$flow.key.order_status` → `order_status`."""
+    if variable.startswith(FLOW_KEY_PREFIX):
+        return variable[len(FLOW_KEY_PREFIX) :]
+    return variable.lstrip("$")
+
+
+def _as_text(value) -> str | None:
+    """Flow variables are strings or null (SPEC §6); anything else is kept as its text."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _as_seconds(value) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_status_code(value) -> int | None:
+    try:
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _response_seconds(step: dict) -> float | None:
+    """A step's duration is the response time, except for a request sent without waiting
+    (`background` set by the engine): the flow went on at once, so its duration says nothing."""
+    return None if "background" in step else _as_seconds(step.get("duration"))
+
+
+def _started_at(execution) -> datetime:
+    """An execution that failed before it started still gets a place on the time axis."""
+    return execution.started_at or execution.finished_at or execution.created_at
+
+
+def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookCall]]:
+    """The unsaved report row of a finished execution and one row per webhook widget step."""
+    if execution.status not in ReportOutcome.values:
+        raise ValueError(f"Execution {execution.pk} is {execution.status!r}; only finished executions are reported.")
+    variables = execution.variables or {}
+    udf = {column_name(name): _as_text(variables.get(name)) for name in dict.fromkeys(execution.persisted_variables or [])}
+    call = execution.call or {}
+    started_at = _started_at(execution)
+    report = ReportedExecution(
+        execution_id=execution.pk,
+        account_id=execution.account_id,
+        flow_id=execution.flow_id,
+        started_at=started_at,
+        day=started_at.date(),
+        status=execution.status,
+        cli=str(call.get("cli") or "")[:64],
+        did=str(call.get("did") or "")[:64],
+        udf=udf,
+        udf_names=UDF_NAMES_SEPARATOR.join(sorted(udf)),
+    )
+    calls = [
+        ReportedWebhookCall(
+            report=report,
+            account_id=execution.account_id,
+            flow_id=execution.flow_id,
+            widget=str(step.get("widget") or "")[:64],
+            position=position,
+            duration=_response_seconds(step),
+            status_code=_as_status_code(step.get("status_code")),
+            error_reason=str(step.get("error_reason") or "")[:40],
+        )
+        for position, step in enumerate(execution.steps or [])
+        if isinstance(step, dict) and step.get("type") == "webhook"
+    ]
+    return report, calls
 
 
 def record_finished_execution(execution) -> None:
-    """Called by the engine inside the transaction that ends an execution (completed or failed)."""
+    """Called by the engine inside the transaction that ends an execution (completed or failed).
+
+    Idempotent: recording the same execution again (a retried finish) replaces its rows.
+    """
+    report, calls = report_rows_for(execution)
+    with transaction.atomic():
+        ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
+        report.save()
+        ReportedWebhookCall.objects.bulk_create(calls)

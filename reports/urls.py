@@ -1,5 +1,10 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
 
 app_name = "reports"
-urlpatterns = [path("", TemplateView.as_view(template_name="placeholder.html"), name="udf")]
+urlpatterns = [
+    path("", views.ReportView.as_view(), name="udf"),
+    path("export.csv", views.ReportCsvView.as_view(), name="udf-csv"),
+    path("charts.json", views.ReportChartDataView.as_view(), name="udf-charts"),
+]

@@ -1,0 +1,80 @@
+"""`GET /api/v1/reports/udf/` (JSON or `?format=csv`) and `GET /api/v1/reports/charts/`.
+
+Read-only: viewers may use both; any other method is 403 for viewers and 405 for writers.
+"""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions
+from rest_framework.generics import GenericAPIView
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .filters import parse_filters
+from .queries import UdfReport
+from .serializers import FILTER_PARAMETERS, ReportChartsSerializer, UdfReportSerializer
+from .views import csv_download
+
+
+class CsvRenderer(BaseRenderer):
+    """Lets `?format=csv` through content negotiation; the view streams the CSV itself."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        raise NotImplementedError("The CSV is streamed by the view, never rendered from data.")
+
+
+class ReportApiMixin:
+    def get_report(self, request) -> UdfReport:
+        """The token's account's report under the query string's filters; 400 naming bad parameters."""
+        filters, errors = parse_filters(request.query_params, request.auth.account)
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return UdfReport(request.auth.account, filters)
+
+
+class UdfReportView(ReportApiMixin, GenericAPIView):
+    """The UDF report: executions with one column per persisted variable, 50 a page.
+
+    `?format=csv` answers the whole filtered report as a streamed CSV (header: time, flow, cli,
+    did, status, then the columns).
+    """
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    def handle_exception(self, exc):
+        # Errors are JSON even when the CSV was asked for.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["json", "csv"])],
+        responses={200: UdfReportSerializer},
+    )
+    def get(self, request, *args, **kwargs):
+        report = self.get_report(request)
+        if request.accepted_renderer.format == CsvRenderer.format:
+            return csv_download(report)
+        page = self.paginate_queryset(report.ordered_rows())
+        return Response(
+            {
+                "columns": report.columns,
+                "count": self.paginator.page.paginator.count,
+                "next": self.paginator.get_next_link(),
+                "previous": self.paginator.get_previous_link(),
+                "results": [report.as_record(row) for row in page],
+            }
+        )
+
+
+class ReportChartsView(ReportApiMixin, APIView):
+    """The report's chart data under the same filters: executions per day by outcome, and
+    response duration (average, p95) per webhook widget."""
+
+    @extend_schema(parameters=FILTER_PARAMETERS, responses={200: ReportChartsSerializer})
+    def get(self, request, *args, **kwargs):
+        return Response(self.get_report(request).chart_data())

@@ -1,0 +1,60 @@
+"""The report API's shapes, for the schema at /api/schema/; `UdfReport.as_record` builds the data."""
+
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+from .models import ReportOutcome
+
+
+class ReportRecordSerializer(serializers.Serializer):
+    execution = serializers.UUIDField(help_text="The execution's id (its phonon-uuid).")
+    flow = serializers.IntegerField()
+    flow_name = serializers.CharField()
+    started_at = serializers.CharField(help_text="ISO 8601 in UTC, to the second.")
+    status = serializers.ChoiceField(choices=ReportOutcome.choices)
+    cli = serializers.CharField()
+    did = serializers.CharField()
+    udf = serializers.DictField(
+        child=serializers.CharField(allow_null=True),
+        help_text="One entry per column; null where this execution has no value.",
+    )
+
+
+class UdfReportSerializer(serializers.Serializer):
+    columns = serializers.ListField(
+        child=serializers.CharField(), help_text="The persisted variables of the filtered executions."
+    )
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ReportRecordSerializer(many=True)
+
+
+class WidgetDurationSerializer(serializers.Serializer):
+    flow = serializers.IntegerField()
+    flow_name = serializers.CharField()
+    widget = serializers.CharField()
+    calls = serializers.IntegerField()
+    failures = serializers.IntegerField()
+    average_seconds = serializers.FloatField()
+    p95_seconds = serializers.FloatField()
+
+
+class ExecutionsPerDaySerializer(serializers.Serializer):
+    labels = serializers.ListField(child=serializers.DateField())
+    completed = serializers.ListField(child=serializers.IntegerField())
+    failed = serializers.ListField(child=serializers.IntegerField())
+
+
+class ReportChartsSerializer(serializers.Serializer):
+    executions_per_day = ExecutionsPerDaySerializer()
+    webhook_durations = WidgetDurationSerializer(many=True)
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("flow", int, description="Only this flow's executions (its id)."),
+    OpenApiParameter("since", str, description="From this date (YYYY-MM-DD) or date-time, inclusive."),
+    OpenApiParameter("until", str, description="To this date, inclusive (a date-time: exclusive)."),
+    OpenApiParameter("status", str, enum=ReportOutcome.values),
+    OpenApiParameter("sort", str, enum=["-time", "time"], description="Newest first (default) or oldest first."),
+]
