@@ -1,0 +1,526 @@
+"""The one outbound HTTP function: every request the product sends goes through ``send_request``.
+
+What it guarantees (SPEC §5, §6):
+
+* the URL policy (``check_url``) judges the URL and every redirect hop before any connection;
+* the connection goes to the address that was checked: a requests ``HTTPAdapter`` pins it in
+  the urllib3 pool key, while the Host header, TLS SNI and certificate check use the real name
+  (the approach of requests-hardened, whose own filter cannot take ``allowed_networks``);
+* ``timeout`` is a total deadline for checks, connects, redirects and reading: socket timeouts
+  restart with every byte, so a timer shuts down the socket in use when the deadline passes;
+* the body is streamed and abandoned past ``max_bytes``;
+* network trouble never raises: it comes back as an ``OutboundResult`` with an error reason.
+
+Tests patch ``send_request`` at this one point; end-to-end tests use ``phonon.lib.testing.http_server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+import urllib3.exceptions
+from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util.ssl_match_hostname import CertificateError
+
+from phonon.lib.url_policy import DEFAULT_PORTS, CheckedURL, IPNetwork, Resolver, UrlPolicyError, check_url
+
+TIMEOUT = "TIMEOUT"
+CONNECTION_ERROR = "CONNECTION_ERROR"
+BLOCKED_DESTINATION = "BLOCKED_DESTINATION"
+RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+REDIRECTION = "REDIRECTION"
+
+USER_AGENT = "Phonon-Webhooks/1.0"
+REACHABLE = "The URL is reachable."
+_READ_CHUNK = 64 * 1024
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_BODY_HEADERS = ("Content-Type", "Content-Length", "Transfer-Encoding")
+_TIMEOUT_ERRORS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+
+
+@dataclass
+class OutboundResult:
+    """The outcome of one ``send_request``: the final answer, or why there is none.
+
+    ``error_reason`` is None or one of TIMEOUT, CONNECTION_ERROR, BLOCKED_DESTINATION,
+    RESPONSE_TOO_LARGE, REDIRECTION; an HTTP error status alone is not an error here (the caller
+    decides what a 4xx means). ``final_url`` is the last URL requested, without credentials.
+    """
+
+    status_code: int | None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    duration: float = 0.0
+    error_reason: str | None = None
+    error_detail: str = ""
+    final_url: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error_reason is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+def send_request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    params: Sequence[tuple[str, str]] | None = None,
+    data: bytes | str | None = None,
+    auth: tuple[str, str] | None = None,
+    timeout: float,
+    allow_http: bool,
+    allowed_networks: Sequence[IPNetwork] = (),
+    max_bytes: int,
+    max_redirects: int = 5,
+    resolve: Resolver | None = None,
+) -> OutboundResult:
+    """Send one request (following redirects) within ``timeout`` seconds in total; never raises for network trouble.
+
+    ``headers`` are sent as given (the caller has escaped them) over a few defaults; ``params``
+    are appended to the URL's own query; a ``str`` body is sent as UTF-8; ``auth`` is HTTP Basic.
+    """
+    started = time.monotonic()
+    url = _with_params(url.strip(), params)
+    auth = auth or _auth_from_url(url)
+    request_headers = CaseInsensitiveDict(
+        {"User-Agent": USER_AGENT, "Accept": "*/*", "Accept-Encoding": "gzip, deflate"}
+    )
+    request_headers.update(headers or {})
+    hop = _Hop(
+        method=method.upper(),
+        url=url,
+        headers=request_headers,
+        body=data.encode() if isinstance(data, str) else data,
+        auth=auth,
+    )
+    policy = _Policy(allow_http=allow_http, allowed_networks=tuple(allowed_networks), resolve=resolve)
+    with _Deadline(timeout) as deadline:
+        result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
+    result.duration = time.monotonic() - started
+    result.error_detail = _redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url)))
+    return result
+
+
+def probe_url(
+    url: str,
+    *,
+    allow_http: bool,
+    allowed_networks: Sequence[IPNetwork] = (),
+    timeout: float = 10,
+    resolve: Resolver | None = None,
+) -> tuple[bool, str]:
+    """The check button: policy, then a HEAD request where any HTTP answer means reachable.
+
+    Returns ``(True, "The URL is reachable.")`` or ``(False, <what failed, precisely>)``.
+    """
+    result = send_request(
+        "HEAD",
+        url,
+        timeout=timeout,
+        allow_http=allow_http,
+        allowed_networks=allowed_networks,
+        max_bytes=_READ_CHUNK,
+        resolve=resolve,
+    )
+    if result.status_code is not None and result.error_reason in (None, REDIRECTION, RESPONSE_TOO_LARGE):
+        return True, REACHABLE
+    return False, result.error_detail
+
+
+# One request in a redirect chain.
+
+
+@dataclass(frozen=True)
+class _Hop:
+    method: str
+    url: str
+    headers: CaseInsensitiveDict[str]
+    body: bytes | None
+    auth: tuple[str, str] | None
+
+    def redirected(self, status: int, location: str) -> _Hop:
+        """The next hop, as browsers do it: 303 (and 301/302 after POST) becomes GET; credentials stay on the origin."""
+        url = urljoin(self.url, location)
+        method, body, headers, auth = self.method, self.body, CaseInsensitiveDict(self.headers), self.auth
+        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+            method, body = "GET", None
+            for name in _BODY_HEADERS:
+                headers.pop(name, None)
+        if not _keeps_credentials(self.url, url):
+            headers.pop("Authorization", None)
+            auth = None
+        return _Hop(method=method, url=url, headers=headers, body=body, auth=auth)
+
+
+@dataclass(frozen=True)
+class _Policy:
+    allow_http: bool
+    allowed_networks: tuple[IPNetwork, ...]
+    resolve: Resolver | None
+
+    def check(self, url: str) -> CheckedURL:
+        return check_url(url, allow_http=self.allow_http, allowed_networks=self.allowed_networks, resolve=self.resolve)
+
+
+def _follow(hop: _Hop, policy: _Policy, deadline: _Deadline, *, max_bytes: int, max_redirects: int) -> OutboundResult:
+    for hop_number in range(max_redirects + 1):
+        shown_url = _without_userinfo(hop.url)
+        try:
+            checked = policy.check(hop.url)
+        except UrlPolicyError as refusal:
+            return _refused(refusal, shown_url, redirected=hop_number > 0)
+        try:
+            response = _send_pinned(hop, checked, deadline)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+            reason, detail = _describe_failure(error, checked.host, deadline)
+            return OutboundResult(None, error_reason=reason, error_detail=detail, final_url=shown_url)
+        with response:
+            location = _redirect_location(response)
+            if location is None:
+                return _read(response, hop.method, checked.host, deadline, max_bytes, shown_url)
+            if hop_number == max_redirects:
+                return OutboundResult(
+                    response.status_code,
+                    headers=dict(response.headers),
+                    error_reason=REDIRECTION,
+                    error_detail=f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting "
+                    f"(to {_without_userinfo(urljoin(hop.url, location))}).",
+                    final_url=shown_url,
+                )
+            hop = hop.redirected(response.status_code, location)
+    raise AssertionError("unreachable: the loop returns on its last hop")
+
+
+def _refused(refusal: UrlPolicyError, url: str, *, redirected: bool) -> OutboundResult:
+    """Map a policy refusal: DNS failure is a connection error, a refused hop a redirection problem."""
+    if refusal.code == "dns":
+        reason = CONNECTION_ERROR
+    elif refusal.code == "blocked" or not redirected:
+        reason = BLOCKED_DESTINATION
+    else:
+        reason = REDIRECTION
+    detail = f"The server redirected to {url}, which is refused: {refusal.reason}" if redirected else refusal.reason
+    return OutboundResult(None, error_reason=reason, error_detail=detail, final_url=url)
+
+
+def _send_pinned(hop: _Hop, checked: CheckedURL, deadline: _Deadline) -> requests.Response:
+    remaining = deadline.remaining()
+    if remaining <= 0:
+        raise requests.Timeout("the deadline passed before connecting")
+    request = _PinnedRequest(checked)
+    auth = (hop.auth[0].encode(), hop.auth[1].encode()) if hop.auth else None  # RFC 7617: UTF-8
+    request.prepare(method=hop.method, url=hop.url, headers=hop.headers, data=hop.body, auth=auth)
+    request.headers["Host"] = checked.netloc
+    return _adapter().send(request, stream=True, timeout=(remaining, remaining), verify=_ca_bundle(), proxies={})
+
+
+def _read(
+    response: requests.Response, method: str, host: str, deadline: _Deadline, max_bytes: int, url: str
+) -> OutboundResult:
+    """Stream the body until the end, the byte limit or the deadline, whichever comes first."""
+
+    def outcome(body: bytes = b"", reason: str | None = None, detail: str = "") -> OutboundResult:
+        return OutboundResult(
+            response.status_code,
+            headers=dict(response.headers),
+            body=body,
+            error_reason=reason,
+            error_detail=detail,
+            final_url=url,
+        )
+
+    too_large = f"The answer from {host} is larger than the limit of {max_bytes} bytes"
+    declared = response.headers.get("Content-Length", "")
+    if method != "HEAD" and declared.isdigit() and int(declared) > max_bytes:
+        return outcome(reason=RESPONSE_TOO_LARGE, detail=f"{too_large} (it announced {declared} bytes).")
+    deadline.watch_response(response.raw)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        while chunk := response.raw.read1(_READ_CHUNK, decode_content=True):
+            size += len(chunk)
+            if size > max_bytes:
+                return outcome(reason=RESPONSE_TOO_LARGE, detail=f"{too_large}; reading stopped there.")
+            chunks.append(chunk)
+    except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError) as error:
+        reason, detail = _describe_failure(error, host, deadline, reading=True)
+        return outcome(reason=reason, detail=detail)
+    if deadline.expired:  # the cut socket looked like the end of a close-delimited body
+        return outcome(reason=TIMEOUT, detail=_timeout_detail(host, deadline))
+    return outcome(body=b"".join(chunks))
+
+
+def _redirect_location(response: requests.Response) -> str | None:
+    location = response.headers.get("Location")
+    if response.status_code not in _REDIRECT_STATUSES or not location:
+        return None
+    try:
+        return location.encode("latin-1").decode()  # http.client decoded the raw UTF-8 bytes as latin-1
+    except UnicodeError:
+        return location
+
+
+def _keeps_credentials(old_url: str, new_url: str) -> bool:
+    """Credentials follow a redirect on the same origin, or an http→https upgrade on default ports."""
+    old, new = _origin(old_url), _origin(new_url)
+    if old == new:
+        return True
+    return old[1] == new[1] and old == ("http", old[1], 80) and new == ("https", new[1], 443)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, parts.hostname or "", port
+
+
+# Describing failures in sentences (never with credentials).
+
+
+def _describe_failure(
+    error: BaseException, host: str, deadline: _Deadline, *, reading: bool = False
+) -> tuple[str, str]:
+    causes = list(_causes(error))
+    if deadline.expired:
+        return TIMEOUT, _timeout_detail(host, deadline)
+    for cause in causes:
+        if isinstance(cause, ssl.SSLCertVerificationError | CertificateError):
+            why = getattr(cause, "verify_message", None) or str(cause) or "verification failed"
+            return CONNECTION_ERROR, f"Could not connect to {host}: its TLS certificate could not be verified ({why})."
+        if isinstance(cause, ConnectionRefusedError):
+            return CONNECTION_ERROR, f"Could not connect to {host}: connection refused."
+    for cause in causes:
+        if isinstance(cause, ssl.SSLError):
+            return CONNECTION_ERROR, f"Could not connect to {host}: the TLS handshake failed ({cause.reason or cause})."
+        # urllib3's NewConnectionError is a ConnectTimeoutError for history's sake; it is not a timeout.
+        if isinstance(cause, _TIMEOUT_ERRORS) and not isinstance(cause, urllib3.exceptions.NewConnectionError):
+            return TIMEOUT, _timeout_detail(host, deadline)
+    if reading:
+        return CONNECTION_ERROR, f"The connection to {host} broke while reading the answer."
+    for cause in causes:
+        if isinstance(cause, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError):
+            return CONNECTION_ERROR, f"Could not connect to {host}: the server closed the connection without answering."
+        if isinstance(cause, OSError) and cause.strerror:
+            return CONNECTION_ERROR, f"Could not connect to {host}: {cause.strerror.lower()}."
+    if isinstance(error, requests.exceptions.InvalidHeader | requests.exceptions.InvalidURL | ValueError):
+        return CONNECTION_ERROR, f"The request to {host} could not be built: {error}."
+    return CONNECTION_ERROR, f"Could not connect to {host} ({type(error).__name__})."
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and everything it wraps (requests and urllib3 nest the real cause several levels deep)."""
+    pending, seen = [error], set()
+    while pending:
+        current = pending.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        nested = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in nested if isinstance(item, BaseException))
+
+
+def _timeout_detail(host: str, deadline: _Deadline) -> str:
+    return f"The request to {host} did not finish within the {deadline.seconds:g}-second deadline."
+
+
+def _redact(text: str, *, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4:  # shorter strings would garble the sentence more than they could reveal
+            text = text.replace(secret, "***")
+    return text
+
+
+# URLs.
+
+
+def _with_params(url: str, params: Sequence[tuple[str, str]] | None) -> str:
+    if not params:
+        return url
+    parts = urlsplit(url)
+    extra = urlencode(list(params))
+    return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
+
+
+def _auth_from_url(url: str) -> tuple[str, str] | None:
+    parts = urlsplit(url)
+    if parts.username is None:
+        return None
+    return unquote(parts.username), unquote(parts.password or "")
+
+
+def _password_in(url: str) -> str:
+    return unquote(urlsplit(url).password or "")
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _ca_bundle() -> str | bool:
+    """Honour REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) as requests does, without its proxy settings."""
+    return os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+
+
+# The total deadline.
+
+_watching = threading.local()
+
+
+class _Deadline:
+    """The total time budget of one ``send_request`` call.
+
+    A socket timeout restarts with every byte received, so a server dripping one byte a second
+    would never trip it. Instead a timer shuts down the sockets this call is using when the
+    budget runs out; that wakes any blocked read at once (TLS handshake, headers or body).
+    Connections register themselves (``_WatchedConnectionMixin``) through a thread-local, which
+    is safe because each thread has its own pool (``_adapter()``).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._at = time.monotonic() + seconds
+        self._lock = threading.Lock()
+        self._finished = False
+        self._connections: list[HTTPConnection] = []
+        self._responses: list[urllib3.BaseHTTPResponse] = []
+        self._timer = threading.Timer(max(seconds, 0), self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        _watching.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        _watching.deadline = None
+        with self._lock:
+            self._finished = True
+        self._timer.cancel()
+
+    def remaining(self) -> float:
+        return self._at - time.monotonic()
+
+    def watch_connection(self, connection: HTTPConnection) -> None:
+        with self._lock:
+            self._connections.append(connection)
+            if not self.expired:
+                return
+        _cut(connection)
+
+    def watch_response(self, response: urllib3.BaseHTTPResponse) -> None:
+        """Also watch the response: after a ``Connection: close`` answer urllib3 hands the socket to it."""
+        with self._lock:
+            self._responses.append(response)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._finished:
+                return
+            self.expired = True
+            for connection in self._connections:
+                _cut(connection)
+            for response in self._responses:
+                with contextlib.suppress(ValueError, OSError):  # already released or closed
+                    response.shutdown()
+
+
+def _cut(connection: HTTPConnection) -> None:
+    sock = connection.sock
+    if sock is None:
+        return
+    # The plain socket method, also for TLS sockets: SSLSocket.shutdown would unwrap state that the
+    # reading thread is still using.
+    with contextlib.suppress(OSError):
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _WatchedConnectionMixin:
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        deadline: _Deadline | None = getattr(_watching, "deadline", None)
+        if deadline is not None:
+            deadline.watch_connection(self)  # type: ignore[arg-type]
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+# Connecting to the checked address.
+
+
+class _PinnedRequest(requests.PreparedRequest):
+    """A prepared request carrying the policy's verdict, so the adapter knows where to connect."""
+
+    def __init__(self, checked: CheckedURL) -> None:
+        super().__init__()
+        self.checked = checked
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the checked address, never a fresh DNS answer; Host, SNI and TLS checks use the real name."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: bool | str, cert: Any = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        if not isinstance(request, _PinnedRequest):
+            raise ValueError("The outbound adapter only sends requests whose URL the policy checked.")
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        address = request.checked.addresses[0]
+        host_params["host"] = f"[{address}]" if address.version == 6 else str(address)
+        if host_params["scheme"] == "https":
+            # Both are part of urllib3's pool key, so two names on one address never share a connection.
+            pool_kwargs["server_hostname"] = request.checked.host
+            pool_kwargs["assert_hostname"] = request.checked.host
+        return host_params, pool_kwargs
+
+
+_local = threading.local()
+
+
+def _adapter() -> _PinnedAdapter:
+    """This thread's adapter (and connection pools); a forked process starts afresh."""
+    pid = os.getpid()
+    if getattr(_local, "pid", None) != pid:
+        _local.adapter, _local.pid = _PinnedAdapter(), pid
+    return _local.adapter

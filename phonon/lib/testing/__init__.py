@@ -1,0 +1,1 @@
+"""Helpers for tests: real local servers instead of mocks where the network matters."""

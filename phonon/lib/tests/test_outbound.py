@@ -1,0 +1,713 @@
+"""The one outbound HTTP function, end to end against real local servers (and `responses` for request building)."""
+
+import base64
+import gzip
+import itertools
+import socket
+import threading
+import time
+
+import pytest
+import responses
+
+from phonon.lib.outbound import (
+    BLOCKED_DESTINATION,
+    CONNECTION_ERROR,
+    REDIRECTION,
+    RESPONSE_TOO_LARGE,
+    TIMEOUT,
+    OutboundResult,
+    probe_url,
+    send_request,
+)
+from phonon.lib.testing.http_server import LocalHTTPServer, Reply, local_http_server, make_test_certificates
+from phonon.lib.url_policy import parse_allowed_networks
+
+LOCAL = parse_allowed_networks("127.0.0.0/8")
+MiB = 1024 * 1024
+# A deadline is met when the call returns within this much of it (timer wake-up, socket teardown).
+MARGIN = 0.5
+
+
+@pytest.fixture
+def server():
+    with local_http_server() as server:
+        yield server
+
+
+def send(url: str, method: str = "GET", **kwargs) -> OutboundResult:
+    kwargs.setdefault("timeout", 5)
+    kwargs.setdefault("allow_http", True)
+    kwargs.setdefault("allowed_networks", LOCAL)
+    kwargs.setdefault("max_bytes", MiB)
+    return send_request(method, url, **kwargs)
+
+
+def resolver(mapping: dict[str, list[str]]):
+    """A DNS stand-in: ``mapping`` from name to addresses, counting the questions."""
+
+    def resolve(host: str, port: int) -> list[str]:
+        resolve.calls.append(host)
+        if host not in mapping:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return mapping[host]
+
+    resolve.calls = []
+    return resolve
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# Answers.
+
+
+def test_it_returns_the_status_headers_and_body(server: LocalHTTPServer):
+    server.reply("/hook", Reply(status=201, body='{"ok": true}', headers={"X-Request-Id": "abc"}))
+
+    result = send(server.url("/hook"))
+
+    assert result.status_code == 201
+    assert result.body == b'{"ok": true}'
+    assert result.headers["X-Request-Id"] == "abc"
+    assert result.error_reason is None
+    assert result.error_detail == ""
+    assert result.final_url == server.url("/hook")
+    assert result.ok
+
+
+def test_an_error_status_is_an_answer_not_a_transport_error(server: LocalHTTPServer):
+    server.reply("/hook", Reply(status=503, body="down"))
+
+    result = send(server.url("/hook"))
+
+    assert (result.status_code, result.body, result.error_reason) == (503, b"down", None)
+    assert not result.ok
+
+
+def test_it_measures_the_whole_request(server: LocalHTTPServer):
+    server.reply("/slow", Reply(delay=0.2))
+
+    result = send(server.url("/slow"))
+
+    assert 0.2 <= result.duration < 0.2 + MARGIN
+
+
+def test_it_sends_the_method_headers_and_body_as_given(server: LocalHTTPServer):
+    result = send(
+        server.url("/hook"),
+        "PUT",
+        headers={"Content-Type": "application/json", "X-Token": "a b/c?d", "User-Agent": "custom"},
+        data='{"name": "Zoë"}',
+    )
+
+    request = server.requests[0]
+    assert result.status_code == 404
+    assert request.method == "PUT"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Token"] == "a b/c?d"
+    assert request.headers["User-Agent"] == "custom"
+    assert request.body == '{"name": "Zoë"}'.encode()
+
+
+def test_it_appends_params_to_the_existing_query(server: LocalHTTPServer):
+    send(server.url("/hook?a=1"), params=[("b", "x y&z"), ("b", "2"), ("c", "é")])
+
+    assert server.requests[0].query == [("a", "1"), ("b", "x y&z"), ("b", "2"), ("c", "é")]
+
+
+def test_it_sends_basic_auth_in_utf8(server: LocalHTTPServer):
+    send(server.url("/hook"), auth=("agent", "pässword"))
+
+    expected = base64.b64encode("agent:pässword".encode()).decode()
+    assert server.requests[0].headers["Authorization"] == f"Basic {expected}"
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])
+def test_it_sends_every_webhook_method(server: LocalHTTPServer, method: str):
+    server.reply("/hook", Reply(body="answer"))
+
+    result = send(server.url("/hook"), method)
+
+    assert server.requests[0].method == method
+    assert result.status_code == 200
+    assert result.body == (b"" if method == "HEAD" else b"answer")
+
+
+def test_it_reuses_connections(server: LocalHTTPServer):
+    send(server.url("/one"))
+    send(server.url("/two"))
+
+    first, second = server.requests
+    assert first.client_port == second.client_port
+
+
+def test_it_decodes_compressed_answers(server: LocalHTTPServer):
+    server.reply("/hook", Reply(body=gzip.compress(b"hello " * 100), headers={"Content-Encoding": "gzip"}))
+
+    assert send(server.url("/hook")).body == b"hello " * 100
+
+
+def test_it_is_safe_to_call_from_many_threads(server: LocalHTTPServer):
+    for number in range(16):
+        server.reply(f"/t{number}", Reply(body=str(number)))
+    results: dict[int, list[bytes]] = {}
+
+    def work(number: int) -> None:
+        results[number] = [send(server.url(f"/t{number}")).body for _ in range(5)]
+
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert results == {number: [str(number).encode()] * 5 for number in range(16)}
+
+
+# The URL policy in front of every request.
+
+
+def test_it_refuses_a_blocked_destination_without_connecting(server: LocalHTTPServer):
+    result = send(server.url("/hook"), allowed_networks=())
+
+    assert result.status_code is None
+    assert result.error_reason == BLOCKED_DESTINATION
+    assert result.error_detail == "The host 127.0.0.1 is a loopback address; webhooks can only call public addresses."
+    assert server.requests == []
+
+
+def test_it_refuses_http_without_http_support(server: LocalHTTPServer):
+    result = send(server.url("/hook"), allow_http=False)
+
+    assert result.error_reason == BLOCKED_DESTINATION
+    assert result.error_detail.startswith("Plain http:// is not allowed")
+    assert server.requests == []
+
+
+def test_a_name_that_does_not_resolve_is_a_connection_error():
+    result = send("https://nowhere.test/hook", resolve=resolver({}))
+
+    assert result.status_code is None
+    assert result.error_reason == CONNECTION_ERROR
+    assert "could not be found (DNS lookup failed)" in result.error_detail
+
+
+def test_a_closed_port_is_a_connection_error():
+    result = send(f"http://127.0.0.1:{free_port()}/hook")
+
+    assert result.status_code is None
+    assert result.error_reason == CONNECTION_ERROR
+    assert result.error_detail == "Could not connect to 127.0.0.1: connection refused."
+
+
+def test_it_connects_to_the_checked_address_when_the_dns_answer_changes(server: LocalHTTPServer):
+    # First answer: the local server (allowed). Any later answer points somewhere nothing listens.
+    answers = iter([["127.0.0.1"]])
+
+    def rebinding(host: str, port: int) -> list[str]:
+        rebinding.calls += 1
+        return next(answers, ["127.0.0.2"])
+
+    rebinding.calls = 0
+    server.reply("/hook", Reply(body="from the checked address"))
+
+    result = send(server.url("/hook", host="rebind.test"), resolve=rebinding)
+
+    assert result.body == b"from the checked address"
+    assert rebinding.calls == 1
+    assert server.requests[0].headers["Host"] == f"rebind.test:{server.port}"
+
+
+def test_it_never_asks_the_system_resolver_for_a_checked_name(server: LocalHTTPServer, monkeypatch):
+    def no_system_dns(*args, **kwargs):
+        raise AssertionError("the connection must use the checked address, not a new lookup")
+
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *args, **kwargs: (
+            no_system_dns() if host == "pinned.test" else real_getaddrinfo(host, *args, **kwargs)
+        ),
+    )
+
+    result = send(server.url("/", host="pinned.test"), resolve=resolver({"pinned.test": ["127.0.0.1"]}))
+
+    assert result.status_code == 404
+    assert server.requests[0].headers["Host"] == f"pinned.test:{server.port}"
+
+
+# Redirects.
+
+
+def test_it_follows_redirects(server: LocalHTTPServer):
+    server.reply("/old", Reply.redirect("/new"))
+    server.reply("/new", Reply(body="moved here"))
+
+    result = send(server.url("/old"))
+
+    assert (result.status_code, result.body) == (200, b"moved here")
+    assert result.final_url == server.url("/new")
+    assert [request.path for request in server.requests] == ["/old", "/new"]
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "then"),
+    [
+        (301, "POST", "GET"),
+        (302, "POST", "GET"),
+        (303, "POST", "GET"),
+        (303, "PUT", "GET"),
+        (303, "HEAD", "HEAD"),
+        (307, "POST", "POST"),
+        (308, "PUT", "PUT"),
+        (301, "PUT", "PUT"),
+        (302, "DELETE", "DELETE"),
+    ],
+)
+def test_redirects_change_the_method_as_browsers_do(server: LocalHTTPServer, status: int, method: str, then: str):
+    server.reply("/old", Reply.redirect("/new", status=status))
+
+    send(server.url("/old"), method, data=b"payload", headers={"Content-Type": "text/plain"})
+
+    followed = server.requests_to("/new")[0]
+    assert followed.method == then
+    if then == method:
+        assert followed.body == b"payload"
+    else:
+        assert followed.body == b""
+        assert "Content-Type" not in followed.headers
+
+
+def test_it_stops_after_max_redirects(server: LocalHTTPServer):
+    for hop in range(4):
+        server.reply(f"/r{hop}", Reply.redirect(f"/r{hop + 1}"))
+
+    result = send(server.url("/r0"), max_redirects=2)
+
+    assert result.error_reason == REDIRECTION
+    assert result.status_code == 302
+    assert result.error_detail == f"Stopped after 2 redirects; 127.0.0.1 kept redirecting (to {server.url('/r3')})."
+    assert [request.path for request in server.requests] == ["/r0", "/r1", "/r2"]
+
+
+def test_it_follows_five_redirects_by_default(server: LocalHTTPServer):
+    for hop in range(5):
+        server.reply(f"/r{hop}", Reply.redirect(f"/r{hop + 1}"))
+    server.reply("/r5", Reply(body="arrived"))
+
+    assert send(server.url("/r0")).body == b"arrived"
+    server.reply("/r5", Reply.redirect("/r6"))
+    assert send(server.url("/r0")).error_reason == REDIRECTION
+
+
+def test_a_3xx_without_location_is_the_answer(server: LocalHTTPServer):
+    server.reply("/hook", Reply(status=304))
+
+    result = send(server.url("/hook"))
+
+    assert (result.status_code, result.error_reason) == (304, None)
+
+
+def test_it_refuses_a_redirect_to_a_private_address(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect("http://169.254.169.254/latest/meta-data/"))
+
+    result = send(server.url("/hook"), allowed_networks=parse_allowed_networks("127.0.0.1/32"))
+
+    assert result.status_code is None
+    assert result.error_reason == BLOCKED_DESTINATION
+    assert result.error_detail == (
+        "The server redirected to http://169.254.169.254/latest/meta-data/, which is refused: "
+        "The host 169.254.169.254 is a link-local address; webhooks can only call public addresses."
+    )
+    assert result.final_url == "http://169.254.169.254/latest/meta-data/"
+
+
+def test_it_refuses_a_redirect_to_a_name_whose_dns_answer_is_private(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect(f"http://internal.test:{server.port}/admin"))
+    resolve = resolver({"allowed.test": ["127.0.0.1"], "internal.test": ["127.0.0.2"]})
+
+    result = send(
+        server.url("/hook", host="allowed.test"),
+        allowed_networks=parse_allowed_networks("127.0.0.1/32"),
+        resolve=resolve,
+    )
+
+    assert result.error_reason == BLOCKED_DESTINATION
+    assert "The host internal.test resolves to 127.0.0.2, a loopback address" in result.error_detail
+    assert resolve.calls == ["allowed.test", "internal.test"]
+    assert [request.path for request in server.requests] == ["/hook"]
+
+
+def test_it_keeps_credentials_on_the_same_host_only(server: LocalHTTPServer):
+    server.reply("/same", Reply.redirect("/target"))
+    server.reply("/cross", Reply.redirect(f"http://other.test:{server.port}/target"))
+    resolve = resolver({"other.test": ["127.0.0.1"]})
+    headers = {"Authorization": "Bearer secret-token", "X-Api-Key": "kept"}
+
+    send(server.url("/same"), auth=("user", "pass"), resolve=resolve)
+    send(server.url("/cross"), auth=("user", "pass"), resolve=resolve)
+    send(server.url("/cross"), headers=headers, resolve=resolve)
+
+    same, cross_auth, cross_header = server.requests_to("/target")
+    assert same.headers["Authorization"].startswith("Basic ")
+    assert "Authorization" not in cross_auth.headers
+    assert "Authorization" not in cross_header.headers
+    assert cross_header.headers["X-Api-Key"] == "kept"
+    assert cross_header.headers["Host"] == f"other.test:{server.port}"
+
+
+def test_a_redirect_to_an_unreachable_host_is_a_connection_error(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect(f"http://127.0.0.1:{free_port()}/"))
+
+    result = send(server.url("/hook"))
+
+    assert (result.status_code, result.error_reason) == (None, CONNECTION_ERROR)
+
+
+# The total deadline.
+
+
+def test_the_deadline_cuts_a_server_dripping_its_body(server: LocalHTTPServer):
+    # One byte every 0.2 s never trips a per-read timeout; only a total deadline stops it.
+    server.reply("/drip", Reply(body=b"x" * 100, drip=0.2))
+
+    result = send(server.url("/drip"), timeout=1)
+
+    assert result.error_reason == TIMEOUT
+    assert result.error_detail == "The request to 127.0.0.1 did not finish within the 1-second deadline."
+    assert result.status_code == 200
+    assert result.body == b""
+    assert 1 <= result.duration < 1 + MARGIN
+
+
+def test_the_deadline_cuts_a_dripping_body_without_content_length(server: LocalHTTPServer):
+    # The cut socket looks like the end of a close-delimited body: it must still be a timeout.
+    server.reply("/drip", Reply(body=[b"x" * 100], drip=0.2))
+
+    result = send(server.url("/drip"), timeout=1)
+
+    assert result.error_reason == TIMEOUT
+    assert result.duration < 1 + MARGIN
+
+
+def test_the_deadline_cuts_a_server_dripping_its_headers(server: LocalHTTPServer):
+    server.reply("/drip", Reply(body=b"x", drip=0.1, drip_headers=True))
+
+    result = send(server.url("/drip"), timeout=1)
+
+    assert (result.status_code, result.error_reason) == (None, TIMEOUT)
+    assert result.duration < 1 + MARGIN
+
+
+def test_the_deadline_cuts_a_server_that_never_answers(server: LocalHTTPServer):
+    server.reply("/hook", Reply(delay=10))
+
+    result = send(server.url("/hook"), timeout=0.5)
+
+    assert (result.status_code, result.error_reason) == (None, TIMEOUT)
+    assert result.duration < 0.5 + MARGIN
+
+
+def test_the_deadline_covers_every_redirect_hop(server: LocalHTTPServer):
+    # Each hop alone fits in the timeout; together they do not.
+    for hop in range(3):
+        server.reply(f"/r{hop}", Reply.redirect(f"/r{hop + 1}", status=307))
+    server.reply("/r0", Reply(status=307, headers={"Location": "/r1"}, delay=0.3))
+    server.reply("/r1", Reply(status=307, headers={"Location": "/r2"}, delay=0.3))
+    server.reply("/r2", Reply(body="late", delay=0.3))
+
+    result = send(server.url("/r0"), timeout=0.7)
+
+    assert result.error_reason == TIMEOUT
+    assert result.duration < 0.7 + MARGIN
+
+
+def test_a_quick_answer_is_not_cut_later(server: LocalHTTPServer):
+    server.reply("/hook", Reply(body="quick"))
+
+    first = send(server.url("/hook"), timeout=0.3)
+    time.sleep(0.4)  # the first call's deadline passes while its connection rests in the pool
+    second = send(server.url("/hook"), timeout=5)
+
+    assert (first.body, second.body, second.error_reason) == (b"quick", b"quick", None)
+
+
+# The size limit.
+
+
+def test_an_announced_oversize_answer_fails_at_once(server: LocalHTTPServer):
+    endless = itertools.repeat(b"x" * 65536)
+    server.reply("/big", Reply(body=endless, headers={"Content-Length": str(100 * MiB)}))
+
+    result = send(server.url("/big"), max_bytes=MiB)
+
+    assert result.error_reason == RESPONSE_TOO_LARGE
+    assert result.error_detail == (
+        f"The answer from 127.0.0.1 is larger than the limit of {MiB} bytes (it announced {100 * MiB} bytes)."
+    )
+    assert result.status_code == 200
+    assert result.body == b""
+
+
+def test_it_stops_reading_an_endless_answer_at_the_limit(server: LocalHTTPServer):
+    server.reply("/endless", Reply(body=itertools.repeat(b"x" * 65536)))  # no Content-Length, never ends
+
+    result = send(server.url("/endless"), max_bytes=MiB, timeout=5)
+
+    assert result.error_reason == RESPONSE_TOO_LARGE
+    assert (
+        result.error_detail
+        == f"The answer from 127.0.0.1 is larger than the limit of {MiB} bytes; reading stopped there."
+    )
+    assert result.duration < 2
+
+
+def test_an_answer_of_exactly_the_limit_is_fine(server: LocalHTTPServer):
+    server.reply("/exact", Reply(body=b"x" * 1000))
+
+    assert send(server.url("/exact"), max_bytes=1000).body == b"x" * 1000
+    assert send(server.url("/exact"), max_bytes=999).error_reason == RESPONSE_TOO_LARGE
+
+
+def test_the_limit_counts_decompressed_bytes(server: LocalHTTPServer):
+    bomb = gzip.compress(b"\0" * (20 * MiB))  # about 20 KiB on the wire
+    server.reply("/bomb", Reply(body=bomb, headers={"Content-Encoding": "gzip"}))
+
+    result = send(server.url("/bomb"), max_bytes=MiB)
+
+    assert result.error_reason == RESPONSE_TOO_LARGE
+
+
+def test_a_head_answer_announcing_a_large_body_is_fine(server: LocalHTTPServer):
+    server.reply("/hook", Reply(headers={"Content-Length": str(100 * MiB)}))
+
+    result = send(server.url("/hook"), "HEAD", max_bytes=MiB)
+
+    assert (result.status_code, result.error_reason) == (200, None)
+
+
+# Failing without raising, and without leaking secrets.
+
+
+def test_a_header_that_cannot_be_sent_is_reported_not_raised(server: LocalHTTPServer):
+    result = send(server.url("/hook"), headers={"X-Bad": "line\r\nInjected: yes"})
+
+    assert result.error_reason == CONNECTION_ERROR
+    assert result.error_detail.startswith("The request to 127.0.0.1 could not be built")
+    assert server.requests == []
+
+
+def test_a_server_hanging_up_is_a_connection_error():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+
+        def hang_up() -> None:
+            connection, _ = listener.accept()
+            connection.recv(65536)
+            connection.close()
+
+        thread = threading.Thread(target=hang_up)
+        thread.start()
+        result = send(f"http://127.0.0.1:{port}/hook")
+        thread.join()
+
+    assert result.error_reason == CONNECTION_ERROR
+    assert result.error_detail == "Could not connect to 127.0.0.1: the server closed the connection without answering."
+
+
+def test_credentials_in_the_url_are_sent_but_never_shown(server: LocalHTTPServer):
+    url = server.url("/hook").replace("://", "://agent:s3cret-pass@")
+
+    sent = send(url)
+    refused = send(url.replace("127.0.0.1", "10.0.0.1"))
+
+    assert server.requests[0].headers["Authorization"] == "Basic " + base64.b64encode(b"agent:s3cret-pass").decode()
+    assert sent.final_url == server.url("/hook")
+    assert "s3cret" not in refused.error_detail + refused.final_url
+
+
+# TLS.
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    return make_test_certificates(tmp_path_factory.mktemp("tls"), ["api.phonon.test"])
+
+
+@pytest.fixture
+def https_server(certificates):
+    with local_http_server(tls=certificates) as server:
+        yield server
+
+
+@pytest.fixture
+def no_ca_bundle(monkeypatch):
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+
+
+TLS_NAMES = resolver({"api.phonon.test": ["127.0.0.1"], "other.phonon.test": ["127.0.0.1"]})
+
+
+def test_tls_is_verified(https_server: LocalHTTPServer, no_ca_bundle):
+    result = send(https_server.url("/hook", host="api.phonon.test"), resolve=TLS_NAMES, allow_http=False)
+
+    assert result.status_code is None
+    assert result.error_reason == CONNECTION_ERROR
+    assert result.error_detail.startswith(
+        "Could not connect to api.phonon.test: its TLS certificate could not be verified"
+    )
+    assert https_server.requests == []
+
+
+def test_it_trusts_the_ca_bundle_named_by_requests_ca_bundle(https_server: LocalHTTPServer, certificates, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
+    https_server.reply("/hook", Reply(body="secure"))
+
+    result = send(https_server.url("/hook", host="api.phonon.test"), resolve=TLS_NAMES, allow_http=False)
+
+    assert (result.status_code, result.body) == (200, b"secure")
+    assert https_server.requests[0].headers["Host"] == f"api.phonon.test:{https_server.port}"
+
+
+def test_the_certificate_must_match_the_name_not_the_address(https_server: LocalHTTPServer, certificates, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
+
+    by_other_name = send(https_server.url("/hook", host="other.phonon.test"), resolve=TLS_NAMES, allow_http=False)
+    by_address = send(https_server.url("/hook"), allow_http=False)
+
+    assert by_other_name.error_reason == CONNECTION_ERROR
+    assert by_other_name.error_detail == (
+        "Could not connect to other.phonon.test: its TLS certificate could not be verified "
+        "(hostname 'other.phonon.test' doesn't match 'api.phonon.test')."
+    )
+    assert by_address.error_reason == CONNECTION_ERROR
+    assert https_server.requests == []
+
+
+def test_a_redirect_from_https_to_http_needs_http_support(
+    https_server: LocalHTTPServer, server: LocalHTTPServer, certificates, monkeypatch
+):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
+    https_server.reply("/hook", Reply.redirect(server.url("/plain")))
+    server.reply("/plain", Reply(body="plain"))
+    url = https_server.url("/hook", host="api.phonon.test")
+
+    refused = send(url, resolve=TLS_NAMES, allow_http=False)
+    followed = send(url, resolve=TLS_NAMES, allow_http=True)
+
+    assert refused.error_reason == REDIRECTION
+    assert refused.error_detail.startswith(f"The server redirected to {server.url('/plain')}, which is refused: Plain")
+    assert followed.body == b"plain"
+    assert len(server.requests) == 1
+
+
+# The check button.
+
+
+def test_probe_says_a_reachable_url_is_reachable(server: LocalHTTPServer):
+    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL) == (True, "The URL is reachable.")
+    assert server.requests[0].method == "HEAD"
+
+
+@pytest.mark.parametrize("status", [200, 301, 404, 405, 500])
+def test_probe_counts_any_http_answer_as_reachable(server: LocalHTTPServer, status: int):
+    server.reply("/hook", Reply(status=status, headers={"Location": "/hook"}))
+
+    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL) == (True, "The URL is reachable.")
+
+
+def test_probe_gives_the_policy_reason():
+    ok, reason = probe_url("https://10.0.0.1/hook", allow_http=False, allowed_networks=LOCAL)
+
+    assert not ok
+    assert reason == "The host 10.0.0.1 is a private address; webhooks can only call public addresses."
+
+
+def test_probe_says_when_nothing_listens():
+    ok, reason = probe_url(f"http://127.0.0.1:{free_port()}/", allow_http=True, allowed_networks=LOCAL)
+
+    assert (ok, reason) == (False, "Could not connect to 127.0.0.1: connection refused.")
+
+
+def test_probe_says_when_the_server_does_not_answer_in_time(server: LocalHTTPServer):
+    server.reply("/hook", Reply(delay=5))
+
+    ok, reason = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL, timeout=0.3)
+
+    assert (ok, reason) == (False, "The request to 127.0.0.1 did not finish within the 0.3-second deadline.")
+
+
+def test_probe_refuses_a_url_redirecting_to_a_blocked_address(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect("http://192.168.1.1/"))
+
+    ok, reason = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL)
+
+    assert not ok
+    assert reason.endswith("The host 192.168.1.1 is a private address; webhooks can only call public addresses.")
+
+
+# Request building, with `responses` (no socket; the policy still runs first).
+
+PUBLIC_DNS = resolver({"api.example.com": ["93.184.215.14"]})
+
+
+@responses.activate
+def test_it_builds_the_request_url_headers_and_body():
+    responses.post("https://api.example.com/hook", body="done")
+
+    result = send(
+        "https://api.example.com/hook?existing=1",
+        "POST",
+        params=[("q", "a&b=c"), ("empty", "")],
+        headers={"Accept": "application/json"},
+        data=b"\x00binary",
+        resolve=PUBLIC_DNS,
+        allow_http=False,
+    )
+
+    request = responses.calls[0].request
+    assert result.body == b"done"
+    assert request.url == "https://api.example.com/hook?existing=1&q=a%26b%3Dc&empty="
+    assert request.headers["Accept"] == "application/json"
+    assert request.headers["Host"] == "api.example.com"
+    assert request.headers["User-Agent"] == "Phonon-Webhooks/1.0"
+    assert "Content-Type" not in request.headers
+    assert request.body == b"\x00binary"
+
+
+@responses.activate
+def test_it_sends_no_body_when_there_is_none():
+    responses.get("https://api.example.com/hook")
+
+    send("https://api.example.com/hook", resolve=PUBLIC_DNS, allow_http=False)
+
+    request = responses.calls[0].request
+    assert request.body is None
+    assert "Content-Length" not in request.headers
+
+
+@responses.activate
+def test_the_policy_runs_before_responses_would_answer():
+    responses.get("https://internal.example.com/hook")
+
+    result = send("https://internal.example.com/hook", resolve=resolver({"internal.example.com": ["10.0.0.7"]}))
+
+    assert result.error_reason == BLOCKED_DESTINATION
+    assert len(responses.calls) == 0
+
+
+def test_ok_means_a_2xx_answer_without_error():
+    assert OutboundResult(200).ok
+    assert OutboundResult(299).ok
+    assert not OutboundResult(302).ok
+    assert not OutboundResult(404).ok
+    assert not OutboundResult(None, error_reason=TIMEOUT).ok
+    assert not OutboundResult(200, error_reason=RESPONSE_TOO_LARGE).ok
