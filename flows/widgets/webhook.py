@@ -1,0 +1,390 @@
+"""The webhook widget (SPEC §6): build the request, send it, and turn the answer into variables.
+
+The work is split in three so the engine can run the middle part in the background when
+`wait_for_response` is off: `prepare_webhook_request` renders everything from the variables
+(and may already fail with MANDATORY_PARAMETER_MISSING), `send_prepared` is the only call to
+the network, and `outcome_from_result` maps the answer to the output variables, the line and
+the step record. `run_webhook_widget` chains them for the waiting case.
+
+Decisions where SPEC §6 is silent:
+
+* Mappings are applied to 2xx answers only; an error answer's body is in response_raw.
+* An answer that is not valid JSON/XML of the response type is INVALID_RESPONSE only when the
+  widget has mappings to read from it; without mappings the body is never parsed.
+* A mapping that matches nothing (or only JSON null) sets its variable to None, so a value left
+  by an earlier widget never passes for this answer's; if it is mandatory the widget fails with
+  MANDATORY_FIELD_MISSING, after setting every mapping's variables.
+* A final 1xx answer, or a status outside 100-599, is INVALID_RESPONSE (SPEC has no reason for
+  it); a 3xx that ends the redirect chain (304, a 3xx without Location, too many hops, a hop
+  the policy refuses) is REDIRECTION.
+* RESPONSE_TOO_LARGE keeps the status code but no body (response_raw is None).
+* With persist_response on, the mappings' `save_in` names are kept as report UDFs (not the
+  `_count`/`_0` helpers of arrays).
+* Internal mode sets only `$flow.key.<function>`, not the HTTP output variables.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from django.conf import settings
+
+from flows.validation import WEBHOOK_DEFAULTS
+from flows.variables import (
+    CALL_PREFIX,
+    ERROR_REASON,
+    FAILED,
+    FLOW_KEY_PREFIX,
+    RESPONSE_DURATION,
+    RESPONSE_ERROR,
+    RESPONSE_RAW,
+    RESPONSE_STATUS,
+    RESPONSE_STATUS_CODE,
+    RESPONSE_STATUS_TYPE,
+    SUCCESS,
+    USER_KEY_PREFIX,
+    ErrorReason,
+    flow_key,
+    variables_with_prefix,
+)
+from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
+from phonon.encryption import decrypt_secret
+from phonon.lib.extraction import InvalidPath, InvalidResponse, extract, mapping_values, parse_response
+from phonon.lib.outbound import OutboundResult, send_request
+from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
+from phonon.lib.url_policy import IPNetwork, Resolver
+
+logger = logging.getLogger(__name__)
+
+Variables = Mapping[str, "str | None"]
+
+BODY_RENDERERS = {"json": render_json, "xml": render_xml, "form": render_form}
+CONTENT_TYPES = {
+    "json": "application/json; charset=utf-8",
+    "xml": "application/xml; charset=utf-8",
+    "form": "application/x-www-form-urlencoded; charset=utf-8",
+}
+STATUS_TYPES = (
+    (100, "Informational"),
+    (200, "Success"),
+    (300, "Redirection"),
+    (400, "Client Error"),
+    (500, "Server Error"),
+)
+EXCERPT_BYTES = 2048
+# Header values a step record shows as "***": they carry credentials, not diagnostics.
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
+PARAMETER_PREFIXES = {"call": CALL_PREFIX, "flow_key": FLOW_KEY_PREFIX, "user_key": USER_KEY_PREFIX}
+_CHARSET_RE = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+
+
+@dataclass
+class PreparedRequest:
+    """A webhook request with every variable rendered, ready for `send_prepared`."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    params: list[tuple[str, str]]
+    data: bytes | None
+    auth: tuple[str, str] | None = field(repr=False)
+    timeout: float
+    allow_http: bool
+    allowed_networks: tuple[IPNetwork, ...]
+    max_bytes: int
+    wait_for_response: bool = True
+    hold_music: bool = False
+    resolve: Resolver | None = field(default=None, repr=False)  # tests point names at local servers
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its query parameters, as it is requested (never with credentials)."""
+        parts = urlsplit(self.url)
+        netloc = parts.netloc.rpartition("@")[2]
+        query = "&".join(filter(None, [parts.query, urlencode(self.params)]))
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+    def describe(self) -> dict[str, Any]:
+        """The request for the execution's step record: no password, credential headers masked."""
+        return {
+            "type": "webhook",
+            "mode": "custom",
+            "method": self.method,
+            "url": self.display_url,
+            "request_headers": {
+                name: "***" if name.lower() in SECRET_HEADERS else value for name, value in self.headers.items()
+            },
+            "auth": {"type": "basic", "username": self.auth[0]} if self.auth else {"type": "none"},
+            "request_body_excerpt": _excerpt(self.data or b""),
+            "wait_for_response": self.wait_for_response,
+            "hold_music": self.hold_music,
+            "timeout": self.timeout,
+        }
+
+
+def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with SPEC §6 defaults for anything left out (stored flows have them all)."""
+    return {**WEBHOOK_DEFAULTS, **config}
+
+
+def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
+    """The whole widget, waiting for the answer: internal call, or prepare → send → outcome."""
+    if config.get("mode") == "internal":
+        return run_internal_widget(config, variables, account=account)
+    prepared = prepare_webhook_request(config, variables, account=account)
+    if isinstance(prepared, WidgetOutcome):
+        return prepared
+    return outcome_from_result(config, send_prepared(prepared), prepared)
+
+
+def prepare_webhook_request(
+    config: Mapping[str, Any], variables: Variables, *, account
+) -> PreparedRequest | WidgetOutcome:
+    """Render the request; a mandatory header or query parameter that renders empty fails it here."""
+    config = webhook_config(config)
+    headers: dict[str, str] = {}
+    params: list[tuple[str, str]] = []
+    missing: list[str] = []
+    for row in config["headers"]:
+        value = render_header(row["value"], variables)
+        if row.get("mandatory") and not value.strip():
+            missing.append(row["key"])
+        headers[row["key"]] = value
+    for row in config["query_params"]:
+        value = render_text(row["value"], variables)
+        if row.get("mandatory") and not value.strip():
+            missing.append(row["key"])
+        params.append((row["key"], value))
+
+    body_type = config["body_type"]
+    data = None
+    if body_type in BODY_RENDERERS:
+        data = BODY_RENDERERS[body_type](config["body"], variables).encode("utf-8")
+        if not any(name.lower() == "content-type" for name in headers):
+            headers["Content-Type"] = CONTENT_TYPES[body_type]
+
+    auth = config["auth"]
+    prepared = PreparedRequest(
+        method=config["method"],
+        url=render_url(config["url"], variables),
+        headers=headers,
+        params=params,
+        data=data,
+        auth=(auth["username"], decrypt_secret(auth["password_encrypted"])) if auth.get("type") == "basic" else None,
+        timeout=config["timeout"],
+        allow_http=account.http_support_enabled,
+        allowed_networks=tuple(settings.WEBHOOK_ALLOWED_NETWORKS),
+        max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
+        wait_for_response=config["wait_for_response"],
+        hold_music=config["hold_music"],
+    )
+    if missing:
+        step = {
+            **prepared.describe(),
+            "status_code": None,
+            "error_reason": ErrorReason.MANDATORY_PARAMETER_MISSING,
+            "error_detail": f"Not sent: the mandatory {', '.join(missing)} resolved empty.",
+            "duration": 0.0,
+            "missing_parameters": missing,
+        }
+        return WidgetOutcome(
+            line=FAILURE_LINE,
+            variables=_output_variables(ErrorReason.MANDATORY_PARAMETER_MISSING, None, 0.0, b"", {}),
+            step=step,
+        )
+    return prepared
+
+
+def send_prepared(prepared: PreparedRequest) -> OutboundResult:
+    """The one place flows reach the network; never raises for network trouble."""
+    return send_request(
+        prepared.method,
+        prepared.url,
+        headers=prepared.headers,
+        params=prepared.params,
+        data=prepared.data,
+        auth=prepared.auth,
+        timeout=prepared.timeout,
+        allow_http=prepared.allow_http,
+        allowed_networks=prepared.allowed_networks,
+        max_bytes=prepared.max_bytes,
+        resolve=prepared.resolve,
+    )
+
+
+def outcome_from_result(
+    config: Mapping[str, Any], result: OutboundResult, prepared: PreparedRequest | None = None
+) -> WidgetOutcome:
+    """SPEC §6's output variables, mapped values and line for one answer (or its absence).
+
+    Pass `prepared` to include the request's description in the step.
+    """
+    config = webhook_config(config)
+    reason = _error_reason(result)
+    mapped: dict[str, str | None] = {}
+    detail = result.error_detail
+    if reason is None and config["mappings"]:
+        try:
+            document = parse_response(result.body, config["response_type"])
+        except InvalidResponse as exc:
+            reason, detail = ErrorReason.INVALID_RESPONSE, str(exc)
+        else:
+            mapped, missing = _apply_mappings(config["mappings"], document, config["response_type"])
+            if missing:
+                reason = ErrorReason.MANDATORY_FIELD_MISSING
+                detail = f"The answer has no value for the mandatory mapping(s) {', '.join(missing)}."
+    elif reason is not None and not detail:
+        detail = _status_detail(result.status_code)
+
+    body = b"" if result.error_reason == ErrorReason.RESPONSE_TOO_LARGE else result.body
+    variables = _output_variables(reason, result.status_code, result.duration, body, result.headers)
+    variables.update(mapped)
+    persisted = [row["save_in"] for row in config["mappings"] if row["save_in"] in mapped]
+    described = prepared.describe() if prepared else {"type": "webhook", "mode": "custom", "method": config["method"]}
+    step = {
+        **described,
+        "status_code": result.status_code,
+        "error_reason": reason,
+        "error_detail": detail,
+        "duration": round(result.duration, 3),
+        "final_url": result.final_url,
+        "response_excerpt": _excerpt(body, result.headers),
+        "wait_for_response": config["wait_for_response"],
+        "hold_music": config["hold_music"],
+        "timeout": config["timeout"],
+    }
+    return WidgetOutcome(
+        line=SUCCESS_LINE if reason is None else FAILURE_LINE,
+        variables=variables,
+        persisted=persisted if config["persist_response"] else [],
+        step=step,
+    )
+
+
+def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
+    """Call a platform function in-process with the chosen variable groups; its text lands in $flow.key.<function>."""
+    from webhooks.internal import call_internal_function
+
+    function, method = config["function"], config["method"]
+    parameters: dict[str, str | None] = {}
+    for group in config.get("parameters", []):
+        parameters.update(variables_with_prefix(variables, PARAMETER_PREFIXES[group]))
+    started = time.monotonic()
+    try:
+        succeeded, text = call_internal_function(account, function, method, parameters)
+    except Exception:
+        logger.exception("Internal function %s failed for account %s", function, getattr(account, "pk", None))
+        succeeded, text = False, f"The internal function {function} failed unexpectedly."
+    duration = time.monotonic() - started
+    return WidgetOutcome(
+        line=SUCCESS_LINE if succeeded else FAILURE_LINE,
+        variables={flow_key(function): text},
+        step={
+            "type": "webhook",
+            "mode": "internal",
+            "function": function,
+            "method": method,
+            "parameters": list(config.get("parameters", [])),
+            "succeeded": succeeded,
+            "result": text,
+            "status_code": None,
+            "error_reason": None,
+            "duration": round(duration, 3),
+            "wait_for_response": True,
+            "hold_music": False,
+        },
+    )
+
+
+# --- mapping answers to variables ----------------------------------------------------------
+
+
+def status_type(status_code: int | None) -> str | None:
+    """ "Success" for 2xx, "Client Error" for 4xx…; None without an answer or for odd codes."""
+    if status_code is None or not 100 <= status_code <= 599:
+        return None
+    return dict(STATUS_TYPES)[status_code // 100 * 100]
+
+
+def _error_reason(result: OutboundResult) -> str | None:
+    if result.error_reason is not None:
+        return result.error_reason
+    code = result.status_code
+    if code is None or not 100 <= code <= 599 or code < 200:
+        return ErrorReason.INVALID_RESPONSE
+    if code < 300:
+        return None
+    if code < 400:
+        return ErrorReason.REDIRECTION
+    if code < 500:
+        return ErrorReason.CLIENT_ERROR
+    return ErrorReason.SERVER_ERROR
+
+
+def _status_detail(status_code: int | None) -> str:
+    if status_code is None:
+        return "There was no answer."
+    kind = status_type(status_code)
+    return (
+        f"The server answered {status_code} ({kind})." if kind else f"The server answered an odd status {status_code}."
+    )
+
+
+def _output_variables(
+    reason: str | None, status_code: int | None, duration: float, body: bytes, headers: Mapping[str, str]
+) -> dict[str, str | None]:
+    return {
+        RESPONSE_STATUS: SUCCESS if reason is None else FAILED,
+        RESPONSE_STATUS_CODE: None if status_code is None else str(status_code),
+        RESPONSE_STATUS_TYPE: status_type(status_code),
+        RESPONSE_DURATION: f"{duration:.2f}",
+        RESPONSE_RAW: _body_text(body, headers) or None,
+        RESPONSE_ERROR: "false" if reason is None else "true",
+        ERROR_REASON: reason,
+    }
+
+
+def _apply_mappings(
+    mappings: list[Mapping[str, Any]], document: Any, response_type: str
+) -> tuple[dict[str, str | None], list[str]]:
+    """The variables all mappings set, and the save_in names of mandatory ones that found nothing."""
+    values: dict[str, str | None] = {}
+    missing: list[str] = []
+    for mapping in mappings:
+        try:
+            matches = extract(document, mapping["path"], response_type)
+        except InvalidPath:
+            matches = []  # a path this answer cannot evaluate (an unbound namespace, say) finds nothing
+        if mapping.get("mandatory") and all(match is None for match in matches):
+            missing.append(mapping["save_in"])
+        values.update(mapping_values(mapping["save_in"], matches))
+    return values, missing
+
+
+def _body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """The body as text, in the charset the answer declares (UTF-8 otherwise); bad bytes become U+FFFD."""
+    if not body:
+        return ""
+    return body.decode(_charset(headers or {}), errors="replace")
+
+
+def _charset(headers: Mapping[str, str]) -> str:
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    match = _CHARSET_RE.search(content_type)
+    if match:
+        try:
+            return codecs.lookup(match.group(1)).name
+        except LookupError:
+            pass
+    return "utf-8"
+
+
+def _excerpt(body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    return _body_text(body[:EXCERPT_BYTES], headers)
