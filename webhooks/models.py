@@ -1,5 +1,7 @@
 """The Advanced → Webhook registry, and the Direct Dial numbers internal webhooks act on."""
 
+import base64
+import re
 import secrets
 
 from django.db import models
@@ -29,8 +31,6 @@ class BodyType(models.TextChoices):
 
 def new_signing_secret() -> str:
     """A Standard Webhooks secret: `whsec_` and base64 of 24 random bytes."""
-    import base64
-
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
@@ -51,6 +51,7 @@ class Webhook(AccountOwned):
     class Meta:
         ordering = ["name"]
         constraints = [
+            # Backs `Webhook.objects.for_account(a).filter(is_default=True)` (the flow end webhook).
             models.UniqueConstraint(
                 fields=["account"], condition=models.Q(is_default=True), name="one_default_webhook_per_account"
             )
@@ -58,3 +59,61 @@ class Webhook(AccountOwned):
 
     def __str__(self) -> str:
         return self.name
+
+    def __repr__(self) -> str:  # never the password or the signing secret
+        return f"<Webhook {self.pk} {self.name!r} {self.method} {self.url}>"
+
+
+_NOT_DIALLABLE = re.compile(r"[^\d+]")
+
+
+def normalise_number(text: str) -> str:
+    """Digits with an optional leading +, punctuation and spaces dropped: "+91 (123) 4-5" → "+9112345"."""
+    text = _NOT_DIALLABLE.sub("", text or "")
+    return ("+" if text.startswith("+") else "") + text.replace("+", "")
+
+
+def number_variants(text: str) -> list[str]:
+    """The spellings a stored number may have: with and without the leading + (carriers differ)."""
+    number = normalise_number(text)
+    digits = number.lstrip("+")
+    return [digits, "+" + digits] if digits else []
+
+
+class DirectDialNumber(AccountOwned):
+    """A number callers dial to reach the account; a paused one is taken out of service by the flows."""
+
+    number = models.CharField(max_length=32, help_text="Digits with an optional leading +, e.g. +911234567890.")
+    label = models.CharField(max_length=100, blank=True)
+    is_paused = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["account", "number"], name="unique_direct_dial_per_account")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs):
+        self.number = normalise_number(self.number)
+        super().save(*args, **kwargs)
+
+
+class BlockedCaller(AccountOwned):
+    """A caller number the `caller_blocklist_check` internal webhook answers "blocked" for."""
+
+    number = models.CharField(max_length=32, help_text="Digits with an optional leading +.")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.UniqueConstraint(fields=["account", "number"], name="unique_blocked_caller_per_account")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs):
+        self.number = normalise_number(self.number)
+        super().save(*args, **kwargs)

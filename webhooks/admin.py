@@ -1,0 +1,35 @@
+from django.contrib import admin
+
+from .models import BlockedCaller, DirectDialNumber, Webhook
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    """Read-only: changes go through the site or API, where the URL policy and default rules apply.
+
+    The password and signing secret are left out: the admin would render them in plain text.
+    """
+
+    list_display = ["name", "account", "method", "url", "auth_type", "is_default"]
+    list_filter = ["is_default", "method", "auth_type"]
+    search_fields = ["name", "url", "account__slug"]
+    fields = ["account", "name", "method", "url", "auth_type", "username", "body_type", "is_default", "notes"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DirectDialNumber)
+class DirectDialNumberAdmin(admin.ModelAdmin):
+    list_display = ["number", "label", "account", "is_paused", "updated_at"]
+    list_filter = ["is_paused"]
+    search_fields = ["number", "label", "account__slug"]
+
+
+@admin.register(BlockedCaller)
+class BlockedCallerAdmin(admin.ModelAdmin):
+    list_display = ["number", "reason", "account", "created_at"]
+    search_fields = ["number", "account__slug"]

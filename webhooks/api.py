@@ -1,0 +1,79 @@
+"""REST API: /api/v1/webhooks/, the check button, the internal function catalogue and endpoints."""
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.viewsets import AccountScopedViewSet
+
+from .internal import INTERNAL_FUNCTIONS, call_internal_function
+from .models import Webhook
+from .rules import check_webhook_url, rotate_signing_secret
+from .serializers import (
+    InternalFunctionSerializer,
+    InternalResultSerializer,
+    UrlCheckResultSerializer,
+    UrlCheckSerializer,
+    WebhookSerializer,
+)
+
+
+class WebhookViewSet(AccountScopedViewSet):
+    queryset = Webhook.objects.all()
+    serializer_class = WebhookSerializer
+
+    @extend_schema(request=UrlCheckSerializer, responses=UrlCheckResultSerializer)
+    @action(detail=False, methods=["post"])
+    def check(self, request):
+        """The check button: syntax, scheme, DNS, network policy, then a reachability probe."""
+        serializer = UrlCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ok, reason = check_webhook_url(self.account, serializer.validated_data["url"])
+        return Response({"ok": ok, "reason": reason})
+
+    @extend_schema(request=None, responses=WebhookSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request, pk=None):
+        """Replace the signing secret; receivers must switch to the new one."""
+        webhook = self.get_object()
+        rotate_signing_secret(webhook)
+        return Response(self.get_serializer(webhook).data)
+
+
+class InternalFunctionCatalogue(APIView):
+    """GET /api/v1/internal-webhooks/: the internal functions a webhook widget can call."""
+
+    @extend_schema(responses=InternalFunctionSerializer(many=True))
+    def get(self, request):
+        return Response([function.as_catalogue_entry() for function in INTERNAL_FUNCTIONS.values()])
+
+
+class InternalFunctionEndpoint(APIView):
+    """/internal/v1/<name>/: runs one internal function with the request's parameters.
+
+    Parameters come from the query string and, for methods with a body, a JSON object on top.
+    """
+
+    @extend_schema(request=None, responses=InternalResultSerializer)
+    def handle_any(self, request, name: str):
+        function = INTERNAL_FUNCTIONS.get(name)
+        if function is None:
+            raise Http404(f"There is no internal function {name!r}; GET /api/v1/internal-webhooks/ lists them.")
+        if request.method not in function.methods:
+            return Response(
+                {"detail": f"{name} does not accept {request.method}; use {' or '.join(function.methods)}."},
+                status=status.HTTP_405_METHOD_NOT_ALLOWED,
+                headers={"Allow": ", ".join(function.methods)},
+            )
+        parameters = {key: request.query_params.get(key) for key in request.query_params}
+        if request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") and request.data:
+            if not hasattr(request.data, "items"):
+                return Response({"detail": "Send the parameters as a JSON object."}, status=status.HTTP_400_BAD_REQUEST)
+            parameters.update(request.data.items())
+        ok, value = call_internal_function(request.auth.account, name, request.method, parameters)
+        return Response({"variable": function.variable, "value": value, "ok": ok})
+
+    get = post = put = patch = delete = handle_any

@@ -1,0 +1,97 @@
+"""Site forms. The webhook form only gathers values; `rules.clean_webhook` decides, as for the API."""
+
+from django import forms
+
+from .models import AuthType, BlockedCaller, BodyType, DirectDialNumber, Method, Webhook, normalise_number
+from .rules import WebhookRejected, clean_webhook, save_webhook
+
+
+class WebhookForm(forms.Form):
+    name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    method = forms.CharField(initial=Method.POST, widget=forms.Select(choices=Method.choices))
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        widget=forms.TextInput(attrs={"placeholder": "https://api.example.com/hook", "inputmode": "url"}),
+    )
+    auth_type = forms.CharField(
+        label="Authentication", initial=AuthType.NONE, widget=forms.Select(choices=AuthType.choices)
+    )
+    username = forms.CharField(required=False, widget=forms.TextInput(attrs={"autocomplete": "off"}))
+    # Never rendered back: not the stored one, not the one just typed into a form that failed.
+    password = forms.CharField(
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    body_type = forms.CharField(label="Body type", initial=BodyType.NONE, widget=forms.Select(choices=BodyType.choices))
+    notes = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    is_default = forms.BooleanField(
+        label="Default webhook",
+        required=False,
+        help_text="The flow end webhook of every flow that has it switched on; one per account.",
+    )
+
+    def __init__(self, *args, account, instance: Webhook | None = None, **kwargs) -> None:
+        self.account = account
+        self.instance = instance
+        if instance is not None and "initial" not in kwargs:
+            kwargs["initial"] = {name: getattr(instance, name) for name in self.base_fields if name != "password"}
+        super().__init__(*args, **kwargs)
+        if instance is not None and instance.password:
+            self.fields["password"].help_text = "A password is stored; leave this blank to keep it."
+        self.cleaned_webhook: dict = {}
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.errors:  # a field is missing or too long: say that first
+            return cleaned_data
+        try:
+            self.cleaned_webhook = clean_webhook(self.account, cleaned_data, instance=self.instance)
+        except WebhookRejected as rejected:
+            for field, messages in rejected.errors.items():
+                for message in messages:
+                    self.add_error(field if field in self.fields else None, message)
+        return cleaned_data
+
+    def save(self) -> Webhook:
+        self.instance = save_webhook(self.account, self.cleaned_webhook, instance=self.instance)
+        return self.instance
+
+
+class DirectDialNumberForm(forms.ModelForm):
+    class Meta:
+        model = DirectDialNumber
+        fields = ["number", "label"]
+
+    def __init__(self, *args, account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.account = account
+
+    def clean_number(self) -> str:
+        return clean_phone_number(
+            self.cleaned_data["number"], DirectDialNumber, self.instance.account, "Direct Dial number"
+        )
+
+
+class BlockedCallerForm(forms.ModelForm):
+    class Meta:
+        model = BlockedCaller
+        fields = ["number", "reason"]
+
+    def __init__(self, *args, account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.instance.account = account
+
+    def clean_number(self) -> str:
+        return clean_phone_number(self.cleaned_data["number"], BlockedCaller, self.instance.account, "blocked caller")
+
+
+def clean_phone_number(text: str, model, account, what: str) -> str:
+    number = normalise_number(text)
+    digits = number.lstrip("+")
+    if not 3 <= len(digits) <= 20:
+        raise forms.ValidationError("Number: enter 3 to 20 digits, with an optional leading +, e.g. +911234567890.")
+    if model.objects.for_account(account).filter(number__in=[digits, "+" + digits]).exists():
+        raise forms.ValidationError(f"Number: {number} is already a {what} of this account.")
+    return number

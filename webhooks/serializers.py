@@ -1,0 +1,82 @@
+"""The webhook as the API shows it; every rule lives in `webhooks.rules`, shared with the site form."""
+
+from rest_framework import serializers
+
+from .models import Webhook
+from .rules import WebhookRejected, clean_webhook, save_webhook
+
+
+def can_see_signing_secret(context: dict) -> bool:
+    """Owners and developers see the signing secret; viewers do not (it can forge deliveries)."""
+    request = context.get("request")
+    token = getattr(request, "auth", None)
+    return bool(token is not None and token.membership.can_write)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    # Plain char fields: the choices, the URL policy and every other rule are checked once, in
+    # rules.clean_webhook, so the API and the site answer with the same sentences.
+    name = serializers.CharField(required=False, allow_blank=True, max_length=None)
+    url = serializers.CharField(required=False, allow_blank=True, max_length=None, trim_whitespace=False)
+    method = serializers.CharField(required=False, allow_blank=True)
+    auth_type = serializers.CharField(required=False, allow_blank=True)
+    username = serializers.CharField(required=False, allow_blank=True)
+    password = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Basic-auth password; never returned. Leave it out (or blank) to keep the stored one.",
+    )
+    body_type = serializers.CharField(required=False, allow_blank=True)
+    notes = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    is_default = serializers.BooleanField(required=False)
+    signing_secret = serializers.SerializerMethodField(
+        help_text="The Standard Webhooks secret flow-end deliveries are signed with; null for viewers."
+    )
+
+    class Meta:
+        model = Webhook
+        fields = [
+            "id", "name", "url", "method", "auth_type", "username", "password",
+            "body_type", "is_default", "signing_secret", "notes",
+        ]  # fmt: skip
+
+    def get_signing_secret(self, webhook: Webhook) -> str | None:
+        return webhook.signing_secret if can_see_signing_secret(self.context) else None
+
+    def validate(self, attrs: dict) -> dict:
+        try:
+            return clean_webhook(self.context["account"], attrs, instance=self.instance)
+        except WebhookRejected as rejected:
+            raise serializers.ValidationError(rejected.errors)
+
+    def create(self, validated_data: dict) -> Webhook:
+        validated_data.pop("account", None)
+        return save_webhook(self.context["account"], validated_data)
+
+    def update(self, instance: Webhook, validated_data: dict) -> Webhook:
+        return save_webhook(self.context["account"], validated_data, instance=instance)
+
+
+class UrlCheckSerializer(serializers.Serializer):
+    url = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class UrlCheckResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    reason = serializers.CharField()
+
+
+class InternalFunctionSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    description = serializers.CharField()
+    methods = serializers.ListField(child=serializers.CharField())
+    variable = serializers.CharField()
+
+
+class InternalResultSerializer(serializers.Serializer):
+    variable = serializers.CharField()
+    value = serializers.CharField()
+    ok = serializers.BooleanField()

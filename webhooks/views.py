@@ -1,0 +1,167 @@
+"""Site pages: Advanced → Webhook, Direct Dial numbers, caller blocklist.
+
+Every object is reached through the current account's queryset (`accounts.tenancy`), so
+another account's id answers 404 like a missing one; viewers get 403 on every write.
+"""
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views import View
+from django.views.generic import DeleteView, ListView
+
+from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
+
+from .forms import BlockedCallerForm, DirectDialNumberForm, WebhookForm
+from .models import BlockedCaller, DirectDialNumber, Webhook
+from .rules import check_webhook_url, rotate_signing_secret, set_default
+
+FORM_TEMPLATE = "webhooks/webhook_form.html"
+
+
+class WebhookListView(AccountObjectMixin, ListView):
+    model = Webhook
+    template_name = "webhooks/webhook_list.html"
+    context_object_name = "webhooks"
+
+
+class WebhookObjectMixin(AccountObjectMixin):
+    model = Webhook
+
+    def get_object(self, queryset=None) -> Webhook:
+        return get_object_or_404(queryset if queryset is not None else self.get_queryset(), pk=self.kwargs["pk"])
+
+
+class WebhookFormView(AccountRequiredMixin, View):
+    """Add (no pk) or edit a webhook; the form keeps what was typed when a rule refuses it."""
+
+    write_required = True
+
+    def get_instance(self) -> Webhook | None:
+        if "pk" not in self.kwargs:
+            return None
+        return get_object_or_404(Webhook.objects.for_account(self.request.account), pk=self.kwargs["pk"])
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.get_instance()
+        return self.render(WebhookForm(account=request.account, instance=instance), instance)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        instance = self.get_instance()
+        form = WebhookForm(request.POST, account=request.account, instance=instance)
+        if not form.is_valid():
+            return self.render(form, instance, status=400)
+        webhook = form.save()
+        messages.success(request, f"Webhook “{webhook.name}” saved.")
+        return redirect("webhooks:list")
+
+    def render(self, form: WebhookForm, instance: Webhook | None, status: int = 200) -> HttpResponse:
+        context = {"form": form, "webhook": instance, "check_url": reverse("webhooks:check")}
+        return render(self.request, FORM_TEMPLATE, context, status=status)
+
+
+class WebhookDeleteView(WebhookObjectMixin, DeleteView):
+    template_name = "webhooks/webhook_confirm_delete.html"
+    context_object_name = "webhook"
+    write_required = True
+
+    def get_success_url(self) -> str:
+        messages.success(self.request, f"Webhook “{self.object.name}” deleted.")
+        return reverse("webhooks:list")
+
+
+class WebhookSetDefaultView(WebhookObjectMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        webhook = self.get_object()
+        set_default(webhook)
+        messages.success(request, f"“{webhook.name}” is now the default webhook.")
+        return redirect("webhooks:list")
+
+
+class WebhookRotateSecretView(WebhookObjectMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        webhook = self.get_object()
+        rotate_signing_secret(webhook)
+        messages.success(request, "New signing secret created; update your receiver to verify with it.")
+        return redirect("webhooks:edit", pk=webhook.pk)
+
+
+class UrlCheckView(AccountRequiredMixin, View):
+    """The check button: POST url → {ok, reason}. Advisory only; saving checks again."""
+
+    write_required = True
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        ok, reason = check_webhook_url(request.account, request.POST.get("url", ""))
+        return JsonResponse({"ok": ok, "reason": reason})
+
+
+class NumberListView(AccountObjectMixin, View):
+    """A list of the account's numbers with an add form (Direct Dial numbers, blocked callers)."""
+
+    form_class: type
+    template_name: str
+    success_message: str
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(self.form_class(account=request.account))
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form_class(request.POST, account=request.account)
+        if not form.is_valid():
+            return self.render(form, status=400)
+        number = form.save()
+        messages.success(request, self.success_message.format(number=number.number))
+        return redirect(request.path)
+
+    def render(self, form, status: int = 200) -> HttpResponse:
+        context = {"form": form, "numbers": self.get_queryset()}
+        return render(self.request, self.template_name, context, status=status)
+
+
+class DirectDialListView(NumberListView):
+    model = DirectDialNumber
+    form_class = DirectDialNumberForm
+    template_name = "webhooks/directdial_list.html"
+    success_message = "Direct Dial {number} added."
+
+
+class DirectDialPauseView(AccountObjectMixin, View):
+    model = DirectDialNumber
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        number = get_object_or_404(self.get_queryset(), pk=pk)
+        action = request.POST.get("action")
+        number.is_paused = {"pause": True, "unpause": False}.get(action, not number.is_paused)
+        number.save(update_fields=["is_paused", "updated_at"])
+        verb = "paused" if number.is_paused else "unpaused"
+        messages.success(request, f"The Direct Dial {number.number} was successfully {verb}.")
+        return redirect("webhooks:direct-dial-list")
+
+
+class DirectDialDeleteView(AccountObjectMixin, View):
+    model = DirectDialNumber
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        number = get_object_or_404(self.get_queryset(), pk=pk)
+        number.delete()
+        messages.success(request, f"Direct Dial {number.number} removed.")
+        return redirect("webhooks:direct-dial-list")
+
+
+class BlocklistView(NumberListView):
+    model = BlockedCaller
+    form_class = BlockedCallerForm
+    template_name = "webhooks/blocklist.html"
+    success_message = "{number} is now blocked."
+
+
+class BlockedCallerDeleteView(AccountObjectMixin, View):
+    model = BlockedCaller
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        caller = get_object_or_404(self.get_queryset(), pk=pk)
+        caller.delete()
+        messages.success(request, f"{caller.number} is no longer blocked.")
+        return redirect("webhooks:blocklist")
