@@ -41,9 +41,9 @@ class DateOrDateTimeField(forms.CharField):
         text = (super().to_python(value) or "").strip()
         if not text:
             return None
-        try:
-            moment = parse_datetime(text)
-            day = None if moment else parse_date(text)
+        try:  # a date first: parse_datetime() would read "2026-11-01" as its midnight
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
         if day is not None:
