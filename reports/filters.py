@@ -49,9 +49,7 @@ class DateOrDateTimeField(forms.CharField):
         if day is not None:
             moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
         if moment is None:
-            raise forms.ValidationError(
-                "Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM]."
-            )
+            raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
         return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
 
 
@@ -99,4 +97,3 @@ def parse_filters(data, account: Account) -> tuple[ReportFilters | None, dict[st
     if not form.is_valid():
         return None, {field: list(messages) for field, messages in form.errors.items()}
     return form.filters(), {}
-

@@ -77,9 +77,11 @@ class UdfReport:
 
     def ordered_rows(self) -> QuerySet[ReportedExecution]:
         """The rows in the report's order, with their flow's name in the same query (for pages)."""
-        return self.rows.select_related("flow").only(
-            "execution_id", "flow__name", "started_at", "status", "cli", "did", "udf"
-        ).order_by(*self._order)
+        return (
+            self.rows.select_related("flow")
+            .only("execution_id", "flow__name", "started_at", "status", "cli", "did", "udf")
+            .order_by(*self._order)
+        )
 
     @cached_property
     def columns(self) -> list[str]:
@@ -113,8 +115,8 @@ class UdfReport:
         return [*FIXED_CSV_HEADER, *self.columns]
 
     def _csv_row(self, started_at, flow_name, cli, did, status, udf) -> list[str]:
-        fixed = [format_time(started_at), spreadsheet_safe(flow_name), spreadsheet_safe(cli), spreadsheet_safe(did), status]
-        return fixed + [spreadsheet_safe(udf.get(column)) for column in self.columns]
+        texts = [flow_name, cli, did, status, *(udf.get(column) for column in self.columns)]
+        return [format_time(started_at), *(spreadsheet_safe(text) for text in texts)]
 
     # --- CSV export ------------------------------------------------------------------------------
 
@@ -146,7 +148,7 @@ class UdfReport:
         writer = csv.writer(_Echo())
         yield writer.writerow(self.csv_header())
         for rows in self._keyset_chunks(chunk_rows):
-            yield "".join(writer.writerow(self._csv_row(t, name, cli, did, st, udf)) for t, _, name, cli, did, st, udf in rows)
+            yield "".join(writer.writerow(self._csv_row(*row[:1], *row[2:])) for row in rows)
 
     # --- Charts ----------------------------------------------------------------------------------
 
@@ -167,7 +169,7 @@ class UdfReport:
         """Per webhook widget of the filtered executions: calls, failures, average and p95 seconds.
 
         One query: window functions rank each widget's durations, and the row at the nearest
-        rank of the 95th percentile (ceil(0.95 × n)) carries the widget's figures.
+        rank of the 95th percentile (ceil(0.95 * n)) carries the widget's figures.
         """
         calls = ReportedWebhookCall.objects.filter(
             account=self.account, report__in=self.rows.values("pk"), duration__isnull=False
@@ -184,7 +186,7 @@ class UdfReport:
                 ),
                 average=Window(Avg("duration"), partition_by=widget),
             )
-            # rank == ceil(0.95 × calls): 0.95 × calls ≤ rank < 0.95 × calls + 1
+            # rank == ceil(0.95 * calls): 0.95 * calls <= rank < 0.95 * calls + 1
             .filter(Q(rank__gte=F("calls") * 19 / 20.0) & Q(rank__lt=F("calls") * 19 / 20.0 + 1))
             .values("flow_id", "flow_name", "widget", "calls", "failures", "average", "duration")
             .order_by("flow_name", "widget")

@@ -57,7 +57,8 @@ def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookC
     if execution.status not in ReportOutcome.values:
         raise ValueError(f"Execution {execution.pk} is {execution.status!r}; only finished executions are reported.")
     variables = execution.variables or {}
-    udf = {column_name(name): _as_text(variables.get(name)) for name in dict.fromkeys(execution.persisted_variables or [])}
+    persisted = dict.fromkeys(execution.persisted_variables or [])  # unique, in order
+    udf = {column_name(name): _as_text(variables.get(name)) for name in persisted}
     call = execution.call or {}
     started_at = _started_at(execution)
     report = ReportedExecution(

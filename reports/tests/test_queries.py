@@ -41,10 +41,24 @@ def test_the_duration_chart_gives_average_and_nearest_rank_p95_per_widget(acme):
     durations = UdfReport(acme, ReportFilters()).webhook_durations()
 
     assert durations == [
-        {"flow": flow.pk, "flow_name": flow.name, "widget": "w1", "calls": 20, "failures": 2,
-         "average_seconds": 1.05, "p95_seconds": 1.9},
-        {"flow": flow.pk, "flow_name": flow.name, "widget": "w2", "calls": 1, "failures": 0,
-         "average_seconds": 3.0, "p95_seconds": 3.0},
+        {
+            "flow": flow.pk,
+            "flow_name": flow.name,
+            "widget": "w1",
+            "calls": 20,
+            "failures": 2,
+            "average_seconds": 1.05,
+            "p95_seconds": 1.9,
+        },
+        {
+            "flow": flow.pk,
+            "flow_name": flow.name,
+            "widget": "w2",
+            "calls": 1,
+            "failures": 0,
+            "average_seconds": 3.0,
+            "p95_seconds": 3.0,
+        },
     ]
 
 

@@ -141,10 +141,11 @@ def test_the_csv_header_and_rows_match_the_json(alice_api, orders, billing):
 
     body = alice_api.get(URL).json()
     rows = read_csv(alice_api.get(URL, {"format": "csv"}))
+    columns = body["columns"]
 
-    assert rows[0] == ["time", "flow", "cli", "did", "status", *body["columns"]]
+    assert rows[0] == ["time", "flow", "cli", "did", "status", *columns]
     assert rows[1:] == [
-        [r["started_at"], r["flow_name"], r["cli"], r["did"], r["status"], *(r["udf"][c] or "" for c in body["columns"])]
+        [r["started_at"], r["flow_name"], r["cli"], r["did"], r["status"], *(r["udf"][c] or "" for c in columns)]
         for r in body["results"]
     ]
 
@@ -159,10 +160,10 @@ def test_the_csv_carries_the_filters(alice_api, orders, billing):
 
 
 def test_the_csv_keeps_spreadsheet_formulas_as_text(alice_api, orders):
-    finished_execution(orders, persisted={"a": "=HYPERLINK(\"http://evil\")", "b": "-12.5", "c": "@SUM(A1)"})
+    finished_execution(orders, persisted={"a": '=HYPERLINK("http://evil")', "b": "-12.5", "c": "@SUM(A1)"})
 
     row = read_csv(alice_api.get(URL, {"format": "csv"}))[1]
-    assert row[5:] == ["'=HYPERLINK(\"http://evil\")", "-12.5", "'@SUM(A1)"]
+    assert row[5:] == ['\'=HYPERLINK("http://evil")', "-12.5", "'@SUM(A1)"]
 
 
 def test_a_viewer_can_read_but_not_change_anything(bob_api, alice_api, orders):
@@ -212,11 +213,19 @@ def test_the_chart_data_follows_the_filters(alice_api, orders, billing):
         "failed": [0, 0, 1],
     }
     assert charts["webhook_durations"] == [
-        {"flow": orders.pk, "flow_name": "Orders", "widget": "w1", "calls": 2, "failures": 0,
-         "average_seconds": 1.0, "p95_seconds": 1.5},
+        {
+            "flow": orders.pk,
+            "flow_name": "Orders",
+            "widget": "w1",
+            "calls": 2,
+            "failures": 0,
+            "average_seconds": 1.0,
+            "p95_seconds": 1.5,
+        },
     ]
-    assert alice_api.get(CHARTS_URL, {"status": "bogus"}).json() == {"status": [
-        "Select a valid choice. bogus is not one of the available choices."]}
+    assert alice_api.get(CHARTS_URL, {"status": "bogus"}).json() == {
+        "status": ["Select a valid choice. bogus is not one of the available choices."]
+    }
 
 
 def count_queries(api, params) -> int:

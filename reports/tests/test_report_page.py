@@ -56,7 +56,8 @@ def test_invalid_filters_are_shown_on_the_form(alice_client, orders):
 def test_the_csv_link_and_the_charts_carry_the_filters(alice_client, orders):
     finished_execution(orders, status="failed")
 
-    page = alice_client.get(reverse("reports:udf"), {"status": "failed", "flow": orders.pk, "page": "1"}).content.decode()
+    params = {"status": "failed", "flow": orders.pk, "page": "1"}
+    page = alice_client.get(reverse("reports:udf"), params).content.decode()
 
     query = f"status=failed&amp;flow={orders.pk}"
     assert f'href="/reports/export.csv?{query}"' in page
