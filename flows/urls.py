@@ -1,9 +1,15 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from . import views
+from .designer import FlowDesignerView
 
 app_name = "flows"
-placeholder = TemplateView.as_view(template_name="placeholder.html")
 urlpatterns = [
-    path("flows/", placeholder, name="list"),
-    path("executions/", placeholder, name="execution-list"),
+    path("flows/", views.FlowListView.as_view(), name="list"),
+    path("flows/new/", FlowDesignerView.as_view(), name="designer-new"),
+    path("flows/<int:pk>/", views.FlowDetailView.as_view(), name="detail"),
+    path("flows/<int:pk>/designer/", FlowDesignerView.as_view(), name="designer"),
+    path("flows/<int:pk>/start-call/", views.StartCallView.as_view(), name="start-call"),
+    path("executions/", views.ExecutionListView.as_view(), name="execution-list"),
+    path("executions/<uuid:pk>/", views.ExecutionDetailView.as_view(), name="execution-detail"),
 ]

@@ -1,0 +1,77 @@
+"""`/api/v1/flows/` and `/api/v1/executions/`, scoped to the token's account."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+from accounts.api.viewsets import AccountScopedMixin, AccountScopedViewSet
+from flows.forms import ExecutionFilterForm
+from flows.models import Execution, Flow
+from flows.serializers import (
+    ExecutionCreateSerializer,
+    ExecutionDetailSerializer,
+    ExecutionSerializer,
+    FlowSerializer,
+    QueuedSerializer,
+)
+
+
+class FlowViewSet(AccountScopedViewSet):
+    """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path."""
+
+    queryset = Flow.objects.all()
+    serializer_class = FlowSerializer
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("flow", OpenApiTypes.INT),
+        OpenApiParameter("status", OpenApiTypes.STR, enum=["queued", "running", "completed", "failed"]),
+        OpenApiParameter("since", OpenApiTypes.DATETIME, description="A date or an ISO date-time."),
+        OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
+    ],
+    methods=["GET"],
+)
+class ExecutionViewSet(
+    AccountScopedMixin,
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Runs of flows for calls. POST queues one (202); the worker runs it; GET shows the outcome."""
+
+    queryset = Execution.objects.all()
+
+    def get_serializer_class(self):
+        if self.action == "create":
+            return ExecutionCreateSerializer
+        if self.action == "retrieve":
+            return ExecutionDetailSerializer
+        return ExecutionSerializer
+
+    def get_queryset(self):
+        executions = super().get_queryset()
+        if self.action != "list":
+            return executions
+        filters = ExecutionFilterForm(self.request.query_params, account=self.account)
+        if not filters.is_valid():
+            raise ValidationError({name: list(messages) for name, messages in filters.errors.items()})
+        return filters.filter(executions)
+
+    @extend_schema(request=ExecutionCreateSerializer, responses={202: QueuedSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        execution = serializer.save()
+        location = reverse("execution-detail", kwargs={"pk": execution.pk}, request=request)
+        return Response(
+            {"id": str(execution.pk), "status": execution.status},
+            status=status.HTTP_202_ACCEPTED,
+            headers={"Location": location},
+        )

@@ -1,0 +1,281 @@
+"""The execution engine: walks one execution's flow from widget to widget.
+
+`run_execution()` is called by the worker after it has claimed the execution (flows.worker). It
+starts from the flow's `start` widget with the call's and user keys' variables, runs each widget
+through the widget functions, records a step per widget and follows `next[line]` until an `end`
+widget (completed) or an engine error (failed, with a reason).
+
+Recovery and delivery semantics — at least once per widget:
+
+- After every webhook widget (unless the next widget is the end and nothing runs in the
+  background) the engine saves a checkpoint (`next_widget`, `variables`, `steps`) and renews the
+  lease in one conditional UPDATE. A worker that takes over an expired claim continues from
+  that checkpoint instead of starting again. The lease (WORKER_LEASE_SECONDS) outlives one
+  widget's 60 s deadline, so a live worker always renews it in time.
+- A worker killed while a widget runs loses that widget's result, so the recovering worker runs
+  the widget again: an endpoint may see the same request twice (never zero times). Assign and
+  end widgets are pure and simply repeat.
+- A request sent without waiting for its answer (`wait_for_response` off) runs in a background
+  thread and is joined, within its deadline, before the execution ends, so its outcome is in
+  the step. If the worker dies first, the recovering worker does not send it again; the step
+  says its outcome was lost.
+
+Only the current claimant writes: every write is `filter(pk=…, claimed_by=worker_id).update(…)`;
+a worker that finds its claim taken over stops quietly (LeaseLost) and leaves the execution to
+the new claimant. No transaction is open while a widget runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from flows import deliveries
+from flows.models import Execution, ExecutionStatus
+from flows.variables import initial_variables
+from flows.widgets import WidgetOutcome
+from flows.widgets.assign import run_assign_widget
+from flows.widgets.webhook import (
+    PreparedRequest,
+    outcome_from_result,
+    prepare_webhook_request,
+    run_internal_widget,
+    send_prepared,
+)
+from reports.recording import record_finished_execution
+
+logger = logging.getLogger(__name__)
+
+# A flow whose lines loop forever (assign → assign → …) is stopped after this many widgets.
+MAX_STEPS = 200
+# Time allowed beyond a background request's own deadline before its step is given up on.
+BACKGROUND_JOIN_MARGIN_SECONDS = 5
+
+# Requests sent without waiting for the answer. The pool is shared by every execution of the
+# process; its threads only talk to the network, never to the database.
+_background_requests = ThreadPoolExecutor(max_workers=32, thread_name_prefix="no-wait-request")
+
+
+class LeaseLost(Exception):
+    """Another worker took this execution over (our lease expired): stop without writing."""
+
+
+@dataclass
+class BackgroundRequest:
+    step: dict[str, Any]
+    config: dict[str, Any]
+    future: Future
+    deadline: float  # time.monotonic() by which the answer must be in
+    prepared: PreparedRequest
+
+
+def lease_end():
+    return timezone.now() + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+
+
+def mark_started(execution_id, worker_id: str) -> bool:
+    """Turn a claimed execution to running; False if the claim is no longer ours."""
+    return bool(
+        Execution.objects.filter(pk=execution_id, claimed_by=worker_id).update(
+            status=ExecutionStatus.RUNNING,
+            started_at=Coalesce(F("started_at"), Value(timezone.now())),
+            attempts=F("attempts") + 1,
+        )
+    )
+
+
+def run_execution(execution_id, worker_id: str) -> Execution | None:
+    """Run a claimed execution to its end; the finished Execution, or None if the claim was lost."""
+    if not mark_started(execution_id, worker_id):
+        return None
+    execution = Execution.objects.select_related("flow", "account").get(pk=execution_id)
+    run = ExecutionRun(execution, worker_id)
+    try:
+        status, reason = run.walk()
+        return run.finish(status, reason)
+    except LeaseLost:
+        logger.warning("execution %s: the claim of %s expired; another worker has it now", execution_id, worker_id)
+        return None
+
+
+@dataclass
+class ExecutionRun:
+    """The in-memory state of one execution while a worker walks it."""
+
+    execution: Execution
+    worker_id: str
+    variables: dict[str, str | None] = field(init=False)
+    steps: list[dict[str, Any]] = field(init=False)
+    persisted: list[str] = field(init=False)
+    background: list[BackgroundRequest] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        execution = self.execution
+        self.persisted = list(execution.persisted_variables or [])
+        if execution.next_widget:  # taken over from a worker that died: continue from its checkpoint
+            self.variables = dict(execution.variables)
+            self.steps = [forget_lost_background(step) for step in execution.steps]
+        else:
+            self.variables = initial_variables(execution.call or {}, execution.user_keys or {})
+            self.steps = []
+
+    @property
+    def widgets(self) -> dict[str, dict[str, Any]]:
+        return {widget["id"]: widget for widget in self.execution.flow.widgets}
+
+    def walk(self) -> tuple[str, str]:
+        """Follow the lines from widget to widget; (final status, failure reason)."""
+        widgets = self.widgets
+        widget_id = self.execution.next_widget or self.execution.flow.start
+        while True:
+            widget = widgets.get(widget_id)
+            if widget is None:
+                return ExecutionStatus.FAILED, f"The flow has no widget {widget_id!r} to run."
+            if widget["type"] == "end":
+                self.steps.append(self.new_step(widget, line=None, started=time.monotonic()))
+                return ExecutionStatus.COMPLETED, ""
+            if len(self.steps) >= MAX_STEPS:
+                return (
+                    ExecutionStatus.FAILED,
+                    f"Stopped after {MAX_STEPS} widgets: the flow's lines go round in a loop.",
+                )
+            try:
+                line = self.run_widget(widget)
+            except Exception as error:  # a bug must fail one execution, not stop the worker
+                logger.exception("execution %s: widget %s raised", self.execution.pk, widget_id)
+                return ExecutionStatus.FAILED, f"Widget {widget_id!r} ({widget['type']}) raised an error: {error}"
+            next_id = (widget.get("next") or {}).get(line)
+            if not next_id:
+                return ExecutionStatus.FAILED, f"Widget {widget_id!r} left on line {line}, which leads nowhere."
+            if widget["type"] == "webhook" and (self.background or widgets.get(next_id, {}).get("type") != "end"):
+                self.checkpoint(next_id)
+            widget_id = next_id
+
+    def run_widget(self, widget: dict[str, Any]) -> str:
+        """Run one widget, record its step, apply its variables; the line it leaves on."""
+        started = time.monotonic()
+        config = widget.get("config") or {}
+        account = self.execution.account
+        if widget["type"] == "assign":
+            outcome = run_assign_widget(config, self.variables)
+        elif widget["type"] != "webhook":
+            raise ValueError(f"unknown widget type {widget['type']!r}")
+        elif config.get("mode") == "internal":
+            outcome = run_internal_widget(config, self.variables, account=account)
+        else:
+            prepared = prepare_webhook_request(config, self.variables, account=account)
+            if not config.get("wait_for_response", True):
+                return self.send_without_waiting(widget, config, prepared, started)
+            if isinstance(prepared, WidgetOutcome):
+                outcome = prepared
+            else:
+                outcome = outcome_from_result(config, send_prepared(prepared), prepared)
+        self.variables.update(outcome.variables)
+        self.persisted.extend(name for name in outcome.persisted if name not in self.persisted)
+        step = self.new_step(widget, line=outcome.line, started=started)
+        self.steps.append({**step, **outcome.step, **step})  # the engine's keys first, and they win
+        return outcome.line
+
+    def send_without_waiting(self, widget: dict[str, Any], config: dict[str, Any], prepared, started: float) -> str:
+        """wait_for_response off: line 0 at once, no variables; the outcome joins the step later."""
+        step = self.new_step(widget, line="0", started=started)
+        step["wait_for_response"] = False
+        if isinstance(prepared, WidgetOutcome):  # the request could not even be built
+            step.update(background_result(prepared))
+        else:
+            step.update({**prepared.describe(), **step, "background": "pending"})
+            future = _background_requests.submit(send_prepared, prepared)
+            deadline = time.monotonic() + prepared.timeout + BACKGROUND_JOIN_MARGIN_SECONDS
+            self.background.append(BackgroundRequest(step, config, future, deadline, prepared))
+        self.steps.append(step)
+        return "0"
+
+    def join_background(self) -> None:
+        """Wait (within each one's deadline) for requests sent without waiting; record their outcome."""
+        for request in self.background:
+            try:
+                result = request.future.result(timeout=max(0.0, request.deadline - time.monotonic()))
+            except FutureTimeout:
+                request.step["background"] = "unfinished"
+                continue
+            except Exception as error:
+                logger.exception("execution %s: a background request raised", self.execution.pk)
+                request.step["background"] = f"error: {error}"
+                continue
+            request.step.update(background_result(outcome_from_result(request.config, result, request.prepared)))
+        self.background.clear()
+
+    def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:
+        return {
+            "widget": widget["id"],
+            "type": widget["type"],
+            "line": line,
+            "started_at": (timezone.now() - timedelta(seconds=time.monotonic() - started)).isoformat(),
+            "duration": round(time.monotonic() - started, 3),
+        }
+
+    def checkpoint(self, next_widget: str) -> None:
+        """Save progress and renew the lease, so a recovering worker continues from `next_widget`."""
+        saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(
+            next_widget=next_widget,
+            variables=self.variables,
+            steps=self.steps,
+            persisted_variables=self.persisted,
+            locked_until=lease_end(),
+        )
+        if not saved:
+            raise LeaseLost
+
+    def finish(self, status: str, reason: str) -> Execution:
+        """End the execution in one transaction with its flow-end delivery and report rows."""
+        self.join_background()  # the last checkpoint renewed the lease beyond every deadline
+        fields = {
+            "status": status,
+            "failure_reason": reason,
+            "variables": self.variables,
+            "steps": self.steps,
+            "persisted_variables": self.persisted,
+            "finished_at": timezone.now(),
+            "locked_until": None,
+            "next_widget": "",
+        }
+        execution = self.execution
+        with transaction.atomic():
+            ended = Execution.objects.filter(
+                pk=execution.pk, claimed_by=self.worker_id, status=ExecutionStatus.RUNNING
+            ).update(**fields)
+            if not ended:
+                raise LeaseLost
+            for name, value in fields.items():
+                setattr(execution, name, value)
+            execution.status = ExecutionStatus(status)
+            deliveries.enqueue_flow_end_delivery(execution)
+            record_finished_execution(execution)
+        return execution
+
+
+def background_result(outcome: WidgetOutcome) -> dict[str, Any]:
+    """A no-wait request's outcome as step details; its line is recorded, not followed."""
+    details = {key: value for key, value in outcome.step.items() if key not in ("line", "duration", "started_at")}
+    details["request_duration"] = outcome.step.get("duration")
+    details["background"] = "SUCCESS" if outcome.line == "0" else "FAILED"
+    details["background_line"] = outcome.line
+    return details
+
+
+def forget_lost_background(step: dict[str, Any]) -> dict[str, Any]:
+    """A no-wait request still pending when its worker died: its answer is lost, say so."""
+    if step.get("background") == "pending":
+        return {**step, "background": "lost", "background_note": "The worker stopped before the answer came."}
+    return step

@@ -1,0 +1,74 @@
+"""Site forms: the executions filter (shared with the API list) and the "Start a call" form."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.db.models import QuerySet
+
+from flows.models import Execution, ExecutionStatus, Flow
+
+
+class ExecutionFilterForm(forms.Form):
+    """`?flow=&status=&since=&until=` for the executions page and `GET /api/v1/executions/`.
+
+    since/until take a date (2025-01-31: the whole day) or an ISO date-time.
+    """
+
+    flow = forms.ModelChoiceField(queryset=Flow.objects.none(), required=False, empty_label="Any flow")
+    status = forms.ChoiceField(choices=[("", "Any status"), *ExecutionStatus.choices], required=False)
+    since = forms.DateTimeField(required=False, help_text="A date or an ISO date-time.")
+    until = forms.DateTimeField(required=False, help_text="A date (the whole day) or an ISO date-time.")
+
+    def __init__(self, *args, account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].queryset = Flow.objects.for_account(account)
+
+    def clean_until(self):
+        until = self.cleaned_data.get("until")
+        raw = (self.data.get("until") or "").strip()
+        if until is not None and len(raw) == len("2025-01-31"):
+            until += timedelta(days=1)  # a date means up to the end of that day
+            self.until_exclusive = True
+        return until
+
+    def filter(self, executions: QuerySet[Execution]) -> QuerySet[Execution]:
+        """Apply the valid filters; call after is_valid()."""
+        data = self.cleaned_data
+        if data.get("flow"):
+            executions = executions.filter(flow=data["flow"])
+        if data.get("status"):
+            executions = executions.filter(status=data["status"])
+        if data.get("since"):
+            executions = executions.filter(created_at__gte=data["since"])
+        if data.get("until"):
+            if getattr(self, "until_exclusive", False):
+                executions = executions.filter(created_at__lt=data["until"])
+            else:
+                executions = executions.filter(created_at__lte=data["until"])
+        return executions
+
+
+class StartCallForm(forms.Form):
+    """The site's "Start a call": the caller and the number they dialled; the rest is optional."""
+
+    cli = forms.CharField(label="Caller number (CLI)", max_length=40, initial="+15550100")
+    did = forms.CharField(label="Dialled number (DID)", max_length=40, initial="+15550199")
+    user_keys = forms.CharField(
+        label="User keys",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="One key=value a line; they become $user.key.KEY.",
+    )
+
+    def clean_user_keys(self) -> dict[str, str]:
+        keys = {}
+        for line in self.cleaned_data["user_keys"].splitlines():
+            if not line.strip():
+                continue
+            key, separator, value = line.partition("=")
+            if not separator:
+                raise forms.ValidationError(f"Write each key as key=value; {line.strip()!r} has no '='.")
+            keys[key.strip()] = value.strip()
+        return keys

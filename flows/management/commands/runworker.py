@@ -1,0 +1,27 @@
+import signal
+
+from django.core.management.base import BaseCommand, CommandError
+
+from flows.worker import Worker
+
+
+class Command(BaseCommand):
+    help = "Run queued flow executions and flow-end deliveries (SIGTERM finishes the work in hand, then exits)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--concurrency", type=int, default=8, help="Jobs in flight at once (default 8); a slow endpoint holds one."
+        )
+        parser.add_argument("--once", action="store_true", help="Drain what is due now, then exit.")
+
+    def handle(self, *args, concurrency: int, once: bool, **options):
+        if concurrency < 1:
+            raise CommandError("--concurrency must be 1 or more.")
+        worker = Worker(concurrency=concurrency)
+
+        def stop(signum, frame):
+            worker.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        worker.run(once=once)

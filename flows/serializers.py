@@ -1,0 +1,175 @@
+"""Flows and executions over the API; the same serializers back the site's forms and simulate_call.
+
+A flow is judged by `flows.validation.validate_flow` alone: its FlowValidationError dict (keys
+are dotted paths such as "widgets.0.config.url") is the 400 body. An execution request is
+checked here against SPEC §7, so a call cannot smuggle in a structure the engine never expects.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import URLValidator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from flows import deliveries
+from flows.models import Execution, Flow
+from flows.validation import FlowValidationError, public_widgets, validate_flow
+from flows.variables import CALL_FIELDS, invalid_names
+
+MAX_VALUE_LENGTH = 1000
+MAX_USER_KEYS = 100
+MAX_RECORDINGS = 50
+SCALARS = (str, int, float, bool, type(None))
+
+
+def flow_wire_format(flow: Flow) -> dict[str, Any]:
+    """The SPEC §6 wire format of a saved flow, as the API and pages show it (no secrets)."""
+    return {
+        "name": flow.name,
+        "flow_end_webhook": flow.flow_end_webhook,
+        "start": flow.start,
+        "widgets": public_widgets(flow.widgets),
+    }
+
+
+class FlowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Flow
+        fields = ["id", "name", "flow_end_webhook", "start", "widgets", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Send the flow as a JSON object (SPEC §6 format)."]}
+            )
+        if self.partial and self.instance is not None:
+            data = {**flow_wire_format(self.instance), **data}
+        try:
+            previous = self.instance.widgets if self.instance is not None else None
+            return validate_flow(data, account=self.context["account"], previous=previous)
+        except FlowValidationError as error:
+            raise serializers.ValidationError(error.errors)
+
+    def to_representation(self, flow: Flow) -> dict[str, Any]:
+        representation = super().to_representation(flow)
+        representation["widgets"] = public_widgets(flow.widgets)
+        return representation
+
+
+def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
+    """A flat JSON object of short scalar values (what `$call.*` and `$user.key.*` are made of)."""
+    if not isinstance(value, dict):
+        raise serializers.ValidationError(f'Send {what} as a flat JSON object, e.g. {{"name": "value"}}.')
+    errors = []
+    for key, item in value.items():
+        if not isinstance(item, SCALARS):
+            errors.append(f"{key}: give a string, number or boolean, not a list or an object.")
+        elif isinstance(item, str) and len(item) > MAX_VALUE_LENGTH:
+            errors.append(f"{key}: at most {MAX_VALUE_LENGTH} characters.")
+    if errors:
+        raise serializers.ValidationError(errors)
+    return value
+
+
+class ExecutionCreateSerializer(serializers.Serializer):
+    """`{flow, call, user_keys, recordings}`: queue an execution of one of the account's flows."""
+
+    flow = serializers.PrimaryKeyRelatedField(queryset=Flow.objects.none())
+    call = serializers.JSONField(required=False, default=dict, help_text=f"Any of: {', '.join(CALL_FIELDS)}.")
+    user_keys = serializers.JSONField(required=False, default=dict, help_text="A flat object of strings.")
+    recordings = serializers.JSONField(required=False, default=list, help_text="[{file_name, public_url}]")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        account = self.context.get("account")
+        # Another account's flow id is "does not exist", exactly like a missing one.
+        self.fields["flow"].queryset = Flow.objects.for_account(account) if account else Flow.objects.none()
+
+    def validate_call(self, call: Any) -> dict[str, Any]:
+        call = check_scalar_map(call, what="call")
+        unknown = sorted(set(call) - set(CALL_FIELDS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown call field(s): {', '.join(unknown)}. Use any of: {', '.join(CALL_FIELDS)}."
+            )
+        if "incoming" in call and call["incoming"] not in (True, False, "true", "false", None):
+            raise serializers.ValidationError("incoming: give true or false.")
+        return call
+
+    def validate_user_keys(self, user_keys: Any) -> dict[str, Any]:
+        user_keys = check_scalar_map(user_keys, what="user_keys")
+        if len(user_keys) > MAX_USER_KEYS:
+            raise serializers.ValidationError(f"At most {MAX_USER_KEYS} user keys.")
+        bad = invalid_names(user_keys)
+        if bad:
+            raise serializers.ValidationError(
+                "Key names may hold only letters, digits and underscores (they become $user.key.NAME): "
+                + ", ".join(map(str, bad))
+            )
+        return user_keys
+
+    def validate_recordings(self, recordings: Any) -> list[dict[str, str]]:
+        if not isinstance(recordings, list) or len(recordings) > MAX_RECORDINGS:
+            raise serializers.ValidationError(
+                f"Send a list of at most {MAX_RECORDINGS} {{file_name, public_url}} objects."
+            )
+        check_url = URLValidator(schemes=["http", "https"])
+        cleaned = []
+        for index, item in enumerate(recordings):
+            if not isinstance(item, dict) or set(item) != {"file_name", "public_url"}:
+                raise serializers.ValidationError(f"Recording {index}: give exactly file_name and public_url.")
+            if not all(isinstance(value, str) and 0 < len(value) <= MAX_VALUE_LENGTH for value in item.values()):
+                raise serializers.ValidationError(f"Recording {index}: file_name and public_url are non-empty strings.")
+            try:
+                check_url(item["public_url"])
+            except DjangoValidationError:
+                raise serializers.ValidationError(f"Recording {index}: public_url must be an http(s) URL.")
+            cleaned.append({"file_name": item["file_name"], "public_url": item["public_url"]})
+        return cleaned
+
+    def create(self, validated_data: dict[str, Any]) -> Execution:
+        flow = validated_data["flow"]
+        return Execution.objects.create(
+            account_id=flow.account_id,
+            flow=flow,
+            call=validated_data["call"],
+            user_keys=validated_data["user_keys"],
+            recordings=validated_data["recordings"],
+        )
+
+
+class ExecutionSerializer(serializers.ModelSerializer):
+    """An execution in a list: everything but its flow-end delivery (one query per row)."""
+
+    class Meta:
+        model = Execution
+        fields = [
+            "id", "flow", "status", "call", "variables", "steps", "failure_reason",
+            "created_at", "started_at", "finished_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ExecutionDetailSerializer(ExecutionSerializer):
+    flow_end_webhook = serializers.SerializerMethodField()
+
+    class Meta(ExecutionSerializer.Meta):
+        fields = [*ExecutionSerializer.Meta.fields, "flow_end_webhook"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_flow_end_webhook(self, execution: Execution) -> dict | None:
+        """The flow-end delivery and its attempts, or null when none was made."""
+        return deliveries.describe_delivery(execution)
+
+
+class QueuedSerializer(serializers.Serializer):
+    """The 202 answer: the execution was queued; poll its URL for the outcome."""
+
+    id = serializers.UUIDField()
+    status = serializers.CharField()

@@ -1,0 +1,75 @@
+"""Flows and executions for tests, and the cross-account registry (tests/test_cross_account.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Model
+
+from accounts.models import Account
+from flows.models import Execution, Flow
+from flows.validation import validate_flow
+
+
+def webhook(widget_id: str, url: str, *, ok: str = "end", failed: str = "end", **config: Any) -> dict[str, Any]:
+    """A custom-mode webhook widget (GET unless `method` says otherwise)."""
+    return {
+        "id": widget_id,
+        "type": "webhook",
+        "config": {"mode": "custom", "method": "GET", "url": url, **config},
+        "next": {"0": ok, "1": failed},
+    }
+
+
+def assign(widget_id: str, next_id: str = "end", **assignments: str) -> dict[str, Any]:
+    """An assign widget: assign("a1", order="$call.cli") sets $flow.key.order."""
+    rows = [{"variable": f"$flow.key.{name}", "value": value} for name, value in assignments.items()]
+    return {"id": widget_id, "type": "assign", "config": {"assignments": rows}, "next": {"0": next_id}}
+
+
+def end(widget_id: str = "end") -> dict[str, Any]:
+    return {"id": widget_id, "type": "end"}
+
+
+def make_flow(
+    account: Account,
+    *widgets: dict[str, Any],
+    start: str | None = None,
+    name: str = "Order status",
+    flow_end_webhook: bool = False,
+) -> Flow:
+    """A flow saved as the API saves it (validated, defaults filled)."""
+    widgets = widgets or (assign("a1", greeting="hello $call.cli"), end())
+    cleaned = validate_flow(
+        {
+            "name": name,
+            "flow_end_webhook": flow_end_webhook,
+            "start": start or widgets[0]["id"],
+            "widgets": list(widgets),
+        },
+        account=account,
+    )
+    return Flow.objects.create(account=account, **cleaned)
+
+
+def queue_execution(flow: Flow, **call: Any) -> Execution:
+    return Execution.objects.create(
+        account=flow.account, flow=flow, call={"cli": "+15550100", "did": "+15550199", **call}
+    )
+
+
+def make_finished_execution(account: Account) -> Execution:
+    execution = queue_execution(make_flow(account))
+    Execution.objects.filter(pk=execution.pk).update(status="completed", variables={"$flow.key.greeting": "hi"})
+    return execution
+
+
+CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
+    "flow-detail": make_flow,
+    "execution-detail": make_finished_execution,
+    "flows:detail": make_flow,
+    "flows:start-call": make_flow,
+    "flows:designer": make_flow,
+    "flows:execution-detail": make_finished_execution,
+}

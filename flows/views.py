@@ -1,0 +1,144 @@
+"""Site pages: flows list, a flow's read-only page, "Start a call", executions list and detail.
+
+Every object is reached through the current account's queryset (accounts.tenancy), so another
+account's id is a 404; starting a call is a write, so viewers get 403.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.db.models import Count, Max
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import DetailView, ListView, View
+
+from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
+from flows import deliveries
+from flows.forms import ExecutionFilterForm, StartCallForm
+from flows.models import Execution, Flow
+from flows.serializers import ExecutionCreateSerializer, flow_wire_format
+
+EXECUTIONS_PER_PAGE = 50
+
+
+class FlowListView(AccountObjectMixin, ListView):
+    model = Flow
+    template_name = "flows/flow_list.html"
+    context_object_name = "flows"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .annotate(execution_count=Count("executions"), last_execution_at=Max("executions__created_at"))
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(start_call_form=StartCallForm(), **kwargs)
+
+
+class FlowDetailView(AccountObjectMixin, DetailView):
+    """Read-only: the widgets in the order a call meets them, and a form to start a call."""
+
+    model = Flow
+    template_name = "flows/flow_detail.html"
+    context_object_name = "flow"
+
+    def get_context_data(self, **kwargs):
+        flow = self.object
+        wire = flow_wire_format(flow)
+        return super().get_context_data(
+            widgets=widgets_in_walk_order(wire["widgets"], flow.start),
+            wire_format=wire,
+            start_call_form=StartCallForm(),
+            recent_executions=flow.executions.all()[:10],
+            **kwargs,
+        )
+
+
+def widgets_in_walk_order(widgets: list[dict], start: str) -> list[dict]:
+    """Breadth-first from the start along line 0, then line 1: how a reader follows a flow."""
+    by_id = {widget["id"]: widget for widget in widgets}
+    ordered, queue, seen = [], [start], set()
+    while queue:
+        widget_id = queue.pop(0)
+        if widget_id in seen or widget_id not in by_id:
+            continue
+        seen.add(widget_id)
+        widget = by_id[widget_id]
+        ordered.append(widget)
+        queue.extend(target for _, target in sorted((widget.get("next") or {}).items()))
+    return ordered + [widget for widget in widgets if widget["id"] not in seen]
+
+
+class StartCallView(AccountRequiredMixin, View):
+    """POST cli/did (and user keys): queue an execution, then show it."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        flow = get_object_or_404(Flow.objects.for_account(request.account), pk=pk)
+        form = StartCallForm(request.POST)
+        if not form.is_valid():
+            for field, errors in form.errors.items():
+                messages.error(
+                    request, f"{form.fields[field].label if field in form.fields else field}: {' '.join(errors)}"
+                )
+            return redirect("flows:detail", pk=flow.pk)
+        data = form.cleaned_data
+        serializer = ExecutionCreateSerializer(
+            data={
+                "flow": flow.pk,
+                "call": {"cli": data["cli"], "did": data["did"], "incoming": True},
+                "user_keys": data["user_keys"],
+            },
+            context={"account": request.account},
+        )
+        if not serializer.is_valid():
+            for field, errors in serializer.errors.items():
+                messages.error(request, f"{field}: {' '.join(map(str, errors))}")
+            return redirect("flows:detail", pk=flow.pk)
+        execution = serializer.save()
+        messages.success(request, f"Call started: execution {execution.pk} is queued for the worker.")
+        return redirect("flows:execution-detail", pk=execution.pk)
+
+
+class ExecutionListView(AccountObjectMixin, ListView):
+    model = Execution
+    template_name = "flows/execution_list.html"
+    context_object_name = "executions"
+    paginate_by = EXECUTIONS_PER_PAGE
+
+    def get_queryset(self):
+        executions = (
+            super().get_queryset().select_related("flow").defer("steps", "variables", "user_keys", "recordings")
+        )
+        self.filters = ExecutionFilterForm(self.request.GET or None, account=self.request.account)
+        if self.filters.is_bound and self.filters.is_valid():
+            executions = self.filters.filter(executions)
+        return executions
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(filters=self.filters, **kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context["filter_query"] = query.urlencode()
+        return context
+
+
+class ExecutionDetailView(AccountObjectMixin, DetailView):
+    model = Execution
+    template_name = "flows/execution_detail.html"
+    context_object_name = "execution"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("flow")
+
+    def get_context_data(self, **kwargs):
+        execution = self.object
+        variables = sorted((execution.variables or {}).items())
+        return super().get_context_data(
+            variables=variables,
+            persisted=set(execution.persisted_variables or []),
+            delivery=deliveries.describe_delivery(execution),
+            **kwargs,
+        )
