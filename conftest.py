@@ -80,3 +80,39 @@ def alice_client(client, alice):
 def bob_client(client, bob):
     client.force_login(bob)
     return client
+
+
+# --- Database for worker tests (flows) -------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """SQLite tests use a file, not memory, so worker threads and `runworker` subprocesses share it.
+
+    The name carries the pid, so test runs side by side never share a file.
+    """
+    import os
+    import tempfile
+
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        name = os.path.join(tempfile.gettempdir(), f"test_phonon_{os.getpid()}.sqlite3")
+        database.setdefault("TEST", {})["NAME"] = name
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgres_only: needs PostgreSQL (runs when DATABASE_URL is postgres://…)")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect (never skip) postgres_only tests on SQLite: CI runs them in its PostgreSQL pass."""
+    import os
+
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
