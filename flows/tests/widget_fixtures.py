@@ -1,5 +1,8 @@
 """Fixtures for the widget and validation tests; import the ones a module uses.
 
+Each fixture function is named `<fixture>_fixture` (the fixture itself is `<fixture>`), so a
+test module imports `widget_server_fixture` and its tests take `widget_server` as usual.
+
 `widget_server` is a real HTTP server on 127.0.0.1 that outbound requests may reach
 (`widget_loopback_allowed` puts 127.0.0.0/8 in WEBHOOK_ALLOWED_NETWORKS and gives acme HTTP
 support). `widget_public_dns` makes api.example.com resolve to a public address, for unit tests
@@ -21,22 +24,22 @@ PUBLIC_HOST = "api.example.com"
 PUBLIC_ADDRESS = "93.184.215.14"
 
 
-@pytest.fixture
-def widget_server() -> Iterator[LocalHTTPServer]:
+@pytest.fixture(name="widget_server")
+def widget_server_fixture() -> Iterator[LocalHTTPServer]:
     with local_http_server() as server:
         yield server
 
 
-@pytest.fixture
-def widget_loopback_allowed(settings, acme):
+@pytest.fixture(name="widget_loopback_allowed")
+def widget_loopback_allowed_fixture(settings, acme):
     settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
     acme.http_support_enabled = True
     acme.save()
     return acme
 
 
-@pytest.fixture
-def widget_public_dns(monkeypatch) -> str:
+@pytest.fixture(name="widget_public_dns")
+def widget_public_dns_fixture(monkeypatch) -> str:
     def resolve(host: str, port: int) -> list[str]:
         if host == PUBLIC_HOST:
             return [PUBLIC_ADDRESS]
