@@ -583,9 +583,6 @@ def test_public_widgets_never_show_the_password(acme):
 def test_the_shown_widgets_can_be_saved_back_unchanged(acme):
     stored = validate_flow(flow_data(webhook_widget(auth=basic()), end_widget()), account=acme)
     shown = public_widgets(stored["widgets"])
-    for widget in shown:
-        if widget["type"] == "webhook":
-            widget["config"]["auth"].pop("password_set")
 
     again = validate_flow(flow_data(*shown), account=acme, previous=stored["widgets"])
 

@@ -238,6 +238,13 @@ def test_send_prepared_is_the_one_call_to_the_network(acme, config, settings):
     )
 
 
+def test_the_deadline_never_exceeds_the_lowered_maximum(acme, config, settings):
+    settings.WEBHOOK_MAX_TIMEOUT_SECONDS = 5
+
+    assert prepare_webhook_request(config(timeout=60), CALL, account=acme).timeout == 5
+    assert prepare_webhook_request(config(timeout=3), CALL, account=acme).timeout == 3
+
+
 def test_the_step_never_shows_the_password(acme, config, network):
     network.add("POST", HOOK, status=200, body="ok")
     headers = [{"key": "Authorization", "value": "Bearer top-token", "mandatory": False}]

@@ -21,6 +21,8 @@ Decisions where SPEC §6 is silent:
 * With persist_response on, the mappings' `save_in` names are kept as report UDFs (not the
   `_count`/`_0` helpers of arrays).
 * Internal mode sets only `$flow.key.<function>`, not the HTTP output variables.
+* The deadline is the widget's timeout, capped by WEBHOOK_MAX_TIMEOUT_SECONDS (60 s, below the
+  worker's lease), so a lowered setting also bounds flows saved before it was lowered.
 """
 
 from __future__ import annotations
@@ -178,7 +180,7 @@ def prepare_webhook_request(
         params=params,
         data=data,
         auth=(auth["username"], decrypt_secret(auth["password_encrypted"])) if auth.get("type") == "basic" else None,
-        timeout=config["timeout"],
+        timeout=min(config["timeout"], settings.WEBHOOK_MAX_TIMEOUT_SECONDS),
         allow_http=account.http_support_enabled,
         allowed_networks=tuple(settings.WEBHOOK_ALLOWED_NETWORKS),
         max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
