@@ -1,0 +1,179 @@
+"""The flow designer: the canvas page and the JSON endpoint it saves to.
+
+The page is rendered with everything the script needs (the flow in the SPEC §6 wire format,
+passwords hidden, its layout, the internal-function catalogue) as JSON in the page, so it
+needs no API token. Saving posts the same wire format plus `layout` back to the page's own
+URL with the session and CSRF token; `validate_flow` is the one judge of what is valid, and
+its errors come back keyed by dotted path for the script to put beside each field.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views import View
+from django_summernote.widgets import SummernoteInplaceWidget
+
+from accounts.tenancy import AccountRequiredMixin
+from flows.models import Flow
+from flows.validation import FlowValidationError, public_widgets, validate_flow
+from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
+
+WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
+ERROR_REASONS = (
+    "CLIENT_ERROR SERVER_ERROR REDIRECTION TIMEOUT CONNECTION_ERROR BLOCKED_DESTINATION "
+    "INVALID_RESPONSE RESPONSE_TOO_LARGE MANDATORY_FIELD_MISSING MANDATORY_PARAMETER_MISSING"
+)
+# SPEC §6's output variables, shown in the webhook form's collapsible panels:
+# (variable, value on success, value on failure).
+OUTPUT_VARIABLES = (
+    ("$flow.key.response_status", "SUCCESS", "FAILED"),
+    ("$flow.key.response_status_code", "e.g. 200", "the code, or null when no answer"),
+    (
+        "$flow.key.response_status_type",
+        "Success",
+        "Informational / Redirection / Client Error / Server Error / null",
+    ),
+    ("$flow.key.response_duration", "seconds, two decimals, e.g. 0.11", "same"),
+    ("$flow.key.response_raw", "raw body, null if empty", "same"),
+    ("$flow.key.response_error", "false", "true"),
+    ("$flow.key.error_reason", "null", ERROR_REASONS.replace(" ", ", ")),
+)
+OUTCOMES = (
+    {"name": "success", "line": 0, "rows": [(variable, success) for variable, success, _ in OUTPUT_VARIABLES]},
+    {"name": "failure", "line": 1, "rows": [(variable, failure) for variable, _, failure in OUTPUT_VARIABLES]},
+)
+
+
+class NotesForm(forms.Form):
+    """Only renders the notes editor; the designer copies its HTML into the widget's config."""
+
+    notes = forms.CharField(required=False, label="Notes", widget=SummernoteInplaceWidget())
+
+
+def internal_function_catalogue() -> list[dict[str, Any]]:
+    """`webhooks.internal.INTERNAL_FUNCTIONS` as [{name, description, methods, variable}].
+
+    Accepts a mapping or a list, of dicts or of objects with those attributes, so the
+    catalogue's own shape stays the webhooks app's business; empty until it exists.
+    """
+    from webhooks import internal
+
+    functions = getattr(internal, "INTERNAL_FUNCTIONS", None) or []
+    if isinstance(functions, dict):
+        functions = list(functions.values())
+    catalogue = []
+    for function in functions:
+
+        def read(key: str, default: Any = "", function=function) -> Any:
+            if isinstance(function, dict):
+                return function.get(key, default)
+            return getattr(function, key, default)
+
+        catalogue.append(
+            {
+                "name": read("name"),
+                "description": read("description"),
+                "methods": list(read("methods", [])),
+                "variable": read("variable") or f"$flow.key.{read('name')}",
+            }
+        )
+    return catalogue
+
+
+def clean_layout(layout: Any, widget_ids: set[str]) -> dict[str, dict[str, float]]:
+    """Box positions of the widgets that exist; anything else in `layout` is dropped."""
+    if not isinstance(layout, dict):
+        return {}
+    cleaned = {}
+    for widget_id, position in layout.items():
+        if widget_id not in widget_ids or not isinstance(position, dict):
+            continue
+        x, y = position.get("x"), position.get("y")
+        if isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
+            cleaned[widget_id] = {"x": round(float(x), 1), "y": round(float(y), 1)}
+    return cleaned
+
+
+def flow_for_page(flow: Flow | None) -> dict[str, Any]:
+    """What the script starts from: the wire format (passwords hidden) and the layout."""
+    if flow is None:
+        return {"id": None, "name": "", "flow_end_webhook": False, "start": "", "widgets": [], "layout": {}}
+    return {
+        "id": flow.pk,
+        "name": flow.name,
+        "flow_end_webhook": flow.flow_end_webhook,
+        "start": flow.start,
+        "widgets": public_widgets(flow.widgets),
+        "layout": flow.layout or {},
+    }
+
+
+class FlowDesignerView(AccountRequiredMixin, View):
+    """GET renders the designer; POST (JSON) validates and saves. Owners and developers only."""
+
+    write_required = True
+
+    def get_flow(self) -> Flow | None:
+        pk = self.kwargs.get("pk")
+        if pk is None:
+            return None
+        return get_object_or_404(Flow.objects.for_account(self.request.account), pk=pk)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        flow = self.get_flow()
+        context = {
+            "flow": flow,
+            "designer_config": {
+                "flow": flow_for_page(flow),
+                "saveUrl": request.path,
+                "internalFunctions": internal_function_catalogue(),
+                "httpSupport": request.account.http_support_enabled,
+                "maxNotesChars": MAX_NOTES_CHARS,
+                "notesTooLong": NOTES_TOO_LONG,
+            },
+            "notes_form": NotesForm(),
+            "methods": METHODS,
+            "outcomes": OUTCOMES,
+        }
+        return render(request, "flows/designer.html", context)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> JsonResponse:
+        flow = self.get_flow()
+        try:
+            data = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+        if not isinstance(data, dict):
+            return JsonResponse({"errors": {"": ["Send the flow as a JSON object."]}}, status=400)
+        submitted = {key: data[key] for key in WIDGET_FIELDS if key in data}
+        try:
+            # With the stored widgets, a basic-auth password left blank keeps its saved value.
+            cleaned = validate_flow(submitted, account=request.account, previous=flow.widgets if flow else None)
+        except FlowValidationError as error:
+            return JsonResponse({"errors": error.errors}, status=400)
+        widget_ids = {widget["id"] for widget in cleaned["widgets"]}
+        with transaction.atomic():
+            if flow is None:
+                flow = Flow(account=request.account)
+            for key in WIDGET_FIELDS:
+                setattr(flow, key, cleaned[key])
+            flow.layout = clean_layout(data.get("layout"), widget_ids)
+            flow.save()
+        created = self.kwargs.get("pk") is None
+        return JsonResponse(
+            {
+                "id": flow.pk,
+                "designer_url": reverse("flows:designer", args=[flow.pk]),
+                "flow": flow_for_page(flow),
+            },
+            status=201 if created else 200,
+        )
+
