@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "webhooks",
     "flows",
     "reports",
+    "phonon.summernote.PhononSummernoteConfig",  # django-summernote, text-only notes editor
 ]
 
 MIDDLEWARE = [

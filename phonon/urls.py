@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("internal/v1/", include("webhooks.internal_urls")),
     path("demo-api/", include("phonon.demo.urls")),
+    path("summernote/", include("phonon.summernote")),
 ]
 
 # JSON under /api/ and /internal/, the usual pages elsewhere.
