@@ -598,9 +598,9 @@ def _clean_internal(config: Mapping[str, Any], field: _FieldErrors) -> dict[str,
         names = ", ".join(internal_function_names()) or "none yet"
         field.add("function", f"the internal function {function!r} does not exist; choose one of: {names}.")
         methods = ()
-    method = config.get("method", methods[0] if len(methods) == 1 else "POST")
+    method = config.get("method", "POST" if "POST" in methods or not methods else methods[0])
     if methods and method not in methods:
-        field.add("method", f"the function {function} takes {', '.join(methods)}, not {method!r}.")
+        field.add("method", f"the function {function} takes {' or '.join(methods)}, not {method!r}.")
     parameters = config.get("parameters", [])
     if not isinstance(parameters, list) or any(group not in PARAMETER_GROUPS for group in parameters):
         field.add("parameters", f"parameters must be a list drawn from {', '.join(PARAMETER_GROUPS)}.")

@@ -679,3 +679,13 @@ def test_the_error_says_everything_in_its_message(acme):
         validate_flow(flow_data(webhook_widget(timeout=61), end_widget()), account=acme)
 
     assert "Widget w1: timeout must be between 1 and 60 seconds" in str(caught.value)
+
+
+def test_the_real_catalogue_is_used_for_internal_widgets(acme):
+    data = flow_data(internal(function="cli_pause_update", method="PUT", parameters=["call"]), end_widget())
+
+    assert validate_flow(data, account=acme)["widgets"][0]["config"]["method"] == "PUT"
+    errors = errors_of(flow_data(internal(function="cli_pause_update", method="GET"), end_widget()), acme)
+    assert errors["widgets.w1.config.method"] == [
+        "Widget w1: the function cli_pause_update takes POST or PUT, not 'GET'."
+    ]

@@ -820,3 +820,19 @@ def test_a_host_name_with_a_public_address_passes_the_policy(acme, config, netwo
 
     assert outcome.line == "0"
     assert PUBLIC_ADDRESS not in outcome.step["url"]
+
+
+def test_an_internal_widget_runs_the_real_catalogue_function(acme, globex):
+    from webhooks.models import BlockedCaller
+
+    BlockedCaller.objects.create(account=acme, number="555")
+    BlockedCaller.objects.create(account=globex, number="777")
+    config = {"mode": "internal", "function": "caller_blocklist_check", "method": "GET", "parameters": ["call"]}
+
+    blocked = run_internal_widget(config, CALL, account=acme)
+    allowed = run_internal_widget(config, {**CALL, "$call.cli": "777"}, account=acme)  # globex's, not acme's
+    no_caller = run_internal_widget({**config, "parameters": []}, CALL, account=acme)
+
+    assert (blocked.line, blocked.variables) == ("0", {"$flow.key.caller_blocklist_check": "blocked"})
+    assert (allowed.line, allowed.variables) == ("0", {"$flow.key.caller_blocklist_check": "allowed"})
+    assert no_caller.line == "1"
