@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Account
+from phonon.lib.outbound import probe_url
 from phonon.lib.sanitizer import NotesTooLong, check_notes
 from phonon.lib.url_policy import UrlPolicyError, check_url
 
@@ -59,8 +60,6 @@ def url_policy_problem(account: Account, url: str) -> str | None:
 
 def probe(account: Account, url: str) -> tuple[bool, str]:
     """The reachability probe (any HTTP answer counts) through the one outbound client."""
-    from phonon.lib.outbound import probe_url
-
     return probe_url(
         url,
         allow_http=account.http_support_enabled,

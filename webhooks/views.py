@@ -5,11 +5,11 @@ another account's id answers 404 like a missing one; viewers get 403 on every wr
 """
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views import View
-from django.views.generic import DeleteView, ListView
+from django.views.generic import ListView
 
 from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
 
@@ -26,11 +26,17 @@ class WebhookListView(AccountObjectMixin, ListView):
     context_object_name = "webhooks"
 
 
-class WebhookObjectMixin(AccountObjectMixin):
-    model = Webhook
+class AccountObjectView(AccountObjectMixin, View):
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
-    def get_object(self, queryset=None) -> Webhook:
-        return get_object_or_404(queryset if queryset is not None else self.get_queryset(), pk=self.kwargs["pk"])
+
+class PostOnlyObjectView(AccountObjectView):
+    """An action on one object. GET answers 404 for another account's id (as POST does), else 405."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.get_object()
+        return HttpResponseNotAllowed(["POST"])
 
 
 class WebhookFormView(AccountRequiredMixin, View):
@@ -61,17 +67,25 @@ class WebhookFormView(AccountRequiredMixin, View):
         return render(self.request, FORM_TEMPLATE, context, status=status)
 
 
-class WebhookDeleteView(WebhookObjectMixin, DeleteView):
-    template_name = "webhooks/webhook_confirm_delete.html"
-    context_object_name = "webhook"
+class WebhookDeleteView(AccountObjectView):
+    model = Webhook
+    """GET asks for confirmation (a write's first step, so viewers get 403); POST deletes."""
+
     write_required = True
 
-    def get_success_url(self) -> str:
-        messages.success(self.request, f"Webhook “{self.object.name}” deleted.")
-        return reverse("webhooks:list")
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return render(request, "webhooks/webhook_confirm_delete.html", {"webhook": self.get_object()})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        webhook = self.get_object()
+        webhook.delete()
+        messages.success(request, f"Webhook “{webhook.name}” deleted.")
+        return redirect("webhooks:list")
 
 
-class WebhookSetDefaultView(WebhookObjectMixin, View):
+class WebhookSetDefaultView(PostOnlyObjectView):
+    model = Webhook
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
         set_default(webhook)
@@ -79,7 +93,9 @@ class WebhookSetDefaultView(WebhookObjectMixin, View):
         return redirect("webhooks:list")
 
 
-class WebhookRotateSecretView(WebhookObjectMixin, View):
+class WebhookRotateSecretView(PostOnlyObjectView):
+    model = Webhook
+
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
         rotate_signing_secret(webhook)
@@ -127,11 +143,11 @@ class DirectDialListView(NumberListView):
     success_message = "Direct Dial {number} added."
 
 
-class DirectDialPauseView(AccountObjectMixin, View):
+class DirectDialPauseView(PostOnlyObjectView):
     model = DirectDialNumber
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        number = get_object_or_404(self.get_queryset(), pk=pk)
+        number = self.get_object()
         action = request.POST.get("action")
         number.is_paused = {"pause": True, "unpause": False}.get(action, not number.is_paused)
         number.save(update_fields=["is_paused", "updated_at"])
@@ -140,11 +156,11 @@ class DirectDialPauseView(AccountObjectMixin, View):
         return redirect("webhooks:direct-dial-list")
 
 
-class DirectDialDeleteView(AccountObjectMixin, View):
+class DirectDialDeleteView(PostOnlyObjectView):
     model = DirectDialNumber
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        number = get_object_or_404(self.get_queryset(), pk=pk)
+        number = self.get_object()
         number.delete()
         messages.success(request, f"Direct Dial {number.number} removed.")
         return redirect("webhooks:direct-dial-list")
@@ -157,11 +173,11 @@ class BlocklistView(NumberListView):
     success_message = "{number} is now blocked."
 
 
-class BlockedCallerDeleteView(AccountObjectMixin, View):
+class BlockedCallerDeleteView(PostOnlyObjectView):
     model = BlockedCaller
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        caller = get_object_or_404(self.get_queryset(), pk=pk)
+        caller = self.get_object()
         caller.delete()
         messages.success(request, f"{caller.number} is no longer blocked.")
         return redirect("webhooks:blocklist")

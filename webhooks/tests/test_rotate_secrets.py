@@ -1,0 +1,59 @@
+"""`manage.py rotate_secrets`: every encrypted value ends up readable with the newest key alone."""
+
+from io import StringIO
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from webhooks.models import Webhook
+from webhooks.tests.factories import make_webhook
+
+OLD_KEY, NEW_KEY = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+
+def raw_columns(webhook: Webhook) -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT password, signing_secret FROM webhooks_webhook WHERE id = %s", [webhook.pk])
+        return cursor.fetchone()
+
+
+def test_it_re_encrypts_every_secret_with_the_newest_key(settings, acme):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    webhook = make_webhook(acme, auth_type="basic", username="ops", password="p4ss")
+    no_password = make_webhook(acme)
+    secret = webhook.signing_secret
+    before = raw_columns(webhook)
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    out = StringIO()
+    call_command("rotate_secrets", stdout=out)
+    assert "webhooks_webhook.password: 1 value(s) re-encrypted" in out.getvalue()
+    assert "webhooks_webhook.signing_secret: 2 value(s) re-encrypted" in out.getvalue()
+    after = raw_columns(webhook)
+    assert after[0] != before[0] and "p4ss" not in after[0]
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]  # the old key is gone
+    webhook.refresh_from_db()
+    assert (webhook.password, webhook.signing_secret) == ("p4ss", secret)
+    assert raw_columns(no_password)[0] == ""
+    Fernet(NEW_KEY.encode()).decrypt(after[0].encode())
+
+
+def test_running_it_twice_is_harmless(settings, acme):
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    webhook = make_webhook(acme, auth_type="basic", username="ops", password="p4ss")
+    call_command("rotate_secrets", stdout=StringIO())
+    call_command("rotate_secrets", stdout=StringIO())
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    webhook.refresh_from_db()
+    assert webhook.password == "p4ss"
+
+
+def test_it_stops_on_a_value_no_key_can_read(settings, acme):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    webhook = make_webhook(acme, auth_type="basic", username="ops", password="p4ss")
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    with pytest.raises(CommandError, match=f"row {webhook.pk} cannot be decrypted"):
+        call_command("rotate_secrets", stdout=StringIO())

@@ -1,0 +1,199 @@
+"""The Advanced → Webhook page, Direct Dial numbers and the caller blocklist, as a signed-in user."""
+
+import pytest
+from django.urls import reverse
+
+from phonon.lib.testing.http_server import Reply
+from webhooks.models import BlockedCaller, DirectDialNumber, Webhook
+from webhooks.tests.factories import CROSS_ACCOUNT_FACTORIES, make_direct_dial, make_webhook
+
+
+def form_data(**overrides) -> dict:
+    return {
+        "name": "Orders",
+        "method": "POST",
+        "url": "https://93.184.215.14/hook",
+        "auth_type": "none",
+        "username": "",
+        "password": "",
+        "body_type": "none",
+        "notes": "",
+    } | overrides
+
+
+def test_the_list_marks_the_default(alice_client, acme):
+    make_webhook(acme, name="Receiver", is_default=True)
+    make_webhook(acme, name="Other")
+    page = alice_client.get(reverse("webhooks:list")).content.decode()
+    assert "Receiver" in page and "Other" in page
+    assert page.count("✓ Default") == 1
+    assert page.count("Set as default") == 1
+
+
+def test_the_empty_list_says_what_to_do(alice_client):
+    assert "Add your first webhook" in alice_client.get(reverse("webhooks:list")).content.decode()
+
+
+def test_the_add_form_defaults_to_post(alice_client):
+    page = alice_client.get(reverse("webhooks:add")).content.decode()
+    assert '<option value="POST" selected>' in page
+    assert 'id="check-url"' in page
+
+
+def test_it_adds_a_webhook_whose_url_checks_green(alice_client, acme, https_server):
+    https_server.reply("/hook", Reply(status=204))
+    response = alice_client.post(reverse("webhooks:add"), form_data(url=https_server.url("/hook"), is_default="on"))
+    assert response.status_code == 302
+    webhook = Webhook.objects.get(account=acme)
+    assert webhook.is_default and webhook.method == "POST"
+
+
+def test_save_is_refused_without_a_green_check_and_keeps_what_was_typed(alice_client, https_server):
+    url = https_server.url("/hook")
+    https_server.stop()
+    response = alice_client.post(reverse("webhooks:add"), form_data(name="Typed name", url=url, notes="my notes"))
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "the check did not pass" in page
+    assert 'value="Typed name"' in page and f'value="{url}"' in page and "my notes" in page
+    assert not Webhook.objects.exists()
+
+
+def test_http_is_refused_without_http_support(alice_client, loopback_allowed, http_server):
+    response = alice_client.post(reverse("webhooks:add"), form_data(url=http_server.url("/")))
+    assert response.status_code == 400
+    assert "Plain http:// is not allowed" in response.content.decode()
+
+
+def test_http_is_allowed_with_http_support(alice_client, acme_with_http, loopback_allowed, http_server):
+    response = alice_client.post(reverse("webhooks:add"), form_data(url=http_server.url("/")))
+    assert response.status_code == 302
+    assert Webhook.objects.get().url == http_server.url("/")
+
+
+def test_a_method_outside_the_seven_is_refused(alice_client):
+    response = alice_client.post(reverse("webhooks:add"), form_data(method="TRACE"))
+    assert response.status_code == 400
+    assert "Method: &#x27;TRACE&#x27; is not allowed" in response.content.decode()
+
+
+def test_the_password_is_never_rendered(alice_client, acme):
+    webhook = make_webhook(acme, auth_type="basic", username="ops", password="never-shown-1")
+    page = alice_client.get(reverse("webhooks:edit", args=[webhook.pk])).content.decode()
+    assert "never-shown-1" not in page
+    assert "A password is stored" in page
+    # Not even the one just typed, when another field fails.
+    response = alice_client.post(
+        reverse("webhooks:edit", args=[webhook.pk]),
+        form_data(name="", url=webhook.url, auth_type="basic", username="ops", password="typed-secret-2"),
+    )
+    assert response.status_code == 400
+    assert "typed-secret-2" not in response.content.decode()
+
+
+def test_editing_with_a_blank_password_keeps_it(alice_client, acme):
+    webhook = make_webhook(acme, auth_type="basic", username="ops", password="kept")
+    response = alice_client.post(
+        reverse("webhooks:edit", args=[webhook.pk]),
+        form_data(name="Renamed", url=webhook.url, auth_type="basic", username="ops"),
+    )
+    assert response.status_code == 302
+    webhook.refresh_from_db()
+    assert (webhook.name, webhook.password) == ("Renamed", "kept")
+
+
+def test_the_signing_secret_is_on_the_webhook_page_and_rotates(alice_client, acme):
+    webhook = make_webhook(acme)
+    old = webhook.signing_secret
+    assert old in alice_client.get(reverse("webhooks:edit", args=[webhook.pk])).content.decode()
+    alice_client.post(reverse("webhooks:rotate-secret", args=[webhook.pk]))
+    webhook.refresh_from_db()
+    assert webhook.signing_secret != old and webhook.signing_secret.startswith("whsec_")
+
+
+def test_set_as_default_moves_the_mark(alice_client, acme):
+    first = make_webhook(acme, is_default=True)
+    second = make_webhook(acme)
+    alice_client.post(reverse("webhooks:set-default", args=[second.pk]))
+    assert list(Webhook.objects.filter(is_default=True)) == [second]
+    first.refresh_from_db()
+    assert not first.is_default
+
+
+def test_delete_asks_for_confirmation(alice_client, acme):
+    webhook = make_webhook(acme, name="Doomed")
+    page = alice_client.get(reverse("webhooks:delete", args=[webhook.pk])).content.decode()
+    assert "Delete webhook “Doomed”?" in page
+    assert Webhook.objects.exists()
+    alice_client.post(reverse("webhooks:delete", args=[webhook.pk]))
+    assert not Webhook.objects.exists()
+
+
+def test_the_check_button_answers_json(alice_client, https_server, fake_dns):
+    https_server.reply("/ok", Reply(status=200))
+    assert alice_client.post(reverse("webhooks:check"), {"url": https_server.url("/ok")}).json() == {
+        "ok": True,
+        "reason": "The URL is reachable.",
+    }
+    answer = alice_client.post(reverse("webhooks:check"), {"url": "https://10.1.2.3/"}).json()
+    assert answer["ok"] is False and "private address" in answer["reason"]
+
+
+def test_viewers_see_the_list_but_cannot_write(bob_client, acme):
+    webhook = make_webhook(acme)
+    assert bob_client.get(reverse("webhooks:list")).status_code == 200
+    assert "Add webhook" not in bob_client.get(reverse("webhooks:list")).content.decode()
+    assert bob_client.get(reverse("webhooks:add")).status_code == 403
+    assert bob_client.post(reverse("webhooks:add"), form_data()).status_code == 403
+    assert bob_client.get(reverse("webhooks:edit", args=[webhook.pk])).status_code == 403
+    for name in ("webhooks:delete", "webhooks:set-default", "webhooks:rotate-secret"):
+        assert bob_client.post(reverse(name, args=[webhook.pk])).status_code == 403
+    assert bob_client.post(reverse("webhooks:check"), {"url": "https://example.com"}).status_code == 403
+    assert Webhook.objects.get(pk=webhook.pk).signing_secret == webhook.signing_secret
+
+
+@pytest.mark.parametrize("route", sorted(name for name in CROSS_ACCOUNT_FACTORIES if name.startswith("webhooks:")))
+def test_another_accounts_objects_are_404_on_the_site(alice_client, globex, route):
+    theirs = CROSS_ACCOUNT_FACTORIES[route](globex)
+    url = reverse(route, args=[theirs.pk])
+    assert alice_client.get(url).status_code == 404
+    assert alice_client.post(url, form_data()).status_code == 404
+    assert type(theirs).objects.filter(pk=theirs.pk).exists()
+
+
+def test_direct_dial_numbers_are_added_paused_and_unpaused(alice_client, acme):
+    alice_client.post(reverse("webhooks:direct-dial-list"), {"number": "+91 12345 67890", "label": "Sales"})
+    number = DirectDialNumber.objects.get(account=acme)
+    assert number.number == "+911234567890"
+    alice_client.post(reverse("webhooks:direct-dial-pause", args=[number.pk]), {"action": "pause"})
+    number.refresh_from_db()
+    assert number.is_paused
+    page = alice_client.get(reverse("webhooks:direct-dial-list")).content.decode()
+    assert "Paused" in page and "Unpause" in page
+    alice_client.post(reverse("webhooks:direct-dial-pause", args=[number.pk]), {"action": "unpause"})
+    number.refresh_from_db()
+    assert not number.is_paused
+
+
+def test_a_duplicate_direct_dial_is_refused(alice_client, acme):
+    make_direct_dial(acme, number="+911234")
+    response = alice_client.post(reverse("webhooks:direct-dial-list"), {"number": "911234"})
+    assert response.status_code == 400
+    assert "already a Direct Dial number" in response.content.decode()
+
+
+def test_callers_are_blocked_and_unblocked(alice_client, acme):
+    alice_client.post(reverse("webhooks:blocklist"), {"number": "+44 20 7946 0000", "reason": "Spam"})
+    caller = BlockedCaller.objects.get(account=acme)
+    assert caller.number == "+442079460000"
+    alice_client.post(reverse("webhooks:blocked-caller-delete", args=[caller.pk]))
+    assert not BlockedCaller.objects.exists()
+
+
+def test_viewers_cannot_pause_numbers(bob_client, acme):
+    number = make_direct_dial(acme)
+    assert (
+        bob_client.post(reverse("webhooks:direct-dial-pause", args=[number.pk]), {"action": "pause"}).status_code == 403
+    )
+    number.refresh_from_db()
+    assert not number.is_paused
