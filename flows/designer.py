@@ -176,4 +176,3 @@ class FlowDesignerView(AccountRequiredMixin, View):
             },
             status=201 if created else 200,
         )
-

@@ -1,0 +1,120 @@
+"""The designer page and its JSON save endpoint (the browser tests drive the canvas itself)."""
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from flows.models import Flow
+from flows.tests.factories import end, make_flow, webhook
+
+pytestmark = pytest.mark.django_db
+
+
+def wire(**changes):
+    flow = {
+        "name": "Order status",
+        "flow_end_webhook": True,
+        "start": "w1",
+        "widgets": [
+            webhook("w1", "https://api.example.com/orders/$call.cli", ok="w2", failed="w3"),
+            end("w2"),
+            end("w3"),
+        ],
+        "layout": {"w1": {"x": 40, "y": 60}, "w2": {"x": 320, "y": 40}, "w3": {"x": 320, "y": 220}},
+    }
+    flow.update(changes)
+    return flow
+
+
+def post_json(client, url, data):
+    return client.post(url, json.dumps(data), content_type="application/json")
+
+
+def test_it_renders_the_designer_with_local_files_only(alice_client):
+    response = alice_client.get(reverse("flows:designer-new"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "vendor/drawflow-0.0.60/drawflow.min.js" in page
+    assert "vendor/jquery-3.8.0/jquery.min.js" in page
+    assert "summernote/summernote-lite.min.js" in page
+    assert "//cdn" not in page and "https://code.jquery" not in page
+
+
+def test_it_creates_a_flow_with_its_layout(alice_client, acme):
+    response = post_json(alice_client, reverse("flows:designer-new"), wire())
+    assert response.status_code == 201, response.content
+    flow = Flow.objects.get(pk=response.json()["id"])
+    assert flow.account == acme
+    assert flow.start == "w1"
+    assert flow.flow_end_webhook is True
+    assert flow.widgets[0]["next"] == {"0": "w2", "1": "w3"}
+    assert flow.layout["w3"] == {"x": 320.0, "y": 220.0}
+    assert response.json()["designer_url"] == reverse("flows:designer", args=[flow.pk])
+
+
+def test_it_drops_layout_entries_of_unknown_widgets(alice_client):
+    layout = {"w1": {"x": 1, "y": 2}, "ghost": {"x": 3, "y": 4}, "w2": {"x": "left", "y": 0}}
+    response = post_json(alice_client, reverse("flows:designer-new"), wire(layout=layout))
+    assert Flow.objects.get(pk=response.json()["id"]).layout == {"w1": {"x": 1.0, "y": 2.0}}
+
+
+def test_it_answers_400_with_errors_by_dotted_path(alice_client):
+    data = wire()
+    data["widgets"][0]["config"]["timeout"] = 61
+    response = post_json(alice_client, reverse("flows:designer-new"), data)
+    assert response.status_code == 400
+    assert "widgets.w1.config.timeout" in response.json()["errors"]
+    assert not Flow.objects.exists()
+
+
+def test_it_refuses_notes_over_1000_visible_characters(alice_client):
+    data = wire()
+    data["widgets"][0]["config"]["notes"] = "<p>" + "x" * 1001 + "</p>"
+    response = post_json(alice_client, reverse("flows:designer-new"), data)
+    assert response.json()["errors"]["widgets.w1.config.notes"] == ["Max 1000 characters are allowed"]
+
+
+def test_it_keeps_a_password_left_blank(alice_client, acme):
+    flow = make_flow(
+        acme,
+        webhook("w1", "https://api.example.com/", auth={"type": "basic", "username": "u", "password": "s3cret"}),
+        end(),
+    )
+    stored = flow.widgets[0]["config"]["auth"]["password_encrypted"]
+    page = alice_client.get(reverse("flows:designer", args=[flow.pk])).content.decode()
+    assert "s3cret" not in page and stored not in page
+    data = wire(
+        start="w1", widgets=[webhook("w1", "https://api.example.com/", auth={"type": "basic", "username": "u"}), end()]
+    )
+    response = post_json(alice_client, reverse("flows:designer", args=[flow.pk]), data)
+    assert response.status_code == 200, response.content
+    flow.refresh_from_db()
+    assert flow.widgets[0]["config"]["auth"]["password_encrypted"] == stored
+    assert response.json()["flow"]["widgets"][0]["config"]["auth"]["password_set"] is True
+
+
+def test_another_accounts_flow_is_404(alice_client, globex):
+    flow = make_flow(globex)
+    assert alice_client.get(reverse("flows:designer", args=[flow.pk])).status_code == 404
+    assert post_json(alice_client, reverse("flows:designer", args=[flow.pk]), wire()).status_code == 404
+    flow.refresh_from_db()
+    assert flow.name == "Order status" and flow.layout == {}
+
+
+def test_viewers_cannot_open_or_save(bob_client, acme):
+    flow = make_flow(acme)
+    assert bob_client.get(reverse("flows:designer", args=[flow.pk])).status_code == 403
+    assert post_json(bob_client, reverse("flows:designer", args=[flow.pk]), wire()).status_code == 403
+
+
+def test_it_needs_the_csrf_token(alice):
+    from django.test import Client
+
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(alice)
+    assert post_json(csrf_client, reverse("flows:designer-new"), wire()).status_code == 403
+
+
+def test_summernote_uploads_are_refused(client):
+    assert client.post(reverse("django_summernote-upload_attachment")).status_code == 403
