@@ -17,7 +17,9 @@ Tests patch ``send_request`` at this one point; end-to-end tests use ``phonon.li
 from __future__ import annotations
 
 import contextlib
+import heapq
 import http.client
+import itertools
 import os
 import socket
 import ssl
@@ -393,7 +395,7 @@ class _Deadline:
     """The total time budget of one ``send_request`` call.
 
     A socket timeout restarts with every byte received, so a server dripping one byte a second
-    would never trip it. Instead a timer shuts down the sockets this call is using when the
+    would never trip it. Instead the watchdog shuts down the sockets this call is using when the
     budget runs out; that wakes any blocked read at once (TLS handshake, headers or body).
     Connections register themselves (``_WatchedConnectionMixin``) through a thread-local, which
     is safe because each thread has its own pool (``_adapter()``).
@@ -402,27 +404,26 @@ class _Deadline:
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.expired = False
-        self._at = time.monotonic() + seconds
+        self.at = time.monotonic() + seconds
         self._lock = threading.Lock()
         self._finished = False
         self._connections: list[HTTPConnection] = []
         self._responses: list[urllib3.BaseHTTPResponse] = []
-        self._timer = threading.Timer(max(seconds, 0), self._expire)
-        self._timer.daemon = True
 
     def __enter__(self) -> _Deadline:
         _watching.deadline = self
-        self._timer.start()
+        _watchdog.watch(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         _watching.deadline = None
         with self._lock:
             self._finished = True
-        self._timer.cancel()
+            self._connections.clear()  # the watchdog keeps this object until it is due
+            self._responses.clear()
 
     def remaining(self) -> float:
-        return self._at - time.monotonic()
+        return self.at - time.monotonic()
 
     def watch_connection(self, connection: HTTPConnection) -> None:
         with self._lock:
@@ -436,7 +437,8 @@ class _Deadline:
         with self._lock:
             self._responses.append(response)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Called by the watchdog at the deadline; does nothing once the call has finished."""
         with self._lock:
             if self._finished:
                 return
@@ -446,6 +448,49 @@ class _Deadline:
             for response in self._responses:
                 with contextlib.suppress(ValueError, OSError):  # already released or closed
                     response.shutdown()
+
+
+class _Watchdog:
+    """One thread that expires deadlines when they are due.
+
+    A ``threading.Timer`` per request would cost a thread start (most of a millisecond), more than
+    a whole request to a nearby server. Finished deadlines stay in the heap until due, then drop.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)  # a forked worker needs its own thread
+
+    def _reset(self) -> None:
+        self._condition = threading.Condition()
+        self._heap: list[tuple[float, int, _Deadline]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: _Deadline) -> None:
+        with self._condition:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="outbound-deadlines", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline.at, next(self._order), deadline))
+            if self._heap[0][2] is deadline:
+                self._condition.notify()  # it is due before whatever the thread is waiting for
+
+    def _run(self) -> None:
+        condition, heap = self._condition, self._heap
+        with condition:
+            while True:
+                if not heap:
+                    condition.wait()
+                    continue
+                wait = heap[0][0] - time.monotonic()
+                if wait > 0:
+                    condition.wait(wait)
+                    continue
+                heapq.heappop(heap)[2].expire()
+
+
+_watchdog = _Watchdog()
 
 
 def _cut(connection: HTTPConnection) -> None:

@@ -46,8 +46,10 @@ class Reply:
 
     ``body`` may be an iterable of byte chunks (even an endless one) to stream a large answer;
     it is then sent without Content-Length and the connection is closed after it, unless
-    ``headers`` states a Content-Length. ``drip`` sends the body one byte every ``drip`` seconds;
-    ``drip_headers`` drips the status line and headers too. ``delay`` waits before answering.
+    ``headers`` states a Content-Length. An iterator is used up by the first request that gets
+    it: give a list, or a callable building a fresh ``Reply``, to stream to several requests.
+    ``drip`` sends the body one byte every ``drip`` seconds; ``drip_headers`` drips the status
+    line and headers too. ``delay`` waits before answering.
     """
 
     status: int = 200
@@ -136,7 +138,7 @@ class LocalHTTPServer:
         return [request for request in self.requests if request.url_path == path]
 
     def start(self) -> LocalHTTPServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01})
         self._thread.daemon = True
         self._thread.start()
         return self

@@ -152,20 +152,20 @@ def test_it_decodes_compressed_answers(server: LocalHTTPServer):
 
 
 def test_it_is_safe_to_call_from_many_threads(server: LocalHTTPServer):
-    for number in range(16):
+    for number in range(8):
         server.reply(f"/t{number}", Reply(body=str(number)))
     results: dict[int, list[bytes]] = {}
 
     def work(number: int) -> None:
         results[number] = [send(server.url(f"/t{number}")).body for _ in range(5)]
 
-    threads = [threading.Thread(target=work, args=(number,)) for number in range(16)]
+    threads = [threading.Thread(target=work, args=(number,)) for number in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
-    assert results == {number: [str(number).encode()] * 5 for number in range(16)}
+    assert results == {number: [str(number).encode()] * 5 for number in range(8)}
 
 
 # The URL policy in front of every request.
@@ -425,6 +425,28 @@ def test_the_deadline_covers_every_redirect_hop(server: LocalHTTPServer):
 
     assert result.error_reason == TIMEOUT
     assert result.duration < 0.7 + MARGIN
+
+
+def test_each_call_is_cut_at_its_own_deadline(server: LocalHTTPServer):
+    # The later call has the earlier deadline: the shared watchdog must not wait for the first one.
+    server.reply("/drip", Reply(body=b"x" * 100, drip=0.1))
+    durations: dict[float, float] = {}
+
+    def call(timeout: float) -> None:
+        result = send(server.url("/drip"), timeout=timeout)
+        assert result.error_reason == TIMEOUT
+        durations[timeout] = result.duration
+
+    threads = [threading.Thread(target=call, args=(timeout,)) for timeout in (1.0, 0.3, 0.6)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.05)
+    for thread in threads:
+        thread.join()
+
+    assert sorted(durations) == [0.3, 0.6, 1.0]
+    for timeout, duration in durations.items():
+        assert timeout <= duration < timeout + MARGIN
 
 
 def test_a_quick_answer_is_not_cut_later(server: LocalHTTPServer):
