@@ -22,6 +22,9 @@ class Command(BaseCommand):
         def stop(signum, frame):
             worker.stop()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        worker.run(once=once)
+        previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            worker.run(once=once)
+        finally:
+            for number, handler in previous.items():
+                signal.signal(number, handler)

@@ -1,0 +1,280 @@
+"""The engine end to end: queued execution → worker → real local HTTP server → finished execution."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from flows import engine
+from flows.models import Execution, Flow
+from flows.tests.factories import assign, end, make_flow, queue_execution, webhook
+from flows.worker import Worker
+from phonon.lib.testing.http_server import Reply
+
+JSON = {"Content-Type": "application/json"}
+ORDER = json.dumps({"order": {"status": "shipped", "items": [{"sku": "A1"}, {"sku": "B2"}]}})
+
+
+def run(execution: Execution) -> Execution:
+    assert Worker(worker_id="test-worker").run_one_execution()
+    execution.refresh_from_db()
+    return execution
+
+
+def order_flow(account, url: str, **config) -> Flow:
+    """w1 asks for the order; line 0 → ok (assign) → end, line 1 → sorry (assign) → end."""
+    return make_flow(
+        account,
+        webhook("w1", url, ok="ok", failed="sorry", **config),
+        assign("ok", said="status $flow.key.order_status"),
+        assign("sorry", said="could not ask"),
+        end(),
+    )
+
+
+MAPPINGS = [
+    {"save_in": "$flow.key.order_status", "path": "data.order.status", "mandatory": True},
+    {"save_in": "$flow.key.skus", "path": "data.order.items[*].sku", "mandatory": False},
+]
+
+
+def test_it_completes_along_line_0_with_mapped_variables(loopback_allowed, server):
+    server.reply("/orders/1001", Reply(body=ORDER, headers=JSON))
+    flow = order_flow(loopback_allowed, server.url("/orders/$user.key.order"), mappings=MAPPINGS, persist_response=True)
+    execution = queue_execution(flow)
+    Execution.objects.filter(pk=execution.pk).update(user_keys={"order": "1001"})
+
+    execution = run(execution)
+
+    assert execution.status == "completed", execution.failure_reason
+    variables = execution.variables
+    assert variables["$flow.key.order_status"] == "shipped"
+    assert variables["$flow.key.skus_count"] == "2"
+    assert variables["$flow.key.skus_1"] == "B2"
+    assert variables["$flow.key.response_status"] == "SUCCESS"
+    assert variables["$flow.key.response_status_code"] == "200"
+    assert variables["$flow.key.said"] == "status shipped"
+    assert [(s["widget"], s["line"]) for s in execution.steps] == [("w1", "0"), ("ok", "0"), ("end", None)]
+    assert execution.steps[0]["status_code"] == 200
+    assert execution.steps[0]["method"] == "GET"
+    assert all(step["duration"] >= 0 and step["started_at"] for step in execution.steps)
+    assert execution.persisted_variables == ["$flow.key.order_status", "$flow.key.skus"]
+    assert execution.started_at and execution.finished_at and execution.locked_until is None
+    assert len(server.requests_to("/orders/1001")) == 1
+
+
+def test_it_takes_line_1_when_the_endpoint_fails(loopback_allowed, server):
+    server.reply("/orders", Reply(status=503, body="down"))
+    execution = run(queue_execution(order_flow(loopback_allowed, server.url("/orders"))))
+
+    assert execution.status == "completed"
+    assert [(s["widget"], s["line"]) for s in execution.steps] == [("w1", "1"), ("sorry", "0"), ("end", None)]
+    assert execution.variables["$flow.key.error_reason"] == "SERVER_ERROR"
+    assert execution.variables["$flow.key.response_status"] == "FAILED"
+    assert execution.variables["$flow.key.said"] == "could not ask"
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "CLIENT_ERROR",
+        "SERVER_ERROR",
+        "REDIRECTION",
+        "TIMEOUT",
+        "CONNECTION_ERROR",
+        "BLOCKED_DESTINATION",
+        "INVALID_RESPONSE",
+        "RESPONSE_TOO_LARGE",
+        "MANDATORY_FIELD_MISSING",
+        "MANDATORY_PARAMETER_MISSING",
+    ],
+)
+def test_each_error_reason_leaves_on_line_1_through_the_worker(reason, loopback_allowed, server, settings):
+    url, config = server.url("/answer"), {}
+    if reason == "CLIENT_ERROR":
+        server.reply("/answer", Reply(status=404))
+    elif reason == "SERVER_ERROR":
+        server.reply("/answer", Reply(status=500))
+    elif reason == "REDIRECTION":
+        server.reply("/answer", Reply(status=304))
+    elif reason == "TIMEOUT":
+        server.reply("/answer", Reply(body="late", delay=3))
+        config["timeout"] = 1
+    elif reason == "CONNECTION_ERROR":
+        url = f"http://127.0.0.1:{closed_port()}/answer"
+    elif reason == "INVALID_RESPONSE":
+        server.reply("/answer", Reply(body="<not json>", headers=JSON))
+        config["mappings"] = MAPPINGS
+    elif reason == "RESPONSE_TOO_LARGE":
+        settings.WEBHOOK_MAX_RESPONSE_BYTES = 1000
+        server.reply("/answer", Reply(body="x" * 5000))
+    elif reason == "MANDATORY_FIELD_MISSING":
+        server.reply("/answer", Reply(body='{"order": {}}', headers=JSON))
+        config["mappings"] = MAPPINGS
+    elif reason == "MANDATORY_PARAMETER_MISSING":
+        server.reply("/answer", Reply(body="{}"))
+        config["headers"] = [{"key": "X-Order", "value": "$user.key.order", "mandatory": True}]
+    flow = order_flow(loopback_allowed, url, **config)
+    if reason == "BLOCKED_DESTINATION":  # allowed when saved, refused when called
+        server.reply("/answer", Reply(body="{}"))
+        settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("10.0.0.0/8"),)
+
+    execution = run(queue_execution(flow))
+
+    assert execution.status == "completed"
+    assert execution.steps[0]["line"] == "1"
+    assert execution.steps[0]["error_reason"] == reason
+    assert execution.variables["$flow.key.error_reason"] == reason
+    assert execution.variables["$flow.key.response_error"] == "true"
+    assert execution.steps[1]["widget"] == "sorry"
+    if reason in ("BLOCKED_DESTINATION", "MANDATORY_PARAMETER_MISSING", "CONNECTION_ERROR"):
+        assert server.requests_to("/answer") == []
+
+
+def test_a_request_without_waiting_goes_on_at_once_and_logs_its_outcome(loopback_allowed, server):
+    server.reply("/notify", Reply(status=500, body="busy", delay=0.5))
+    flow = make_flow(
+        loopback_allowed,
+        webhook("w1", server.url("/notify"), ok="a1", failed="end", wait_for_response=False, method="POST"),
+        assign("a1", next_id="end", after="went on"),
+        end(),
+    )
+    execution = run(queue_execution(flow))
+
+    assert execution.status == "completed"
+    first = execution.steps[0]
+    assert first["line"] == "0"  # went on along line 0 although the answer was a 500
+    assert first["duration"] < 0.5  # did not wait for the answer
+    assert first["background"] == "FAILED"
+    assert first["background_line"] == "1"
+    assert first["status_code"] == 500
+    assert first["error_reason"] == "SERVER_ERROR"
+    assert "$flow.key.response_status" not in execution.variables  # sets no variables
+    assert execution.variables["$flow.key.after"] == "went on"
+    assert len(server.requests_to("/notify")) == 1
+
+
+def test_an_internal_function_puts_its_result_in_a_flow_key(loopback_allowed):
+    flow = make_flow(
+        loopback_allowed,
+        {
+            "id": "w1",
+            "type": "webhook",
+            "config": {"mode": "internal", "function": "cli_pause_update", "method": "POST", "parameters": ["call"]},
+            "next": {"0": "end", "1": "end"},
+        },
+        end(),
+    )
+    with mock.patch("webhooks.internal.call_internal_function", autospec=True, return_value=(True, "paused")) as call:
+        execution = run(queue_execution(flow))
+
+    assert execution.status == "completed"
+    assert execution.variables["$flow.key.cli_pause_update"] == "paused"
+    assert execution.steps[0]["line"] == "0"
+    account, name, method, parameters = call.call_args.args
+    assert (account.pk, name, method) == (loopback_allowed.pk, "cli_pause_update", "POST")
+    assert parameters["$call.cli"] == "+15550100"
+
+
+def test_a_flow_that_loops_forever_fails_with_a_reason(loopback_allowed, server):
+    server.reply("/retry", Reply(status=500))
+    flow = make_flow(
+        loopback_allowed, webhook("w1", server.url("/retry"), ok="end", failed="w1"), end(), name="Retry forever"
+    )
+    execution = run(queue_execution(flow))
+
+    assert execution.status == "failed"
+    assert "loop" in execution.failure_reason
+    assert len(execution.steps) == engine.MAX_STEPS
+
+
+def test_a_missing_widget_fails_the_execution(acme):
+    flow = Flow.objects.create(account=acme, name="Broken", start="a1", widgets=[assign("a1", next_id="gone", x="1")])
+    execution = run(queue_execution(flow))
+
+    assert execution.status == "failed"
+    assert "'gone'" in execution.failure_reason
+    assert execution.finished_at is not None
+
+
+def test_an_exception_in_a_widget_fails_only_that_execution(acme):
+    flow = make_flow(acme)
+    with mock.patch("flows.engine.run_assign_widget", autospec=True, side_effect=RuntimeError("boom")):
+        execution = run(queue_execution(flow))
+
+    assert execution.status == "failed"
+    assert "boom" in execution.failure_reason and "'a1'" in execution.failure_reason
+
+
+def test_it_ends_with_the_flow_end_delivery_and_the_report_row(acme):
+    execution = queue_execution(make_flow(acme))
+    with (
+        mock.patch("flows.deliveries.enqueue_flow_end_delivery", autospec=True) as enqueue,
+        mock.patch("flows.engine.record_finished_execution", autospec=True) as record,
+    ):
+        execution = run(execution)
+
+    (ended,) = enqueue.call_args.args
+    assert ended.pk == execution.pk and ended.status == "completed" and ended.finished_at
+    assert record.call_args.args[0].variables["$flow.key.greeting"] == "hello +15550100"
+
+
+def test_a_recovered_execution_continues_from_its_checkpoint(loopback_allowed, server):
+    server.reply("*", Reply(body="{}"))
+    flow = make_flow(
+        loopback_allowed,
+        webhook("w1", server.url("/first"), ok="w2", failed="end"),
+        webhook("w2", server.url("/second"), ok="end", failed="end"),
+        end(),
+    )
+    execution = queue_execution(flow)
+    # A worker ran w1, saved its checkpoint, then died: its lease has run out.
+    done = {"widget": "w1", "type": "webhook", "line": "0", "started_at": "x", "duration": 0.1}
+    Execution.objects.filter(pk=execution.pk).update(
+        status="running",
+        claimed_by="dead-worker",
+        locked_until=timezone.now() - timedelta(seconds=1),
+        next_widget="w2",
+        steps=[done],
+        variables={"$call.cli": "+15550100", "$flow.key.kept": "from w1"},
+        attempts=1,
+    )
+    execution = run(execution)
+
+    assert execution.status == "completed"
+    assert server.requests_to("/first") == []
+    assert len(server.requests_to("/second")) == 1
+    assert [step["widget"] for step in execution.steps] == ["w1", "w2", "end"]
+    assert execution.variables["$flow.key.kept"] == "from w1"
+    assert execution.attempts == 2
+    assert execution.claimed_by == "test-worker"
+
+
+def test_a_worker_whose_claim_was_taken_over_writes_nothing(loopback_allowed, server):
+    server.reply("/slow", Reply(body="{}"))
+    execution = queue_execution(order_flow(loopback_allowed, server.url("/slow")))
+    send = engine.send_prepared
+
+    def taken_over_while_sending(prepared):
+        Execution.objects.filter(pk=execution.pk).update(claimed_by="another-worker")
+        return send(prepared)
+
+    with mock.patch("flows.engine.send_prepared", side_effect=taken_over_while_sending):
+        run(execution)
+
+    assert execution.status == "running"
+    assert execution.claimed_by == "another-worker"
+    assert execution.steps == [] and execution.finished_at is None
