@@ -76,6 +76,9 @@ WEBHOOK_DEFAULTS: dict[str, Any] = {
 WEBHOOK_BOOLEANS = ("wait_for_response", "hold_music", "persist_response")
 CUSTOM_KEYS = frozenset(WEBHOOK_DEFAULTS) | {"url"}
 INTERNAL_KEYS = frozenset({"mode", "function", "method", "parameters", "notes"})
+# Either mode's keys are accepted (a designer switching modes may send both); only the chosen
+# mode's are stored.
+WEBHOOK_KEYS = CUSTOM_KEYS | INTERNAL_KEYS
 ASSIGN_KEYS = frozenset({"assignments", "notes"})
 END_KEYS = frozenset({"notes"})
 WIDGET_KEYS = frozenset({"id", "type", "config", "next"})
@@ -375,7 +378,7 @@ def _clean_webhook(
         return dict(config)
     if mode == "internal":
         return _clean_internal(config, field)
-    field.unknown_keys(config, CUSTOM_KEYS, "a custom webhook widget")
+    field.unknown_keys(config, WEBHOOK_KEYS, "a webhook widget")
     cleaned: dict[str, Any] = {"mode": "custom"}
     cleaned["url"] = _clean_url(config.get("url"), field, account=account)
     cleaned["method"] = _choice(config, "method", METHODS, field)
@@ -591,7 +594,7 @@ def _clean_mappings(mappings: Any, response_type: str, field: _FieldErrors) -> l
 
 
 def _clean_internal(config: Mapping[str, Any], field: _FieldErrors) -> dict[str, Any]:
-    field.unknown_keys(config, INTERNAL_KEYS, "an internal webhook widget")
+    field.unknown_keys(config, WEBHOOK_KEYS, "a webhook widget")
     function = config.get("function")
     methods = internal_function_methods(function) if isinstance(function, str) else None
     if methods is None:

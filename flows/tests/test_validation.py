@@ -265,8 +265,27 @@ def test_it_refuses_an_unknown_setting(acme):
     errors = webhook_errors(acme, timout=5)
 
     assert errors["widgets.w1.config.timout"] == [
-        "Widget w1: 'timout' is not a setting of a custom webhook widget; remove it."
+        "Widget w1: 'timout' is not a setting of a webhook widget; remove it."
     ]
+
+
+def test_only_the_chosen_modes_settings_are_stored(acme, catalogue):
+    leftovers = {"url": "https://api.example.com/x", "timeout": 5, "function": "lookup_caller"}
+
+    custom = validate_flow(flow_data(webhook_widget(**leftovers), end_widget()), account=acme)
+    internal_config = {**leftovers, "mode": "internal", "method": "GET"}
+    internal_widget = validate_flow(
+        flow_data(webhook_widget() | {"config": internal_config}, end_widget()), account=acme
+    )
+
+    assert "function" not in custom["widgets"][0]["config"]
+    assert internal_widget["widgets"][0]["config"] == {
+        "mode": "internal",
+        "function": "lookup_caller",
+        "method": "GET",
+        "parameters": [],
+        "notes": "",
+    }
 
 
 @pytest.mark.parametrize("key", ["wait_for_response", "hold_music", "persist_response"])

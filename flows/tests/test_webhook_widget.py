@@ -45,7 +45,7 @@ from flows.widgets.webhook import (
 )
 from phonon.lib.extraction import parse_xml
 from phonon.lib.outbound import OutboundResult
-from phonon.lib.testing.http_server import Reply
+from phonon.lib.testing.http_server import Reply, local_http_server, make_test_certificates
 
 HOOK = "https://api.example.com/orders/555"
 TRICKY = 'a"b<c>&d/e?f#g=h+i%j\nk l é'
@@ -836,3 +836,21 @@ def test_an_internal_widget_runs_the_real_catalogue_function(acme, globex):
     assert (blocked.line, blocked.variables) == ("0", {"$flow.key.caller_blocklist_check": "blocked"})
     assert (allowed.line, allowed.variables) == ("0", {"$flow.key.caller_blocklist_check": "allowed"})
     assert no_caller.line == "1"
+
+
+def test_an_https_server_is_called_without_http_support(acme, settings, monkeypatch, tmp_path):
+    settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
+    certificates = make_test_certificates(tmp_path, ("127.0.0.1",))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
+    assert acme.http_support_enabled is False
+    with local_http_server(tls=certificates) as tls_server:
+        tls_server.reply("/hook", Reply(body='{"status": "ok"}'))
+        config = clean_webhook_config(
+            acme, url=tls_server.url("/hook"), mappings=[mapping("$flow.key.status", "data.status", True)]
+        )
+
+        outcome = run_webhook_widget(config, CALL, account=acme)
+
+    assert tls_server.url("/hook").startswith("https://")
+    assert outcome.line == "0"
+    assert outcome.variables["$flow.key.status"] == "ok"
