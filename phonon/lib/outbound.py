@@ -323,6 +323,8 @@ def _describe_failure(
             return CONNECTION_ERROR, f"Could not connect to {host}: the server closed the connection without answering."
         if isinstance(cause, OSError) and cause.strerror:
             return CONNECTION_ERROR, f"Could not connect to {host}: {cause.strerror.lower()}."
+        if type(cause) is OSError and cause.args:  # e.g. requests: "Could not find a suitable TLS CA ..."
+            return CONNECTION_ERROR, f"Could not connect to {host}: {cause}."
     if isinstance(error, requests.exceptions.InvalidHeader | requests.exceptions.InvalidURL | ValueError):
         return CONNECTION_ERROR, f"The request to {host} could not be built: {error}."
     return CONNECTION_ERROR, f"Could not connect to {host} ({type(error).__name__})."
@@ -551,12 +553,15 @@ class _PinnedAdapter(HTTPAdapter):
         if not isinstance(request, _PinnedRequest):
             raise ValueError("The outbound adapter only sends requests whose URL the policy checked.")
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
-        address = request.checked.addresses[0]
+        checked = request.checked
+        address = checked.addresses[0]
+        # Scheme and port from the policy's own parse too, so no parser difference can move the connection.
+        host_params["scheme"], host_params["port"] = checked.scheme, checked.port
         host_params["host"] = f"[{address}]" if address.version == 6 else str(address)
-        if host_params["scheme"] == "https":
+        if checked.scheme == "https":
             # Both are part of urllib3's pool key, so two names on one address never share a connection.
-            pool_kwargs["server_hostname"] = request.checked.host
-            pool_kwargs["assert_hostname"] = request.checked.host
+            pool_kwargs["server_hostname"] = checked.host
+            pool_kwargs["assert_hostname"] = checked.host
         return host_params, pool_kwargs
 
 

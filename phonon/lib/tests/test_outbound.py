@@ -151,6 +151,23 @@ def test_it_decodes_compressed_answers(server: LocalHTTPServer):
     assert send(server.url("/hook")).body == b"hello " * 100
 
 
+def test_it_reads_chunked_answers(server: LocalHTTPServer):
+    chunked = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    server.reply("/hook", Reply(body=chunked, headers={"Transfer-Encoding": "chunked"}, content_length=False))
+
+    assert send(server.url("/hook")).body == b"hello world"
+    assert send(server.url("/hook"), max_bytes=10).error_reason == RESPONSE_TOO_LARGE
+
+
+def test_a_missing_ca_bundle_is_reported_not_raised(server: LocalHTTPServer, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/nonexistent/ca.pem")
+
+    result = send(server.url("/hook").replace("http:", "https:"))
+
+    assert result.error_reason == CONNECTION_ERROR
+    assert "/nonexistent/ca.pem" in result.error_detail
+
+
 def test_it_is_safe_to_call_from_many_threads(server: LocalHTTPServer):
     for number in range(8):
         server.reply(f"/t{number}", Reply(body=str(number)))
