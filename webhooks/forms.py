@@ -8,7 +8,7 @@ from .rules import WebhookRejected, clean_webhook, save_webhook
 
 class WebhookForm(forms.Form):
     name = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    method = forms.CharField(initial=Method.POST, widget=forms.Select(choices=Method.choices))
+    method = forms.CharField(initial=Method.POST, widget=forms.Select(choices=[(m, m) for m in Method.values]))
     url = forms.CharField(
         label="URL",
         max_length=2000,
