@@ -1,0 +1,202 @@
+"""`/api/v1/flows/` and `/api/v1/executions/`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from flows.models import Execution, Flow
+from flows.tests.factories import assign, end, make_flow, queue_execution, webhook
+
+FLOWS = "/api/v1/flows/"
+EXECUTIONS = "/api/v1/executions/"
+
+
+def flow_body(**changes):
+    return {
+        "name": "Greeting",
+        "flow_end_webhook": True,
+        "start": "a1",
+        "widgets": [assign("a1", greeting="hello $call.cli"), end()],
+        **changes,
+    }
+
+
+# --- flows -------------------------------------------------------------------------------------
+
+
+def test_it_creates_a_flow_in_the_tokens_account(alice_api, acme):
+    response = alice_api.post(FLOWS, flow_body(), format="json")
+
+    assert response.status_code == 201, response.json()
+    flow = Flow.objects.get(pk=response.json()["id"])
+    assert flow.account == acme
+    assert [w["id"] for w in response.json()["widgets"]] == ["a1", "end"]
+
+
+def test_it_answers_the_validation_errors_by_dotted_path(alice_api):
+    body = flow_body(start="nowhere")
+
+    response = alice_api.post(FLOWS, body, format="json")
+
+    assert response.status_code == 400
+    assert "start" in response.json()
+    assert Flow.objects.count() == 0
+
+
+def test_it_hides_basic_auth_passwords_and_keeps_them_on_update(alice_api, acme):
+    widget = webhook(
+        "w1",
+        "https://api.example.com/orders",
+        auth={"type": "basic", "username": "u", "password": "s3cret-pw"},
+    )
+    body = flow_body(start="w1", widgets=[widget, end()])
+    created = alice_api.post(FLOWS, body, format="json")
+    assert created.status_code == 201, created.json()
+    assert "s3cret-pw" not in created.content.decode()
+
+    renamed = alice_api.patch(f"{FLOWS}{created.json()['id']}/", {"name": "Renamed"}, format="json")
+
+    assert renamed.status_code == 200, renamed.json()
+    flow = Flow.objects.get(pk=created.json()["id"])
+    assert flow.name == "Renamed"
+    assert flow.widgets[0]["config"]["auth"].get("password_encrypted")
+
+
+def test_put_replaces_the_flow(alice_api, acme):
+    flow = make_flow(acme)
+
+    response = alice_api.put(f"{FLOWS}{flow.pk}/", flow_body(name="Replaced"), format="json")
+
+    assert response.status_code == 200, response.json()
+    flow.refresh_from_db()
+    assert flow.name == "Replaced" and flow.flow_end_webhook is True
+
+
+def test_a_viewer_can_read_flows_but_not_write(bob_api, acme):
+    flow = make_flow(acme)
+
+    assert bob_api.get(f"{FLOWS}{flow.pk}/").status_code == 200
+    assert bob_api.post(FLOWS, flow_body(), format="json").status_code == 403
+    assert bob_api.delete(f"{FLOWS}{flow.pk}/").status_code == 403
+    assert Flow.objects.filter(pk=flow.pk).exists()
+
+
+def test_another_accounts_flow_is_not_found(charlie_api, acme):
+    flow = make_flow(acme)
+
+    assert charlie_api.get(f"{FLOWS}{flow.pk}/").status_code == 404
+    assert charlie_api.delete(f"{FLOWS}{flow.pk}/").status_code == 404
+    assert charlie_api.get(FLOWS).json()["results"] == []
+
+
+# --- executions --------------------------------------------------------------------------------
+
+
+def execution_body(target, **changes):
+    return {
+        "flow": target.pk,
+        "call": {"cli": "+15550100", "did": "+15550199", "incoming": True, "duration": 42},
+        "user_keys": {"order": "1001"},
+        "recordings": [{"file_name": "call.wav", "public_url": "https://files.example.com/call.wav"}],
+        **changes,
+    }
+
+
+def test_posting_an_execution_queues_it_and_answers_202(alice_api, acme):
+    flow = make_flow(acme)
+
+    response = alice_api.post(EXECUTIONS, execution_body(flow), format="json")
+
+    assert response.status_code == 202, response.json()
+    assert response.json()["status"] == "queued"
+    execution = Execution.objects.get(pk=response.json()["id"])
+    assert execution.account == acme and execution.flow == flow
+    assert execution.user_keys == {"order": "1001"}
+    assert execution.call["duration"] == 42
+    assert response["Location"].endswith(reverse("execution-detail", kwargs={"pk": execution.pk}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"call": {"cli": "1", "colour": "red"}}, "call"),
+        ({"call": {"cli": {"nested": "no"}}}, "call"),
+        ({"call": {"incoming": "maybe"}}, "call"),
+        ({"call": ["not", "an", "object"]}, "call"),
+        ({"user_keys": {"first name": "x"}}, "user_keys"),
+        ({"user_keys": {"list": [1, 2]}}, "user_keys"),
+        ({"recordings": [{"file_name": "a.wav"}]}, "recordings"),
+        ({"recordings": [{"file_name": "a.wav", "public_url": "javascript:alert(1)"}]}, "recordings"),
+        ({"flow": 999999}, "flow"),
+    ],
+)
+def test_it_refuses_a_malformed_execution(alice_api, acme, changes, field):
+    response = alice_api.post(EXECUTIONS, execution_body(make_flow(acme), **changes), format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert Execution.objects.count() == 0
+
+
+def test_an_execution_of_another_accounts_flow_is_refused_like_a_missing_flow(charlie_api, acme):
+    flow = make_flow(acme)
+
+    response = charlie_api.post(EXECUTIONS, execution_body(flow), format="json")
+
+    assert response.status_code == 400
+    assert "does not exist" in str(response.json()["flow"])
+    assert Execution.objects.count() == 0
+
+
+def test_a_viewer_cannot_start_an_execution(bob_api, acme):
+    response = bob_api.post(EXECUTIONS, execution_body(make_flow(acme)), format="json")
+
+    assert response.status_code == 403
+    assert Execution.objects.count() == 0
+
+
+def test_the_detail_shows_the_outcome_and_the_flow_end_webhook(alice_api, acme):
+    execution = queue_execution(make_flow(acme))
+    Execution.objects.filter(pk=execution.pk).update(
+        status="completed", variables={"$flow.key.x": "1"}, steps=[{"widget": "a1", "line": "0"}]
+    )
+
+    body = alice_api.get(f"{EXECUTIONS}{execution.pk}/").json()
+
+    assert body["id"] == str(execution.pk)
+    assert body["status"] == "completed"
+    assert body["variables"] == {"$flow.key.x": "1"}
+    assert body["steps"] == [{"widget": "a1", "line": "0"}]
+    assert body["flow_end_webhook"] is None
+    assert {"flow", "failure_reason", "created_at", "started_at", "finished_at"} <= set(body)
+
+
+def test_the_list_filters_by_flow_status_and_time(alice_api, acme):
+    one, two = make_flow(acme, name="One"), make_flow(acme, name="Two")
+    old = queue_execution(one)
+    Execution.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=3), status="failed")
+    recent = queue_execution(one)
+    other = queue_execution(two)
+
+    def ids(query: str) -> set[str]:
+        response = alice_api.get(f"{EXECUTIONS}?{query}")
+        assert response.status_code == 200, response.json()
+        return {row["id"] for row in response.json()["results"]}
+
+    assert ids(f"flow={one.pk}") == {str(old.pk), str(recent.pk)}
+    assert ids("status=failed") == {str(old.pk)}
+    since = (timezone.now() - timedelta(days=1)).date().isoformat()
+    assert ids(f"since={since}") == {str(recent.pk), str(other.pk)}
+    assert ids(f"until={(timezone.now() - timedelta(days=2)).date().isoformat()}") == {str(old.pk)}
+    assert alice_api.get(f"{EXECUTIONS}?status=sleeping").status_code == 400
+
+
+def test_another_accounts_execution_is_not_found_nor_listed(charlie_api, acme):
+    execution = queue_execution(make_flow(acme))
+
+    assert charlie_api.get(f"{EXECUTIONS}{execution.pk}/").status_code == 404
+    assert charlie_api.get(EXECUTIONS).json()["results"] == []
