@@ -128,12 +128,15 @@ def validate_flow(data: Any, *, account, previous: list | None = None) -> dict[s
         errors.add("flow_end_webhook", "flow_end_webhook must be true or false.")
 
     widgets = _clean_widgets(data.get("widgets"), errors, account=account, previous=_by_id(previous))
+    # The graph is judged only when every widget could be read; otherwise lines to a widget with,
+    # say, a misspelt type would be reported as lines to nowhere.
+    graph_readable = widgets is not None and len(widgets) == len(data["widgets"])
     start = data.get("start")
     if not isinstance(start, str) or not start:
         errors.add("start", "The flow needs a start widget; set start to the id of the first widget.")
-    elif widgets is not None and start not in {widget["id"] for widget in widgets}:
+    elif graph_readable and start not in {widget["id"] for widget in widgets}:
         errors.add("start", f"The start widget {start!r} is not a widget of this flow; set start to one of its ids.")
-    elif widgets is not None and not errors.by_key.get("widgets"):
+    elif graph_readable and not errors.by_key.get("widgets"):
         _check_graph(widgets, start, errors)
 
     if errors:

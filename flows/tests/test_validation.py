@@ -185,9 +185,10 @@ def test_it_refuses_duplicate_ids(acme):
 def test_it_refuses_an_unknown_widget_type(acme):
     odd = {"id": "w2", "type": "sms", "config": {}, "next": {}}
 
-    errors = errors_of(flow_data(webhook_widget(), odd, end_widget()), acme)
+    errors = errors_of(flow_data(webhook_widget() | {"next": {"0": "w2", "1": "end"}}, odd, end_widget()), acme)
 
     assert errors["widgets.w2.type"] == ["Widget w2: the type 'sms' is unknown; use webhook, assign or end."]
+    assert "widgets.w1.next.0" not in errors  # no second error for the line to it
 
 
 def test_it_refuses_lines_a_widget_does_not_have(acme):
