@@ -195,16 +195,23 @@ def _follow(hop: _Hop, policy: _Policy, deadline: _Deadline, *, max_bytes: int, 
             location = _redirect_location(response)
             if location is None:
                 return _read(response, hop.method, checked.host, deadline, max_bytes, shown_url)
-            if hop_number == max_redirects:
-                return OutboundResult(
-                    response.status_code,
-                    headers=dict(response.headers),
-                    error_reason=REDIRECTION,
-                    error_detail=f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting "
-                    f"(to {_without_userinfo(urljoin(hop.url, location))}).",
-                    final_url=shown_url,
-                )
-            hop = hop.redirected(response.status_code, location)
+            try:
+                next_hop = hop.redirected(response.status_code, location)
+                next_url = _without_userinfo(next_hop.url)
+            except ValueError:
+                problem = f"{checked.host} redirected to an invalid URL."
+            else:
+                if hop_number < max_redirects:
+                    hop = next_hop
+                    continue
+                problem = f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting (to {next_url})."
+            return OutboundResult(
+                response.status_code,
+                headers=dict(response.headers),
+                error_reason=REDIRECTION,
+                error_detail=problem,
+                final_url=shown_url,
+            )
     raise AssertionError("unreachable: the loop returns on its last hop")
 
 
@@ -360,24 +367,34 @@ def _redact(text: str, *, secrets: Sequence[str]) -> str:
 def _with_params(url: str, params: Sequence[tuple[str, str]] | None) -> str:
     if not params:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url  # the policy will say what is wrong with it
     extra = urlencode(list(params))
     return urlunsplit(parts._replace(query=f"{parts.query}&{extra}" if parts.query else extra))
 
 
 def _auth_from_url(url: str) -> tuple[str, str] | None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
     if parts.username is None:
         return None
     return unquote(parts.username), unquote(parts.password or "")
 
 
 def _password_in(url: str) -> str:
-    return unquote(urlsplit(url).password or "")
+    auth = _auth_from_url(url)
+    return auth[1] if auth else ""
 
 
 def _without_userinfo(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.rpartition("@")[2] if "@" in url else url
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))

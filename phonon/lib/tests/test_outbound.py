@@ -541,6 +541,18 @@ def test_a_header_that_cannot_be_sent_is_reported_not_raised(server: LocalHTTPSe
     assert server.requests == []
 
 
+def test_malformed_urls_are_reported_not_raised(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect("http://[::1"))
+
+    malformed = send("http://[::1", params=[("a", "b")])
+    bad_location = send(server.url("/hook"))
+
+    assert malformed.error_reason == BLOCKED_DESTINATION
+    assert malformed.error_detail.startswith("The URL is not valid")
+    assert (bad_location.status_code, bad_location.error_reason) == (302, REDIRECTION)
+    assert bad_location.error_detail == "127.0.0.1 redirected to an invalid URL."
+
+
 def test_a_server_hanging_up_is_a_connection_error():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
