@@ -16,6 +16,12 @@ def plain_static_storage(settings):
     }
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """PBKDF2's ~0.4 s per password would dominate the suite; tests need no strong hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def make_member(username: str, account: Account, role: str):
     user = get_user_model().objects.create_user(username=username, password="correct horse battery")
     Membership.objects.create(user=user, account=account, role=role)

@@ -44,5 +44,8 @@ class AccountObjectMixin(AccountRequiredMixin):
         return self.model.objects.for_account(self.request.account)
 
     def form_valid(self, form):
-        form.instance.account = self.request.account
+        """Stamp the current account on what a model form creates (a delete's form has no instance)."""
+        instance = getattr(form, "instance", None)
+        if isinstance(instance, models.Model):
+            instance.account = self.request.account
         return super().form_valid(form)

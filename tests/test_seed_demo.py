@@ -1,0 +1,42 @@
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accounts.models import Account, HttpSupportChange, Membership, Role
+from phonon.management.commands.seed_demo import find_seeder
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_seed_demo_creates_the_demo_and_can_run_again(db, client):
+    seed()
+    output = seed()
+    account = Account.objects.get(slug="demo")
+    assert account.name == "Demo Telecom"
+    assert account.http_support_enabled is True
+    assert HttpSupportChange.objects.filter(account=account).count() == 1  # turned on once, by staff
+    roles = dict(Membership.objects.filter(account=account).values_list("user__username", "role"))
+    assert roles == {"demo": Role.OWNER, "viewer": Role.VIEWER}
+    admin = get_user_model().objects.get(username="admin")
+    assert admin.is_staff and admin.is_superuser
+    assert "demo / demo-password" in output
+    assert client.login(username="demo", password="demo-password")
+    assert client.login(username="viewer", password="viewer-password")
+    assert client.login(username="admin", password="admin-password")
+
+
+def test_a_demo_module_that_is_not_written_yet_is_skipped():
+    assert find_seeder("phonon.demo.not_written_yet", "seed") is None
+
+
+def test_a_broken_demo_module_is_not_hidden(tmp_path, monkeypatch):
+    (tmp_path / "broken_demo_module.py").write_text("import module_that_does_not_exist\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ModuleNotFoundError):
+        find_seeder("broken_demo_module", "seed")
