@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import Model
 
 from accounts.models import Account
-from flows.models import Execution, Flow
+from flows.models import Delivery, Execution, Flow
 from flows.validation import validate_flow
 
 
@@ -65,6 +65,11 @@ def make_finished_execution(account: Account) -> Execution:
     return execution
 
 
+def make_delivery(account: Account) -> Delivery:
+    execution = make_finished_execution(account)
+    return Delivery.objects.create(account=account, execution=execution, payload="{}")
+
+
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "flow-detail": make_flow,
     "execution-detail": make_finished_execution,
@@ -72,4 +77,5 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "flows:start-call": make_flow,
     "flows:designer": make_flow,
     "flows:execution-detail": make_finished_execution,
+    "delivery-replay": make_delivery,
 }
