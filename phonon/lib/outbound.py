@@ -410,6 +410,10 @@ def _ca_bundle() -> str | bool:
 _watching = threading.local()
 
 
+def _current_deadline() -> _Deadline | None:
+    return getattr(_watching, "deadline", None)
+
+
 class _Deadline:
     """The total time budget of one ``send_request`` call.
 
@@ -427,6 +431,7 @@ class _Deadline:
         self._lock = threading.Lock()
         self._finished = False
         self._connections: list[HTTPConnection] = []
+        self._sockets: list[socket.socket] = []
         self._responses: list[urllib3.BaseHTTPResponse] = []
 
     def __enter__(self) -> _Deadline:
@@ -439,6 +444,7 @@ class _Deadline:
         with self._lock:
             self._finished = True
             self._connections.clear()  # the watchdog keeps this object until it is due
+            self._sockets.clear()
             self._responses.clear()
 
     def remaining(self) -> float:
@@ -450,6 +456,18 @@ class _Deadline:
             if not self.expired:
                 return
         _cut(connection)
+
+    def watch_socket(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if not self.expired:
+                return
+        _shut_down(sock)
+
+    def forget_socket(self, sock: socket.socket) -> None:
+        """Stop watching ``sock`` before closing it, so the watchdog never touches a closed handle."""
+        with self._lock:
+            self._sockets.remove(sock)
 
     def watch_response(self, response: urllib3.BaseHTTPResponse) -> None:
         """Also watch the response: after a ``Connection: close`` answer urllib3 hands the socket to it."""
@@ -464,6 +482,8 @@ class _Deadline:
             self.expired = True
             for connection in self._connections:
                 _cut(connection)
+            for sock in self._sockets:
+                _shut_down(sock)
             for response in self._responses:
                 with contextlib.suppress(ValueError, OSError):  # already released or closed
                     response.shutdown()
@@ -513,9 +533,11 @@ _watchdog = _Watchdog()
 
 
 def _cut(connection: HTTPConnection) -> None:
-    sock = connection.sock
-    if sock is None:
-        return
+    if connection.sock is not None:
+        _shut_down(connection.sock)
+
+
+def _shut_down(sock: socket.socket) -> None:
     # The plain socket method, also for TLS sockets: SSLSocket.shutdown would unwrap state that the
     # reading thread is still using.
     with contextlib.suppress(OSError):
@@ -523,10 +545,23 @@ def _cut(connection: HTTPConnection) -> None:
 
 
 class _WatchedConnectionMixin:
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        deadline: _Deadline | None = getattr(_watching, "deadline", None)
+    """Registers the connection with the caller's deadline before it connects or sends.
+
+    Both hooks are needed: urllib3 makes the TLS handshake of a new HTTPS connection before
+    ``request()``, and a pooled connection is reused without ``connect()``.
+    """
+
+    def _watch(self) -> None:
+        deadline = _current_deadline()
         if deadline is not None:
             deadline.watch_connection(self)  # type: ignore[arg-type]
+
+    def connect(self) -> None:
+        self._watch()
+        super().connect()  # type: ignore[misc]
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._watch()
         super().request(*args, **kwargs)  # type: ignore[misc]
 
 
@@ -535,7 +570,29 @@ class _WatchedHTTPConnection(_WatchedConnectionMixin, HTTPConnection):
 
 
 class _WatchedHTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
-    pass
+    """Also cut during the TLS handshake: wrapping detaches ``self.sock``, so a duplicate handle of
+    the same connection is watched until ``connect()`` returns with the TLS socket in place."""
+
+    _handshake_socket: socket.socket | None = None
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        deadline = _current_deadline()
+        if deadline is not None:
+            self._handshake_socket = sock.dup()
+            deadline.watch_socket(self._handshake_socket)
+        return sock
+
+    def connect(self) -> None:
+        try:
+            super().connect()
+        finally:
+            handshake, self._handshake_socket = self._handshake_socket, None
+            deadline = _current_deadline()
+            if handshake is not None:
+                if deadline is not None:
+                    deadline.forget_socket(handshake)
+                handshake.close()
 
 
 class _WatchedHTTPPool(HTTPConnectionPool):

@@ -1,6 +1,7 @@
 """The one outbound HTTP function, end to end against real local servers (and `responses` for request building)."""
 
 import base64
+import contextlib
 import gzip
 import itertools
 import socket
@@ -464,6 +465,34 @@ def test_each_call_is_cut_at_its_own_deadline(server: LocalHTTPServer):
     assert sorted(durations) == [0.3, 0.6, 1.0]
     for timeout, duration in durations.items():
         assert timeout <= duration < timeout + MARGIN
+
+
+def test_the_deadline_cuts_a_server_dripping_its_tls_handshake():
+    # A TLS record header announcing 16 KiB, then one byte every 0.1 s: OpenSSL waits for the whole record.
+    stop = threading.Event()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def drip_handshake() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)  # the ClientHello
+                connection.sendall(b"\x16\x03\x03\x40\x00")
+                with contextlib.suppress(OSError):
+                    while not stop.wait(0.1):
+                        connection.sendall(b"\x00")
+
+        thread = threading.Thread(target=drip_handshake)
+        thread.start()
+        try:
+            result = send(f"https://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.6)
+        finally:
+            stop.set()
+            thread.join()
+
+    assert (result.status_code, result.error_reason) == (None, TIMEOUT)
+    assert result.duration < 0.6 + MARGIN
 
 
 def test_a_quick_answer_is_not_cut_later(server: LocalHTTPServer):
