@@ -103,7 +103,11 @@ def check_url(
     allowed_networks: Sequence[IPNetwork] = (),
     resolve: Resolver | None = None,
 ) -> CheckedURL:
-    """Return the checked URL with its resolved addresses, or raise ``UrlPolicyError``."""
+    """Return the checked URL with its resolved addresses, or raise ``UrlPolicyError``.
+
+    ``resolve`` defaults to ``resolve_host``, looked up at call time so tests may patch it.
+    IP literals are judged as they are, without a lookup.
+    """
     url, scheme, host, port = _parse(url, allow_http=allow_http)
     literal = _ip_literal(host)
     addresses = (literal,) if literal else _resolve(host, port, resolve or resolve_host)
