@@ -603,11 +603,13 @@
     clearErrorLists(panel);
     const widgetList = $("#widget-errors");
     const prefix = "widgets." + widgetId;
+    let first = null;
     for (const [path, messages] of Object.entries(state.errors)) {
       if (path !== prefix && !path.startsWith(prefix + ".")) continue;
       const relative = path.slice(prefix.length + 1);
       const target = relative ? targetOf(relative) : null;
       if (target) {
+        first = first || target;
         target.classList.add("invalid");
         const details = target.closest("details");
         if (details) details.open = true;
@@ -617,6 +619,7 @@
       }
     }
     if (openWidget() && openWidget().type === "webhook") updateNotesCount(openWidget().config.notes);
+    if (first) first.scrollIntoView({ block: "center" });
   }
 
   function clearFieldErrors(widgetId, fieldPath) {
@@ -763,7 +766,7 @@
       if (widget && saved.config) {
         // Keep what the form holds for the other mode; take what the server stored (password hidden).
         widget.config = { ...widget.config, ...completeConfig(widget.type, saved.config) };
-        delete widget.config.auth.password;
+        if (widget.config.auth) delete widget.config.auth.password;
       }
     }
     refreshAllNodes();

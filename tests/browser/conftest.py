@@ -1,0 +1,79 @@
+"""Browser tests: Playwright driving Debian's Chromium against pytest-django's live server.
+
+They need /usr/bin/chromium. Where it is missing they are deselected (not skipped) with a note;
+CI installs Chromium, so there they always run. Screenshots go to test-artifacts/browser/.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BROWSER_TESTS = Path(__file__).parent
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+PASSWORD = "correct horse battery"
+
+# Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
+# (fixtures, assertions on the database) are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_collection_modifyitems(config, items):
+    if CHROMIUM.exists():
+        return
+    browser_items = [item for item in items if BROWSER_TESTS in Path(item.fspath).parents]
+    if not browser_items:
+        return
+    items[:] = [item for item in items if item not in browser_items]
+    config.hook.pytest_deselected(items=browser_items)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    note = f"{len(browser_items)} browser tests deselected: {CHROMIUM} is missing (apt-get install chromium)."
+    if reporter is not None:
+        reporter.write_line(note, yellow=True)
+    else:
+        print(note)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    """A 1366 x 768 laptop screen."""
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 768}}
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """screenshot("designer-saved") writes test-artifacts/browser/<test>--designer-saved.png."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = ARTIFACTS / f"{request.node.name}--{name}.png"
+        page.screenshot(path=str(path), full_page=False)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def signed_in(page, live_server, alice):
+    """The page, after alice logged in through the login form."""
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", alice.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+    return page
