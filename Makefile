@@ -4,10 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-# The demo calls its own API on this machine, over plain http.
-RUN_ENV := DEBUG=true WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The demo calls its own API on this machine (/demo-api/), over plain http.
+RUN_ENV := DEBUG=true WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 DEMO_BASE_URL=http://$(HOST):$(PORT)
+# Two workers: the suite is safe in parallel (each xdist worker gets its own test database,
+# tests bind port 0); extra arguments: make test PYTEST_ARGS="-k whitelist".
+PYTEST_ARGS ?=
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench
 
@@ -17,15 +21,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
+	mkdir -p var
 	$(RUN_ENV) $(BIN)/python manage.py migrate --run-syncdb --noinput
-	$(RUN_ENV) DEMO_BASE_URL=http://$(HOST):$(PORT) $(BIN)/python manage.py seed_demo
-	@echo "Serving http://$(HOST):$(PORT)/ and the worker; Ctrl-C stops both."
+	$(RUN_ENV) $(BIN)/python manage.py seed_demo
+	@echo "Serving http://$(HOST):$(PORT)/ (log in as demo / demo-password) and the worker; Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/python manage.py runworker & \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -57,8 +57,8 @@ class Route:
     def methods(self) -> tuple[tuple[str, ...], bool]:
         """(methods, certain): what the view answers; uncertain for plain function views."""
         actions = getattr(self.callback, "actions", None)  # a DRF viewset route
-        if actions:
-            return tuple(actions), True
+        if actions:  # DRF adds "head" to this dict at the first request: leave it out, as below
+            return tuple(m for m in actions if m not in ("head", "options")), True
         view_class = getattr(self.callback, "view_class", None) or getattr(self.callback, "cls", None)
         if view_class is not None:
             names = [m for m in view_class.http_method_names if m not in ("head", "options", "trace")]
