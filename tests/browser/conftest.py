@@ -4,10 +4,14 @@ They need /usr/bin/chromium. Where it is missing they are deselected (not skippe
 CI installs Chromium, so there they always run. Screenshots go to test-artifacts/browser/.
 """
 
+import ipaddress
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from phonon.lib.testing.http_server import LocalHTTPServer, local_http_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -77,3 +81,19 @@ def signed_in(page, live_server, alice):
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
+
+
+@pytest.fixture
+def server() -> Iterator[LocalHTTPServer]:
+    """A real HTTP server on 127.0.0.1 that the flows and the check button call."""
+    with local_http_server() as running:
+        yield running
+
+
+@pytest.fixture
+def loopback_allowed(settings, acme):
+    """acme may call 127.0.0.0/8 over plain http, like the demo."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
+    acme.http_support_enabled = True
+    acme.save(update_fields=["http_support_enabled"])
+    return acme
