@@ -17,7 +17,7 @@ class Account(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     http_support_enabled = models.BooleanField(
-        default=False, help_text="Allows plain-http webhook URLs. Only staff may change it."
+        "HTTP support", default=False, help_text="Allows plain-http webhook URLs. Only staff may change it."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -85,6 +85,7 @@ class ApiToken(AccountOwned):
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = "API token"
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
@@ -106,6 +107,8 @@ class IpWhitelistEntry(AccountOwned):
 
     class Meta:
         ordering = ["cidr"]
+        verbose_name = "IP whitelist entry"
+        verbose_name_plural = "IP whitelist entries"
         constraints = [models.UniqueConstraint(fields=["account", "cidr"], name="unique_whitelist_cidr_per_account")]
 
     def __str__(self) -> str:
@@ -125,6 +128,10 @@ class IpWhitelistEntry(AccountOwned):
         return ipaddress.ip_network(self.cidr, strict=False)
 
 
+def on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
 class HttpSupportChange(AccountOwned):
     """Audit log of the staff-only HTTP-support switch."""
 
@@ -135,6 +142,7 @@ class HttpSupportChange(AccountOwned):
 
     class Meta:
         ordering = ["-changed_at"]
+        verbose_name = "HTTP support change"
 
     def __str__(self) -> str:
-        return f"{self.account}: {self.old_value} -> {self.new_value} by {self.changed_by}"
+        return f"{self.account}: {on_off(self.old_value)} → {on_off(self.new_value)} by {self.changed_by}"

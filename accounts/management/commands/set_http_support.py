@@ -3,11 +3,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.http_support import set_http_support
-from accounts.models import Account
-
-
-def on_off(value: bool) -> str:
-    return "on" if value else "off"
+from accounts.models import Account, on_off
 
 
 class Command(BaseCommand):
