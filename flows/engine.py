@@ -37,8 +37,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows import deliveries
@@ -84,22 +82,13 @@ def lease_end():
     return timezone.now() + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
 
 
-def mark_started(execution_id, worker_id: str) -> bool:
-    """Turn a claimed execution to running; False if the claim is no longer ours."""
-    return bool(
-        Execution.objects.filter(pk=execution_id, claimed_by=worker_id).update(
-            status=ExecutionStatus.RUNNING,
-            started_at=Coalesce(F("started_at"), Value(timezone.now())),
-            attempts=F("attempts") + 1,
-        )
-    )
-
-
 def run_execution(execution_id, worker_id: str) -> Execution | None:
-    """Run a claimed execution to its end; the finished Execution, or None if the claim was lost."""
-    if not mark_started(execution_id, worker_id):
+    """Run an execution claimed by `worker_id` (flows.worker) to its end; None if the claim is not ours."""
+    execution = (
+        Execution.objects.select_related("flow", "account").filter(pk=execution_id, claimed_by=worker_id).first()
+    )
+    if execution is None:
         return None
-    execution = Execution.objects.select_related("flow", "account").get(pk=execution_id)
     run = ExecutionRun(execution, worker_id)
     try:
         status, reason = run.walk()

@@ -18,8 +18,11 @@ def lease_expired(now) -> models.Q:
     return models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
 
 
-def claim_one(due: models.QuerySet, *, worker_id: str, order_by: str) -> object | None:
-    """Claim the first row of `due` (already filtered to claimable rows); its pk, or None."""
+def claim_one(due: models.QuerySet, *, worker_id: str, order_by: str, **changes) -> object | None:
+    """Claim the first row of `due` (already filtered to claimable rows); its pk, or None.
+
+    `changes` are further fields set by the same UPDATE (an execution turns `running`).
+    """
     now = timezone.now()
     with transaction.atomic():
         candidates = due.order_by(order_by)
@@ -29,6 +32,6 @@ def claim_one(due: models.QuerySet, *, worker_id: str, order_by: str) -> object 
         if pk is None:
             return None
         won = due.filter(pk=pk).update(
-            claimed_by=worker_id, locked_until=now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+            claimed_by=worker_id, locked_until=now + timedelta(seconds=settings.WORKER_LEASE_SECONDS), **changes
         )
     return pk if won else None

@@ -20,14 +20,16 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from flows import deliveries
 from flows.engine import run_execution
 from flows.leases import claim_one, lease_expired
-from flows.models import Execution
+from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 
 logger = logging.getLogger(__name__)
@@ -38,6 +40,19 @@ POLL_SECONDS = 0.05
 def new_worker_id() -> str:
     """Names the claimant in `claimed_by`: which machine and process, plus a random tail."""
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def keep_database_connections(seconds: int = 300) -> None:
+    """In a worker process: pool threads keep their connection from job to job.
+
+    Reconnecting for every execution (CONN_MAX_AGE=0, right for web requests) halves the
+    worker's throughput; close_old_connections() at each job start still replaces a connection
+    that broke or grew older than this. Call before the threads start; an explicit CONN_MAX_AGE
+    in the settings wins.
+    """
+    for database in settings.DATABASES.values():
+        if not database.get("CONN_MAX_AGE"):
+            database["CONN_MAX_AGE"] = seconds
 
 
 def due_executions() -> QuerySet[Execution]:
@@ -56,7 +71,14 @@ def claim_next_execution(worker_id: str):
     due = due_executions()
     if not due.exists():
         return None
-    return claim_one(due, worker_id=worker_id, order_by="created_at")
+    return claim_one(
+        due,
+        worker_id=worker_id,
+        order_by="created_at",
+        status=ExecutionStatus.RUNNING,
+        started_at=Coalesce(F("started_at"), Value(timezone.now())),
+        attempts=F("attempts") + 1,
+    )
 
 
 class Worker:

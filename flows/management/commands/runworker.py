@@ -2,7 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from flows.worker import Worker
+from flows.worker import Worker, keep_database_connections
 
 
 class Command(BaseCommand):
@@ -17,6 +17,7 @@ class Command(BaseCommand):
     def handle(self, *args, concurrency: int, once: bool, **options):
         if concurrency < 1:
             raise CommandError("--concurrency must be 1 or more.")
+        keep_database_connections()
         worker = Worker(concurrency=concurrency)
 
         def stop(signum, frame):
