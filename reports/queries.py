@@ -3,6 +3,7 @@ read one account's rows through `UdfReport`, so a filter means the same thing ev
 no row of another account can reach any of them."""
 
 import csv
+import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -21,11 +22,14 @@ CSV_CHUNK_ROWS = 2000
 MAX_FILLED_DAYS = 366
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_FIRST_CHARACTERS = frozenset("".join(FORMULA_PREFIXES))
 
 
 def format_time(moment: datetime) -> str:
     """ISO 8601 in UTC to the second, the same text in JSON and CSV: `2026-11-01T09:30:00Z`."""
-    return moment.astimezone(UTC).replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def spreadsheet_safe(value: str | None) -> str:
@@ -42,13 +46,6 @@ def spreadsheet_safe(value: str | None) -> str:
     return value
 
 
-class _Echo:
-    """A file-like object whose write() hands the line back, so csv.writer can feed a stream."""
-
-    def write(self, line: str) -> str:
-        return line
-
-
 class UdfReport:
     """One account's report under one set of filters."""
 
@@ -56,10 +53,9 @@ class UdfReport:
         self.account = account
         self.filters = filters
 
-    @cached_property
-    def rows(self) -> QuerySet[ReportedExecution]:
-        """The filtered rows of the account, unordered (for counts, columns and charts)."""
-        rows = ReportedExecution.objects.for_account(self.account).order_by()
+    def _filtered(self, model: type[ReportedExecution | ReportedWebhookCall]) -> QuerySet:
+        """The account's rows of `model` (both have flow, started_at and status) under the filters."""
+        rows = model.objects.for_account(self.account).order_by()
         filters = self.filters
         if filters.flow is not None:
             rows = rows.filter(flow=filters.flow)
@@ -70,6 +66,11 @@ class UdfReport:
         if filters.status:
             rows = rows.filter(status=filters.status)
         return rows
+
+    @cached_property
+    def rows(self) -> QuerySet[ReportedExecution]:
+        """The filtered executions, unordered (for counts, columns and charts)."""
+        return self._filtered(ReportedExecution)
 
     @property
     def _order(self) -> tuple[str, str]:
@@ -114,9 +115,13 @@ class UdfReport:
     def csv_header(self) -> list[str]:
         return [*FIXED_CSV_HEADER, *self.columns]
 
-    def _csv_row(self, started_at, flow_name, cli, did, status, udf) -> list[str]:
-        texts = [flow_name, cli, did, status, *(udf.get(column) for column in self.columns)]
-        return [format_time(started_at), *(spreadsheet_safe(text) for text in texts)]
+    def _csv_row(self, row: tuple) -> list[str | None]:
+        """A row of `_keyset_chunks()` as CSV cells (None is written as an empty cell)."""
+        started_at, _, flow_name, cli, did, status, udf = row
+        cells = [format_time(started_at), flow_name, cli, did, status, *map(udf.get, self.columns)]
+        # The first-character test inline: this runs for every cell of every exported row.
+        risky = FORMULA_FIRST_CHARACTERS
+        return [spreadsheet_safe(cell) if cell and cell[0] in risky else cell for cell in cells]
 
     # --- CSV export ------------------------------------------------------------------------------
 
@@ -144,11 +149,17 @@ class UdfReport:
                 chunk = query.filter(started_at__gte=last_time).exclude(started_at=last_time, execution_id__lte=last_id)
 
     def csv_lines(self, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[str]:
-        """The CSV export line by line, in constant memory whatever the number of rows."""
-        writer = csv.writer(_Echo())
-        yield writer.writerow(self.csv_header())
+        """The CSV export, one piece per chunk of rows, in constant memory whatever the number of rows."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(self.csv_header())
         for rows in self._keyset_chunks(chunk_rows):
-            yield "".join(writer.writerow(self._csv_row(*row[:1], *row[2:])) for row in rows)
+            writer.writerows(map(self._csv_row, rows))
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        if buffer.tell():  # the header alone, when no row matched
+            yield buffer.getvalue()
 
     # --- Charts ----------------------------------------------------------------------------------
 
@@ -171,9 +182,7 @@ class UdfReport:
         One query: window functions rank each widget's durations, and the row at the nearest
         rank of the 95th percentile (ceil(0.95 * n)) carries the widget's figures.
         """
-        calls = ReportedWebhookCall.objects.filter(
-            account=self.account, report__in=self.rows.values("pk"), duration__isnull=False
-        )
+        calls = self._filtered(ReportedWebhookCall).filter(duration__isnull=False)
         widget = [F("flow_id"), F("widget")]
         ranked = (
             calls.annotate(

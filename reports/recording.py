@@ -75,9 +75,11 @@ def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookC
     )
     calls = [
         ReportedWebhookCall(
-            report=report,
+            report_id=execution.pk,
             account_id=execution.account_id,
             flow_id=execution.flow_id,
+            started_at=started_at,
+            status=execution.status,
             widget=str(step.get("widget") or "")[:64],
             position=position,
             duration=_response_seconds(step),
