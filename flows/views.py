@@ -56,7 +56,7 @@ class FlowDetailView(AccountObjectMixin, DetailView):
 
 
 def widgets_in_walk_order(widgets: list[dict], start: str) -> list[dict]:
-    """Breadth-first from the start along line 0, then line 1: how a reader follows a flow."""
+    """Breadth-first from the start along line 0, then line 1, end widgets last: how a reader follows a flow."""
     by_id = {widget["id"]: widget for widget in widgets}
     ordered, queue, seen = [], [start], set()
     while queue:
@@ -67,7 +67,8 @@ def widgets_in_walk_order(widgets: list[dict], start: str) -> list[dict]:
         widget = by_id[widget_id]
         ordered.append(widget)
         queue.extend(target for _, target in sorted((widget.get("next") or {}).items()))
-    return ordered + [widget for widget in widgets if widget["id"] not in seen]
+    ordered += [widget for widget in widgets if widget["id"] not in seen]
+    return sorted(ordered, key=lambda widget: widget["type"] == "end")  # end widgets last
 
 
 class StartCallView(AccountRequiredMixin, View):
