@@ -5,6 +5,12 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.models import Account, ApiToken, Membership, Role
+from tests.browser.chromium import missing_chromium_note
+
+
+def pytest_report_header(config):
+    """Say up front when tests/browser/ is deselected (the only place xdist's controller prints)."""
+    return missing_chromium_note()
 
 
 @pytest.fixture(autouse=True)

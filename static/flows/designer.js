@@ -534,7 +534,8 @@
     const field = $('[data-field="config.notes"]', panel);
     const list = $(".errorlist", field);
     const local = list.querySelector("li.local");
-    if (count > config.maxNotesChars && !local) {
+    const saidByServer = Array.from(list.children).some((item) => item.textContent === config.notesTooLong);
+    if (count > config.maxNotesChars && !local && !saidByServer) {
       list.insertAdjacentHTML("afterbegin", '<li class="local">' + escapeHtml(config.notesTooLong) + "</li>");
       list.hidden = false;
     } else if (count <= config.maxNotesChars && local) {

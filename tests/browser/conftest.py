@@ -12,17 +12,8 @@ from pathlib import Path
 import pytest
 
 from phonon.lib.testing.http_server import LocalHTTPServer, local_http_server
+from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, missing_chromium_note
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BROWSER_TESTS = Path(__file__).parent
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 PASSWORD = "correct horse battery"
@@ -33,7 +24,8 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(config, items):
-    if CHROMIUM.exists():
+    note = missing_chromium_note()
+    if note is None:
         return
     browser_items = [item for item in items if BROWSER_TESTS in Path(item.fspath).parents]
     if not browser_items:
@@ -41,11 +33,8 @@ def pytest_collection_modifyitems(config, items):
     items[:] = [item for item in items if item not in browser_items]
     config.hook.pytest_deselected(items=browser_items)
     reporter = config.pluginmanager.get_plugin("terminalreporter")
-    note = f"{len(browser_items)} browser tests deselected: {CHROMIUM} is missing (apt-get install chromium)."
-    if reporter is not None:
-        reporter.write_line(note, yellow=True)
-    else:
-        print(note)
+    if reporter is not None:  # with xdist, the root conftest's report header says it instead
+        reporter.write_line(f"{len(browser_items)} {note}", yellow=True)
 
 
 @pytest.fixture(scope="session")

@@ -117,6 +117,7 @@ def test_notes_over_1000_visible_characters_are_refused(signed_in, live_server, 
     expect(page.locator("#save-status")).to_have_text("Not saved: 1 problem")
     server_error = designer.field_errors("config.notes").locator("li:not(.local)")
     expect(server_error).to_have_text("Max 1000 characters are allowed")
+    expect(designer.field_errors("config.notes").locator("li")).to_have_count(1)
     screenshot("notes-too-long")
     flow.refresh_from_db()
     assert flow.widgets[0]["config"]["notes"] == ""
