@@ -4,12 +4,15 @@ no row of another account can reach any of them."""
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
+from django.db import connections
 from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
 
@@ -26,7 +29,10 @@ FORMULA_FIRST_CHARACTERS = frozenset("".join(FORMULA_PREFIXES))
 
 
 def format_time(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second, the same text in JSON and CSV: `2026-11-01T09:30:00Z`."""
+    """ISO 8601 in UTC to the second, the same text in JSON and CSV: `2026-11-01T09:30:00Z`.
+
+    A naive time (SQLite's driver gives them) is UTC already.
+    """
     if moment.utcoffset():
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="seconds")[:19] + "Z"
@@ -44,6 +50,23 @@ def spreadsheet_safe(value: str | None) -> str:
     except ValueError:
         return "'" + value
     return value
+
+
+def _driver_rows(queryset: QuerySet) -> list[tuple]:
+    """The queryset's rows as the database driver returns them, without Django's per-value
+    converters, which took over half of the CSV export's time. The SQL, scoping and filters
+    still come from the queryset; `_csv_row()` and `_as_datetime()` read the raw values
+    (SQLite gives naive UTC datetimes and text for UUIDs and JSON)."""
+    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A time column as the driver gave it, made aware (SQLite's are naive UTC)."""
+    moment = value if isinstance(value, datetime) else parse_datetime(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class UdfReport:
@@ -118,6 +141,8 @@ class UdfReport:
     def _csv_row(self, row: tuple) -> list[str | None]:
         """A row of `_keyset_chunks()` as CSV cells (None is written as an empty cell)."""
         started_at, _, flow_name, cli, did, status, udf = row
+        if isinstance(udf, str):
+            udf = json.loads(udf)
         cells = [format_time(started_at), flow_name, cli, did, status, *map(udf.get, self.columns)]
         # The first-character test inline: this runs for every cell of every exported row.
         risky = FORMULA_FIRST_CHARACTERS
@@ -137,12 +162,12 @@ class UdfReport:
         )
         chunk = query
         while True:
-            rows = list(chunk[:chunk_rows])
+            rows = _driver_rows(chunk[:chunk_rows])
             if rows:
                 yield rows
             if len(rows) < chunk_rows:
                 return
-            last_time, last_id = rows[-1][0], rows[-1][1]
+            last_time, last_id = _as_datetime(rows[-1][0]), rows[-1][1]
             if newest_first:
                 chunk = query.filter(started_at__lte=last_time).exclude(started_at=last_time, execution_id__gte=last_id)
             else:

@@ -246,3 +246,11 @@ def test_the_query_count_does_not_grow_with_rows(alice_api, acme, orders, billin
     add(45)
     many = count_queries(alice_api, {}), count_queries(alice_api, {"flow": orders.pk, "status": "completed"})
     assert few == many
+
+
+def test_a_csv_with_no_matching_rows_is_its_header(alice_api, orders):
+    finished_execution(orders, persisted={"order_status": "shipped"}, status="completed")
+
+    assert read_csv(alice_api.get(URL, {"format": "csv", "status": "failed"})) == [
+        ["time", "flow", "cli", "did", "status"]
+    ]
