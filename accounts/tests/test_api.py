@@ -119,3 +119,19 @@ class TestViewers:
         assert (created.status_code, deleted.status_code) == (403, 403)
         assert "Viewers cannot change anything" in created.json()["detail"]
         assert IpWhitelistEntry.objects.count() == 1
+
+
+def test_a_missing_or_foreign_id_reads_the_same(alice_api, globex):
+    foreign = make_whitelist_entry(globex)
+    missing = alice_api.get("/api/v1/ip-whitelist/999999/")
+    other = alice_api.get(f"/api/v1/ip-whitelist/{foreign.pk}/")
+    assert (missing.status_code, other.status_code) == (404, 404)
+    assert missing.json() == other.json() == {"detail": "Not found: nothing with this id exists in your account."}
+
+
+def test_using_a_token_records_when_it_was_last_used(alice, acme, client):
+    token, key = ApiToken.issue(user=alice, account=acme)
+    assert token.last_used_at is None
+    client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Token {key}")
+    token.refresh_from_db()
+    assert token.last_used_at is not None
