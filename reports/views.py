@@ -4,7 +4,7 @@ Viewers see everything here: nothing on these pages changes data.
 """
 
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -40,8 +40,11 @@ class ReportView(ReportMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(form=self.form, report=self.report, **kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
+        # The filters for the CSV link and the chart data: what was given, without the page.
+        query = QueryDict(mutable=True)
+        for name, values in self.request.GET.lists():
+            if name != "page" and any(values):
+                query.setlist(name, [value for value in values if value])
         context["filter_query"] = query.urlencode()
         if self.report is None:
             return context
