@@ -15,6 +15,18 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint bench
 
+# The worker starts once the site answers: the demo's queued calls go to the site's /demo-api/.
+define WAIT_FOR_SITE
+import sys, time, urllib.request
+for _ in range(120):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except OSError:
+        time.sleep(0.5)
+endef
+export WAIT_FOR_SITE
+
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
@@ -22,12 +34,13 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 run: $(STAMP)
 	mkdir -p var
-	$(RUN_ENV) $(BIN)/python manage.py migrate --run-syncdb --noinput
+	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
-	@echo "Serving http://$(HOST):$(PORT)/ (log in as demo / demo-password) and the worker; Ctrl-C stops both."
 	@trap 'kill 0' INT TERM EXIT; \
-	$(RUN_ENV) $(BIN)/python manage.py runworker & \
-	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT) & \
+	$(BIN)/python -c "$$WAIT_FOR_SITE" http://$(HOST):$(PORT)/login/ && \
+	echo "Serving http://$(HOST):$(PORT)/ (log in as demo / demo-password) and the worker; Ctrl-C stops both." && \
+	$(RUN_ENV) $(BIN)/python manage.py runworker
 
 test: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
