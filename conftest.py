@@ -1,10 +1,14 @@
 """The shared cast: alice owns acme, bob only views acme, charlie owns globex."""
 
+import ipaddress
+from collections.abc import Iterator
+
 import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
 from accounts.models import Account, ApiToken, Membership, Role
+from phonon.lib.testing.http_server import LocalHTTPServer, local_http_server
 from tests.browser.chromium import missing_chromium_note
 
 
@@ -92,6 +96,35 @@ def alice_client(client, alice):
 def bob_client(client, bob):
     client.force_login(bob)
     return client
+
+
+# --- A real local endpoint for webhooks and flows --------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[LocalHTTPServer]:
+    """A real HTTP server on 127.0.0.1 that the flows and the check button call."""
+    with local_http_server() as running:
+        yield running
+
+
+@pytest.fixture
+def acme_with_http(acme) -> Account:
+    acme.http_support_enabled = True
+    acme.save(update_fields=["http_support_enabled"])
+    return acme
+
+
+@pytest.fixture
+def loopback_network_allowed(settings) -> None:
+    """The URL policy lets 127.0.0.0/8 through; plain http still needs HTTP support."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
+
+
+@pytest.fixture
+def loopback_allowed(loopback_network_allowed, acme_with_http) -> Account:
+    """acme may call 127.0.0.0/8 over plain http, like the demo."""
+    return acme_with_http
 
 
 # --- Database for worker tests (flows) -------------------------------------------------------

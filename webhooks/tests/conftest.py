@@ -1,12 +1,9 @@
-import ipaddress
+"""Fixtures of the webhook tests: fake DNS for the URL policy and a local HTTPS endpoint."""
 
 import pytest
 
 from phonon.lib.testing.http_server import local_http_server, make_test_certificates
 from webhooks import rules
-
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
-PUBLIC_TEST_IP = "93.184.215.14"  # a public address; tests never let the probe reach it
 
 
 @pytest.fixture
@@ -23,32 +20,14 @@ def fake_dns(monkeypatch):
     return table
 
 
-@pytest.fixture
-def loopback_allowed(settings):
-    settings.WEBHOOK_ALLOWED_NETWORKS = LOOPBACK
-
-
-@pytest.fixture
-def http_server():
-    with local_http_server() as server:
-        yield server
-
-
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory):
     return make_test_certificates(tmp_path_factory.mktemp("tls"), hostnames=("127.0.0.1", "localhost"))
 
 
 @pytest.fixture
-def https_server(certificates, monkeypatch, loopback_allowed):
+def https_server(certificates, monkeypatch, loopback_network_allowed):
     """A local HTTPS server the outbound client trusts (REQUESTS_CA_BUNDLE) and the policy allows."""
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificates.ca_path))
     with local_http_server(tls=certificates) as server:
         yield server
-
-
-@pytest.fixture
-def acme_with_http(acme):
-    acme.http_support_enabled = True
-    acme.save()
-    return acme

@@ -41,15 +41,15 @@ def test_it_refuses_to_save_an_unreachable_url_without_http_support(alice_api, h
     assert not Webhook.objects.exists()
 
 
-def test_it_refuses_http_without_http_support(alice_api, http_server, loopback_allowed):
-    http_server.reply("/hook", Reply(status=200))
-    response = alice_api.post(LIST, {"name": "Plain", "url": http_server.url("/hook")}, format="json")
+def test_it_refuses_http_without_http_support(alice_api, server, loopback_network_allowed):
+    server.reply("/hook", Reply(status=200))
+    response = alice_api.post(LIST, {"name": "Plain", "url": server.url("/hook")}, format="json")
     assert response.status_code == 400
     assert "http://" in response.json()["url"][0]
 
 
-def test_it_allows_http_with_http_support(alice_api, acme_with_http, http_server, loopback_allowed):
-    response = alice_api.post(LIST, {"name": "Plain", "url": http_server.url("/hook")}, format="json")
+def test_it_allows_http_with_http_support(alice_api, acme_with_http, server, loopback_network_allowed):
+    response = alice_api.post(LIST, {"name": "Plain", "url": server.url("/hook")}, format="json")
     assert response.status_code == 201, response.json()
 
 

@@ -59,16 +59,16 @@ def test_save_is_refused_without_a_green_check_and_keeps_what_was_typed(alice_cl
     assert not Webhook.objects.exists()
 
 
-def test_http_is_refused_without_http_support(alice_client, loopback_allowed, http_server):
-    response = alice_client.post(reverse("webhooks:add"), form_data(url=http_server.url("/")))
+def test_http_is_refused_without_http_support(alice_client, loopback_network_allowed, server):
+    response = alice_client.post(reverse("webhooks:add"), form_data(url=server.url("/")))
     assert response.status_code == 400
     assert "Plain http:// is not allowed" in response.content.decode()
 
 
-def test_http_is_allowed_with_http_support(alice_client, acme_with_http, loopback_allowed, http_server):
-    response = alice_client.post(reverse("webhooks:add"), form_data(url=http_server.url("/")))
+def test_http_is_allowed_with_http_support(alice_client, acme_with_http, loopback_network_allowed, server):
+    response = alice_client.post(reverse("webhooks:add"), form_data(url=server.url("/")))
     assert response.status_code == 302
-    assert Webhook.objects.get().url == http_server.url("/")
+    assert Webhook.objects.get().url == server.url("/")
 
 
 def test_a_method_outside_the_seven_is_refused(alice_client):
