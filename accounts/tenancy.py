@@ -4,10 +4,12 @@ A view that mixes in AccountObjectMixin answers 404 for another account's id, ex
 missing one, and 403 to viewers on any write.
 """
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
+from django.views.generic import DeleteView
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -48,4 +50,18 @@ class AccountObjectMixin(AccountRequiredMixin):
         instance = getattr(form, "instance", None)
         if isinstance(instance, models.Model):
             instance.account = self.request.account
+        return super().form_valid(form)
+
+
+class AccountObjectDeleteView(AccountObjectMixin, DeleteView):
+    """GET asks for confirmation (a write's first step, so viewers get 403); POST deletes.
+
+    Set `success_url` and `success_message`, which is formatted with the deleted `object`.
+    """
+
+    write_required = True
+    success_message: str
+
+    def form_valid(self, form):
+        messages.success(self.request, self.success_message.format(object=self.object))
         return super().form_valid(form)

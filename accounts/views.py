@@ -5,17 +5,16 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.http import require_POST
-from django.views.generic import DeleteView
 
 from .client_ip import get_client_ip
 from .forms import ApiTokenForm, IpWhitelistEntryForm
 from .middleware import SESSION_KEY
 from .models import ApiToken, IpWhitelistEntry
-from .tenancy import AccountObjectMixin, AccountRequiredMixin
+from .tenancy import AccountObjectDeleteView, AccountRequiredMixin
 
 NEW_KEY_SESSION_KEY = "new_api_token_key"
 
@@ -64,17 +63,11 @@ class IpWhitelistView(AccountRequiredMixin, View):
         return render(request, "accounts/ip_whitelist.html", context, status=status)
 
 
-class IpWhitelistDeleteView(AccountObjectMixin, DeleteView):
+class IpWhitelistDeleteView(AccountObjectDeleteView):
     model = IpWhitelistEntry
-    write_required = True
     template_name = "accounts/ip_whitelist_confirm_delete.html"
-
-    def get_success_url(self) -> str:
-        return reverse("accounts:ip-whitelist")
-
-    def form_valid(self, form):
-        messages.success(self.request, f"Removed {self.object.cidr} from the IP whitelist.")
-        return super().form_valid(form)
+    success_url = reverse_lazy("accounts:ip-whitelist")
+    success_message = "Removed {object.cidr} from the IP whitelist."
 
 
 class ApiTokensView(AccountRequiredMixin, View):
@@ -103,17 +96,11 @@ class ApiTokensView(AccountRequiredMixin, View):
         return response
 
 
-class ApiTokenRevokeView(AccountObjectMixin, DeleteView):
+class ApiTokenRevokeView(AccountObjectDeleteView):
     model = ApiToken
-    write_required = True
     template_name = "accounts/api_token_confirm_revoke.html"
-
-    def get_success_url(self) -> str:
-        return reverse("accounts:api-tokens")
-
-    def form_valid(self, form):
-        messages.success(self.request, f"Revoked the token {self.object.prefix}…; it no longer works.")
-        return super().form_valid(form)
+    success_url = reverse_lazy("accounts:api-tokens")
+    success_message = "Revoked the token {object.prefix}…; it no longer works."
 
 
 @login_required

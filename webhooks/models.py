@@ -35,6 +35,8 @@ def new_signing_secret() -> str:
 
 
 class Webhook(AccountOwned):
+    """A registered endpoint; the account's default one receives every flow-end delivery."""
+
     name = models.CharField(max_length=100)
     url = models.CharField(max_length=2000)
     method = models.CharField(max_length=7, choices=Method.choices, default=Method.POST)
@@ -80,7 +82,23 @@ def number_variants(text: str) -> list[str]:
     return [digits, "+" + digits] if digits else []
 
 
-class DirectDialNumber(AccountOwned):
+class AccountNumber(AccountOwned):
+    """A phone number of the account, always stored in the one spelling `normalise_number` gives."""
+
+    number: str
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.number
+
+    def save(self, *args, **kwargs):
+        self.number = normalise_number(self.number)
+        super().save(*args, **kwargs)
+
+
+class DirectDialNumber(AccountNumber):
     """A number callers dial to reach the account; a paused one is taken out of service by the flows."""
 
     number = models.CharField(max_length=32, help_text="Digits with an optional leading +, e.g. +911234567890.")
@@ -92,15 +110,8 @@ class DirectDialNumber(AccountOwned):
         ordering = ["number"]
         constraints = [models.UniqueConstraint(fields=["account", "number"], name="unique_direct_dial_per_account")]
 
-    def __str__(self) -> str:
-        return self.number
 
-    def save(self, *args, **kwargs):
-        self.number = normalise_number(self.number)
-        super().save(*args, **kwargs)
-
-
-class BlockedCaller(AccountOwned):
+class BlockedCaller(AccountNumber):
     """A caller number the `caller_blocklist_check` internal webhook answers "blocked" for."""
 
     number = models.CharField(max_length=32, help_text="Digits with an optional leading +.")
@@ -110,10 +121,3 @@ class BlockedCaller(AccountOwned):
     class Meta:
         ordering = ["number"]
         constraints = [models.UniqueConstraint(fields=["account", "number"], name="unique_blocked_caller_per_account")]
-
-    def __str__(self) -> str:
-        return self.number
-
-    def save(self, *args, **kwargs):
-        self.number = normalise_number(self.number)
-        super().save(*args, **kwargs)

@@ -7,11 +7,11 @@ another account's id answers 404 like a missing one; viewers get 403 on every wr
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views import View
 from django.views.generic import ListView
 
-from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
+from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
 
 from .forms import BlockedCallerForm, DirectDialNumberForm, WebhookForm
 from .models import BlockedCaller, DirectDialNumber, Webhook
@@ -67,20 +67,10 @@ class WebhookFormView(AccountRequiredMixin, View):
         return render(self.request, FORM_TEMPLATE, context, status=status)
 
 
-class WebhookDeleteView(AccountObjectView):
+class WebhookDeleteView(AccountObjectDeleteView):
     model = Webhook
-    """GET asks for confirmation (a write's first step, so viewers get 403); POST deletes."""
-
-    write_required = True
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return render(request, "webhooks/webhook_confirm_delete.html", {"webhook": self.get_object()})
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        webhook = self.get_object()
-        webhook.delete()
-        messages.success(request, f"Webhook “{webhook.name}” deleted.")
-        return redirect("webhooks:list")
+    success_url = reverse_lazy("webhooks:list")
+    success_message = "Webhook “{object.name}” deleted."
 
 
 class WebhookSetDefaultView(PostOnlyObjectView):
@@ -136,6 +126,19 @@ class NumberListView(AccountObjectMixin, View):
         return render(self.request, self.template_name, context, status=status)
 
 
+class NumberDeleteView(PostOnlyObjectView):
+    """Deletes a number straight from its list page, which the redirect returns to."""
+
+    success_message: str
+    list_url_name: str
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        number = self.get_object()
+        number.delete()
+        messages.success(request, self.success_message.format(number=number.number))
+        return redirect(self.list_url_name)
+
+
 class DirectDialListView(NumberListView):
     model = DirectDialNumber
     form_class = DirectDialNumberForm
@@ -156,14 +159,10 @@ class DirectDialPauseView(PostOnlyObjectView):
         return redirect("webhooks:direct-dial-list")
 
 
-class DirectDialDeleteView(PostOnlyObjectView):
+class DirectDialDeleteView(NumberDeleteView):
     model = DirectDialNumber
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        number = self.get_object()
-        number.delete()
-        messages.success(request, f"Direct Dial {number.number} removed.")
-        return redirect("webhooks:direct-dial-list")
+    success_message = "Direct Dial {number} removed."
+    list_url_name = "webhooks:direct-dial-list"
 
 
 class BlocklistView(NumberListView):
@@ -173,11 +172,7 @@ class BlocklistView(NumberListView):
     success_message = "{number} is now blocked."
 
 
-class BlockedCallerDeleteView(PostOnlyObjectView):
+class BlockedCallerDeleteView(NumberDeleteView):
     model = BlockedCaller
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        caller = self.get_object()
-        caller.delete()
-        messages.success(request, f"{caller.number} is no longer blocked.")
-        return redirect("webhooks:blocklist")
+    success_message = "{number} is no longer blocked."
+    list_url_name = "webhooks:blocklist"
