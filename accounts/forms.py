@@ -1,7 +1,9 @@
+"""Site forms of the account's settings pages: IP whitelist entries and API tokens."""
+
 from django import forms
 
+from .cidr import CIDR_HELP, normalise_cidr
 from .models import Account, ApiToken, IpWhitelistEntry
-from .whitelist import CIDR_HELP, normalise_cidr
 
 
 class IpWhitelistEntryForm(forms.ModelForm):

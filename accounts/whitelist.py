@@ -2,10 +2,7 @@
 
 import ipaddress
 
-from .cidr import CIDR_HELP, normalise_cidr
 from .models import Account, IpWhitelistEntry
-
-__all__ = ["CIDR_HELP", "is_address_allowed", "normalise_cidr"]
 
 
 def is_address_allowed(account: Account, address: str) -> bool:

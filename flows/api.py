@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from accounts.api.viewsets import AccountScopedMixin, AccountScopedViewSet
+from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedViewSet
 from flows.forms import ExecutionFilterForm
 from flows.models import Execution, Flow
 from flows.serializers import (
@@ -37,13 +37,7 @@ class FlowViewSet(AccountScopedViewSet):
     ],
     methods=["GET"],
 )
-class ExecutionViewSet(
-    AccountScopedMixin,
-    mixins.CreateModelMixin,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,
-):
+class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
     """Runs of flows for calls. POST queues one (202); the worker runs it; GET shows the outcome."""
 
     queryset = Execution.objects.all()

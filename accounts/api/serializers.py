@@ -1,7 +1,9 @@
+"""The account and its IP whitelist entries as the API shows and accepts them."""
+
 from rest_framework import serializers
 
+from accounts.cidr import normalise_cidr
 from accounts.models import Account, IpWhitelistEntry
-from accounts.whitelist import normalise_cidr
 
 
 class AccountSerializer(serializers.ModelSerializer):

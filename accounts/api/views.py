@@ -1,4 +1,7 @@
+"""`/api/v1/account/` and `/api/v1/ip-whitelist/`, for the token's account."""
+
 from drf_spectacular.utils import extend_schema
+from rest_framework import mixins
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +19,7 @@ class AccountView(APIView):
         return Response(AccountSerializer(request.auth.account).data)
 
 
-class IpWhitelistViewSet(AccountScopedCreateListRetrieveViewSet):
+class IpWhitelistViewSet(mixins.DestroyModelMixin, AccountScopedCreateListRetrieveViewSet):
     """Addresses and networks allowed to call this account's API. No entries: any address.
 
     Careful: once the first entry exists, requests from every other address answer 403 —

@@ -34,16 +34,11 @@ class AccountScopedViewSet(AccountScopedMixin, viewsets.ModelViewSet):
     pass
 
 
-class AccountScopedReadOnlyViewSet(AccountScopedMixin, viewsets.ReadOnlyModelViewSet):
-    pass
-
-
 class AccountScopedCreateListRetrieveViewSet(
     AccountScopedMixin,
     mixins.CreateModelMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """For resources that are created and deleted but never edited (the IP whitelist)."""
+    """For resources that are never edited (executions); add DestroyModelMixin where they may be deleted."""

@@ -6,8 +6,8 @@ from itertools import count
 from django.contrib.auth import get_user_model
 from django.db.models import Model
 
+from accounts.cidr import normalise_cidr
 from accounts.models import Account, ApiToken, IpWhitelistEntry, Membership, Role
-from accounts.whitelist import normalise_cidr
 
 _serial = count(1)
 
