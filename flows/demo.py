@@ -32,6 +32,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
             "next": {"0": next_id},
         }
 
+    def webhook(widget_id: str, config: dict[str, Any], on_success: str = "end", on_failure: str = "end") -> dict:
+        return {"id": widget_id, "type": "webhook", "config": config, "next": {"0": on_success, "1": on_failure}}
+
     end = {"id": "end", "type": "end"}
     return [
         {
@@ -39,10 +42,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
             "flow_end_webhook": True,
             "start": "lookup",
             "widgets": [
-                {
-                    "id": "lookup",
-                    "type": "webhook",
-                    "config": {
+                webhook(
+                    "lookup",
+                    {
                         "mode": "custom",
                         "method": "GET",
                         "url": f"{api}/secure/orders/$call.cli/",
@@ -62,8 +64,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
                         "persist_response": True,
                         "notes": "<p>Looks the caller's order up by their number; the status is kept for reports.</p>",
                     },
-                    "next": {"0": "found", "1": "sorry"},
-                },
+                    "found",
+                    "sorry",
+                ),
                 say("found", "Your order is $flow.key.order_status, expected on $flow.key.order_eta."),
                 say("sorry", "We could not find your order; please hold for an agent."),
                 end,
@@ -74,10 +77,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
             "flow_end_webhook": False,
             "start": "lookup",
             "widgets": [
-                {
-                    "id": "lookup",
-                    "type": "webhook",
-                    "config": {
+                webhook(
+                    "lookup",
+                    {
                         "mode": "custom",
                         "method": "GET",
                         "url": f"{api}/orders/$call.cli/status.xml",
@@ -89,8 +91,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
                         "timeout": 10,
                         "persist_response": True,
                     },
-                    "next": {"0": "found", "1": "sorry"},
-                },
+                    "found",
+                    "sorry",
+                ),
                 say("found", "Your order is $flow.key.order_status."),
                 say("sorry", "Our order system did not answer."),
                 end,
@@ -101,10 +104,9 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
             "flow_end_webhook": True,
             "start": "crm",
             "widgets": [
-                {
-                    "id": "crm",
-                    "type": "webhook",
-                    "config": {
+                webhook(
+                    "crm",
+                    {
                         "mode": "custom",
                         "method": "POST",
                         "url": f"{api}/failing/",
@@ -113,13 +115,13 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
                         "timeout": 5,
                         "notes": "<p>This API always answers 500: the call takes line 1.</p>",
                     },
-                    "next": {"0": "end", "1": "fallback"},
-                },
+                    "end",
+                    "fallback",
+                ),
                 say("fallback", "The CRM failed ($flow.key.error_reason); routing to the general queue.", "notify"),
-                {
-                    "id": "notify",
-                    "type": "webhook",
-                    "config": {
+                webhook(
+                    "notify",
+                    {
                         "mode": "custom",
                         "method": "GET",
                         "url": f"{api}/slow/",
@@ -127,8 +129,7 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
                         "wait_for_response": False,
                         "timeout": 5,
                     },
-                    "next": {"0": "end", "1": "end"},
-                },
+                ),
                 end,
             ],
         },
@@ -137,17 +138,15 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
             "flow_end_webhook": False,
             "start": "pause",
             "widgets": [
-                {
-                    "id": "pause",
-                    "type": "webhook",
-                    "config": {
+                webhook(
+                    "pause",
+                    {
                         "mode": "internal",
                         "function": "cli_pause_update",
                         "method": "POST",
                         "parameters": ["call"],
                     },
-                    "next": {"0": "end", "1": "end"},
-                },
+                ),
                 end,
             ],
         },
