@@ -119,11 +119,7 @@ class ExecutionListView(AccountObjectMixin, ListView):
         return executions
 
     def get_context_data(self, **kwargs):
-        context = super().get_context_data(filters=self.filters, **kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context["filter_query"] = query.urlencode()
-        return context
+        return super().get_context_data(filters=self.filters, **kwargs)
 
 
 class ExecutionDetailView(AccountObjectMixin, DetailView):
