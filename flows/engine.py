@@ -84,10 +84,9 @@ def lease_end():
 
 def run_execution(execution_id, worker_id: str) -> Execution | None:
     """Run an execution claimed by `worker_id` (flows.worker) to its end; None if the claim is not ours."""
-    execution = (
-        Execution.objects.select_related("flow", "account").filter(pk=execution_id, claimed_by=worker_id).first()
-    )
-    if execution is None:
+    try:  # get(), not first(): no ORDER BY to compile and run for a primary-key lookup
+        execution = Execution.objects.select_related("flow", "account").get(pk=execution_id, claimed_by=worker_id)
+    except Execution.DoesNotExist:
         return None
     run = ExecutionRun(execution, worker_id)
     try:

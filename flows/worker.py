@@ -1,9 +1,11 @@
 """The worker behind `manage.py runworker`: claims due executions and flow-end deliveries.
 
 The loop is short on purpose (after healthchecks' `sendalerts`): the main thread claims due
-executions one at a time and hands each to a thread pool; a bounded semaphore keeps at most
-`concurrency` jobs in flight, so one slow endpoint holds up one seat, not the others. When
-nothing is due it polls every POLL_SECONDS, so new work starts within 100 ms. `stop()` (SIGTERM,
+work and hands it to a thread pool; a bounded semaphore keeps at most `concurrency` jobs in
+flight, so one slow endpoint holds up one seat, not the others. A seat's thread that finishes a
+job claims the next one itself while work keeps coming (no hand-off back to the main thread, and
+the seats claim in parallel); it gives the seat back when nothing is due. When nothing is due
+the main thread polls every POLL_SECONDS, so new work starts within 100 ms. `stop()` (SIGTERM,
 SIGINT) only sets a flag: the jobs in hand finish, nothing new is claimed, then `run()` returns.
 
 Tests call the small methods (`run_one_execution()`, `send_one_delivery()`) directly.
@@ -11,6 +13,7 @@ Tests call the small methods (`run_one_execution()`, `send_one_delivery()`) dire
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import secrets
@@ -19,16 +22,16 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from flows import deliveries
 from flows.engine import run_execution
-from flows.leases import claim_one, lease_expired
+from flows.leases import lease_expired
 from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 
@@ -60,25 +63,60 @@ def due_executions() -> QuerySet[Execution]:
     return Execution.objects.filter(status__in=UNFINISHED_STATUSES).filter(lease_expired(timezone.now()))
 
 
-def claim_next_execution(worker_id: str):
+@functools.cache
+def claim_statements(vendor: str) -> tuple[str, str]:
+    """The idle probe and the claim of claim_next_execution(), as SQL written once per backend.
+
+    They are the queries the worker runs most, and Django took longer to build them (twice the
+    `due_executions()` filter, an UPDATE with expressions) than the database took to run them.
+    The statuses are literals, not parameters, so the planner can prove the
+    `execution_unfinished` partial index's condition and read the oldest unfinished rows from it
+    instead of scanning every finished execution (neither PostgreSQL's generic plans nor SQLite
+    match a partial index against a bound parameter).
+    """
+    quote = connection.ops.quote_name
+    table = quote(Execution._meta.db_table)
+    pk, status, claimed_by, locked_until, started_at, attempts, created_at = (
+        quote(Execution._meta.get_field(name).column)
+        for name in ("id", "status", "claimed_by", "locked_until", "started_at", "attempts", "created_at")
+    )
+    unfinished = ", ".join(f"'{value}'" for value in UNFINISHED_STATUSES)  # our constants
+    due = f"{status} IN ({unfinished}) AND ({locked_until} IS NULL OR {locked_until} < %s)"
+    skip_locked = ""
+    if connection.features.has_select_for_update_skip_locked:
+        skip_locked = " " + connection.ops.for_update_sql(skip_locked=True)
+    # Only quoted names and our own constants are formatted in; every value is a parameter.
+    probe = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"  # noqa: S608
+    claim = (
+        f"UPDATE {table} SET {claimed_by} = %s, {locked_until} = %s, {status} = '{ExecutionStatus.RUNNING}',"  # noqa: S608
+        f" {started_at} = COALESCE({started_at}, %s), {attempts} = {attempts} + 1"
+        f" WHERE {due} AND {pk} = (SELECT {pk} FROM {table} WHERE {due} ORDER BY {created_at} LIMIT 1{skip_locked})"
+        f" RETURNING {pk}"
+    )
+    return probe, claim
+
+
+def claim_next_execution(worker_id: str, *, probe_first: bool = True):
     """Claim the oldest due execution for `worker_id`; its id, or None when nothing is due.
 
-    The plain read first keeps an idle worker from taking SQLite's write lock (IMMEDIATE
-    transactions) twenty times a second; the claim itself is flows.leases.claim_one: SKIP LOCKED
-    candidate selection on PostgreSQL, then a conditional UPDATE whose row count says who won.
-    Uses the `execution_unfinished` partial index.
+    With `probe_first`, a plain read comes first, so an idle worker does not take SQLite's write
+    lock twenty times a second; a busy worker (its last claim found work) claims straight away.
+    The claim is the one statement flows.leases.claim_one describes: UPDATE … WHERE due AND
+    pk = (oldest due row [FOR UPDATE SKIP LOCKED]) RETURNING pk, written out by
+    claim_statements(). The execution turns `running` in the same UPDATE.
     """
-    due = due_executions()
-    if not due.exists():
-        return None
-    return claim_one(
-        due,
-        worker_id=worker_id,
-        order_by="created_at",
-        status=ExecutionStatus.RUNNING,
-        started_at=Coalesce(F("started_at"), Value(timezone.now())),
-        attempts=F("attempts") + 1,
-    )
+    probe, claim = claim_statements(connection.vendor)
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        if probe_first:
+            cursor.execute(probe, [adapt(now)])
+            if cursor.fetchone() is None:
+                return None
+        lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+        cursor.execute(claim, [worker_id, adapt(lease), adapt(now), adapt(now), adapt(now)])
+        row = cursor.fetchone()
+    return None if row is None else Execution._meta.pk.to_python(row[0])
 
 
 class Worker:
@@ -103,9 +141,9 @@ class Worker:
 
     # --- the jobs -----------------------------------------------------------------------------
 
-    def run_one_execution(self) -> bool:
+    def run_one_execution(self, *, probe_first: bool = True) -> bool:
         """Claim one due execution and run it in this thread; False when none is due."""
-        execution_id = claim_next_execution(self.worker_id)
+        execution_id = claim_next_execution(self.worker_id, probe_first=probe_first)
         if execution_id is None:
             return False
         self.run_claimed_execution(execution_id)
@@ -177,16 +215,32 @@ class Worker:
         pool.submit(self._job, work, *args)
 
     def _job(self, work: Callable, *args) -> None:
-        close_old_connections()
+        """Run a job in a seat, then the next ones due, until nothing is due or the worker stops."""
         try:
-            work(*args)
-        except Exception:
-            logger.exception("worker %s: a job failed", self.worker_id)
+            self._run_safely(work, *args)
+            while not self.stopping.is_set() and self._run_next_job_here():
+                pass
         finally:
-            close_old_connections()
             with self._lock:
                 self._in_flight -= 1
             self.seats.release()
+
+    def _run_next_job_here(self) -> bool:
+        """Claim and run the next job in this seat's thread; False when nothing is due (or it failed)."""
+        if self._take_delivery_probe() and self._run_safely(self._delivery_job):
+            return True
+        return self._run_safely(self.run_one_execution, probe_first=False)
+
+    def _run_safely(self, work: Callable, *args, **kwargs) -> bool:
+        """One job with a sound connection; a job that raises is logged, never kills the seat's thread."""
+        close_old_connections()
+        try:
+            return bool(work(*args, **kwargs))
+        except Exception:
+            logger.exception("worker %s: a job failed", self.worker_id)
+            return False
+        finally:
+            close_old_connections()
 
     def _take_delivery_probe(self) -> bool:
         with self._lock:
@@ -195,7 +249,7 @@ class Worker:
                 return True
             return False
 
-    def _delivery_job(self) -> None:
+    def _delivery_job(self) -> bool:
         found = False
         try:
             found = self.send_one_delivery()
@@ -205,3 +259,4 @@ class Worker:
                 self._deliveries_pending = found
                 if not found:
                     self._next_delivery_probe = time.monotonic() + POLL_SECONDS
+        return found

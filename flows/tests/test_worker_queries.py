@@ -1,0 +1,60 @@
+"""How many statements one execution costs the worker: the machine-independent throughput figure.
+
+The worker's speed is bounded by the database work per execution (see benchmarks/flows_bench.py),
+so these counts may only go down. Transaction control (BEGIN, SAVEPOINT, COMMIT…) is left out:
+how much of it there is depends on whether a test transaction is open, not on the worker.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from flows.tests.factories import end, make_flow, queue_execution, webhook
+from flows.worker import Worker
+from phonon.lib.testing.http_server import Reply
+
+TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "COMMIT")
+# reports.recording.record_finished_execution(), in the transaction that ends the execution.
+REPORT_STATEMENTS_AT_MOST = 4
+
+
+def statements(run) -> list[str]:
+    with CaptureQueriesContext(connection) as captured:
+        assert run()
+    return [query["sql"] for query in captured if not query["sql"].upper().startswith(TRANSACTION_CONTROL)]
+
+
+def on_executions(sqls: list[str]) -> list[str]:
+    return [sql.split()[0] for sql in sqls if '"flows_execution"' in sql]
+
+
+@pytest.fixture
+def fast(loopback_allowed, server):
+    server.reply("/fast", Reply(body='{"ok": true}', headers={"Content-Type": "application/json"}))
+    return server.url("/fast")
+
+
+def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allowed, fast):
+    queue_execution(make_flow(loopback_allowed, webhook("w1", fast), end()))
+
+    sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
+
+    assert on_executions(sqls) == ["UPDATE", "SELECT", "UPDATE"], sqls  # claim, load, finish
+    assert len(sqls) <= 3 + REPORT_STATEMENTS_AT_MOST, sqls
+
+
+def test_an_idle_worker_probes_with_one_read_and_claims_nothing(db):
+    sqls = statements(lambda: not Worker().run_one_execution())
+
+    assert on_executions(sqls) == ["SELECT"], sqls
+    assert len(sqls) == 1, sqls
+
+
+def test_each_further_webhook_widget_adds_one_checkpoint_write(loopback_allowed, fast):
+    queue_execution(make_flow(loopback_allowed, webhook("w1", fast, ok="w2"), webhook("w2", fast), end()))
+
+    sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
+
+    assert on_executions(sqls) == ["UPDATE", "SELECT", "UPDATE", "UPDATE"], sqls
