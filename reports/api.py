@@ -39,8 +39,8 @@ class ReportApiMixin:
 class UdfReportView(ReportApiMixin, GenericAPIView):
     """The UDF report: executions with one column per persisted variable, 50 a page.
 
-    `?format=csv` answers the whole filtered report as a streamed CSV (header: time, flow, cli,
-    did, status, then the columns).
+    `?format=csv` answers the whole filtered report as a streamed CSV whose header is the JSON
+    record's keys (execution, flow, flow_name, started_at, status, cli, did), then the columns.
     """
 
     renderer_classes = [JSONRenderer, CsvRenderer]

@@ -5,6 +5,7 @@ no row of another account can reach any of them."""
 import csv
 import io
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
@@ -19,7 +20,8 @@ from accounts.models import Account
 from .filters import ReportFilters
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
 
-FIXED_CSV_HEADER = ("time", "flow", "cli", "did", "status")
+# The keys of `UdfReport.as_record()` in the same order; its `udf` object becomes the columns after these.
+FIXED_CSV_HEADER = ("execution", "flow", "flow_name", "started_at", "status", "cli", "did")
 CSV_CHUNK_ROWS = 2000
 # Executions per day fills in the days without executions, unless the range is longer than this.
 MAX_FILLED_DAYS = 366
@@ -67,6 +69,11 @@ def _as_datetime(value: datetime | str) -> datetime:
     """A time column as the driver gave it, made aware (SQLite's are naive UTC)."""
     moment = value if isinstance(value, datetime) else parse_datetime(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _as_uuid_text(value: uuid.UUID | str) -> str:
+    """A UUID column as the driver gave it (SQLite: 32 hex digits), in the JSON's dashed form."""
+    return str(value if isinstance(value, uuid.UUID) else uuid.UUID(value))
 
 
 class UdfReport:
@@ -136,14 +143,25 @@ class UdfReport:
         }
 
     def csv_header(self) -> list[str]:
+        """The JSON record's keys in order, with `udf` flattened into its columns."""
         return [*FIXED_CSV_HEADER, *self.columns]
 
     def _csv_row(self, row: tuple) -> list[str | None]:
-        """A row of `_keyset_chunks()` as CSV cells (None is written as an empty cell)."""
-        started_at, _, flow_name, cli, did, status, udf = row
+        """A row of `_keyset_chunks()` as CSV cells holding the text of `as_record()`'s values
+        (None is written as an empty cell)."""
+        started_at, execution_id, flow_id, flow_name, cli, did, status, udf = row
         if isinstance(udf, str):
             udf = json.loads(udf)
-        cells = [format_time(started_at), flow_name, cli, did, status, *map(udf.get, self.columns)]
+        cells = [
+            _as_uuid_text(execution_id),
+            str(flow_id),
+            flow_name,
+            format_time(started_at),
+            status,
+            cli,
+            did,
+            *map(udf.get, self.columns),
+        ]
         # The first-character test inline: this runs for every cell of every exported row.
         risky = FORMULA_FIRST_CHARACTERS
         return [spreadsheet_safe(cell) if cell and cell[0] in risky else cell for cell in cells]
@@ -158,7 +176,7 @@ class UdfReport:
         """
         newest_first = self.filters.newest_first
         query = self.rows.order_by(*self._order).values_list(
-            "started_at", "execution_id", "flow__name", "cli", "did", "status", "udf"
+            "started_at", "execution_id", "flow_id", "flow__name", "cli", "did", "status", "udf"
         )
         chunk = query
         while True:

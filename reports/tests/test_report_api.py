@@ -22,6 +22,17 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
+def flattened_keys(record: dict) -> list[str]:
+    """A JSON record's keys as CSV columns: `udf` replaced by its own keys."""
+    return [name for key in record for name in (record["udf"] if key == "udf" else [key])]
+
+
+def flattened_cells(record: dict) -> list[str]:
+    """A JSON record's values as CSV cells read back: text, with null as an empty cell."""
+    values = [value for key, value in record.items() for value in (record["udf"].values() if key == "udf" else [value])]
+    return ["" if value is None else str(value) for value in values]
+
+
 @pytest.fixture
 def orders(acme):
     return make_flow(acme, "Orders")
@@ -137,17 +148,15 @@ def test_it_pages_by_fifty_with_next_and_previous(alice_api, orders):
 def test_the_csv_header_and_rows_match_the_json(alice_api, orders, billing):
     finished_execution(orders, persisted={"order_status": "shipped", "eta": "2d"}, started_at=DAY_1, cli="+1", did="+2")
     finished_execution(orders, persisted={"order_status": 'say "hi", then\nleave'}, status="failed", started_at=DAY_2)
-    finished_execution(billing, persisted={"balance": "12.50"}, started_at=DAY_3)
+    newest = finished_execution(billing, persisted={"balance": "12.50"}, started_at=DAY_3)
 
     body = alice_api.get(URL).json()
     rows = read_csv(alice_api.get(URL, {"format": "csv"}))
-    columns = body["columns"]
 
-    assert rows[0] == ["time", "flow", "cli", "did", "status", *columns]
-    assert rows[1:] == [
-        [r["started_at"], r["flow_name"], r["cli"], r["did"], r["status"], *(r["udf"][c] or "" for c in columns)]
-        for r in body["results"]
-    ]
+    assert rows[0] == flattened_keys(body["results"][0])
+    assert rows[0] == ["execution", "flow", "flow_name", "started_at", "status", "cli", "did", *body["columns"]]
+    assert rows[1:] == [flattened_cells(record) for record in body["results"]]
+    assert rows[1][:4] == [str(newest.pk), str(billing.pk), "Billing", "2026-11-03T09:00:00Z"]
 
 
 def test_the_csv_carries_the_filters(alice_api, orders, billing):
@@ -155,15 +164,15 @@ def test_the_csv_carries_the_filters(alice_api, orders, billing):
     finished_execution(billing, persisted={"balance": "1"})
 
     rows = read_csv(alice_api.get(URL, {"format": "csv", "flow": billing.pk}))
-    assert rows[0] == ["time", "flow", "cli", "did", "status", "balance"]
-    assert [row[1] for row in rows[1:]] == ["Billing"]
+    assert rows[0] == ["execution", "flow", "flow_name", "started_at", "status", "cli", "did", "balance"]
+    assert [row[2] for row in rows[1:]] == ["Billing"]
 
 
 def test_the_csv_keeps_spreadsheet_formulas_as_text(alice_api, orders):
     finished_execution(orders, persisted={"a": '=HYPERLINK("http://evil")', "b": "-12.5", "c": "@SUM(A1)"})
 
     row = read_csv(alice_api.get(URL, {"format": "csv"}))[1]
-    assert row[5:] == ['\'=HYPERLINK("http://evil")', "-12.5", "'@SUM(A1)"]
+    assert row[7:] == ['\'=HYPERLINK("http://evil")', "-12.5", "'@SUM(A1)"]
 
 
 def test_a_viewer_can_read_but_not_change_anything(bob_api, alice_api, orders):
@@ -252,5 +261,5 @@ def test_a_csv_with_no_matching_rows_is_its_header(alice_api, orders):
     finished_execution(orders, persisted={"order_status": "shipped"}, status="completed")
 
     assert read_csv(alice_api.get(URL, {"format": "csv", "status": "failed"})) == [
-        ["time", "flow", "cli", "did", "status"]
+        ["execution", "flow", "flow_name", "started_at", "status", "cli", "did"]
     ]

@@ -88,15 +88,15 @@ def test_it_pages_by_fifty(alice_client, orders):
 
 
 def test_the_site_csv_matches_the_page(alice_client, orders):
-    finished_execution(orders, persisted={"order_status": "shipped"}, started_at=DAY_1, cli="+1", did="+2")
+    execution = finished_execution(orders, persisted={"order_status": "shipped"}, started_at=DAY_1, cli="+1", did="+2")
 
     response = alice_client.get(reverse("reports:udf-csv"))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
     assert response["Content-Disposition"].startswith('attachment; filename="udf-report-acme-')
     assert rows == [
-        ["time", "flow", "cli", "did", "status", "order_status"],
-        ["2026-11-01T09:00:00Z", "Orders", "+1", "+2", "completed", "shipped"],
+        ["execution", "flow", "flow_name", "started_at", "status", "cli", "did", "order_status"],
+        [str(execution.pk), str(orders.pk), "Orders", "2026-11-01T09:00:00Z", "completed", "+1", "+2", "shipped"],
     ]
 
 
