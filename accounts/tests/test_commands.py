@@ -2,7 +2,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, ManagementUtility, call_command
 from rest_framework.test import APIClient
 
 from accounts.models import Account, ApiToken, HttpSupportChange, Membership, Role
@@ -37,6 +37,31 @@ def test_create_account_makes_an_existing_user_the_owner(alice):
 def test_create_account_refuses_a_taken_slug(acme):
     with pytest.raises(CommandError, match="already exists"):
         run("create_account", "acme", "--name", "Other", "--owner", "x", "--password", "pw-long-enough")
+
+
+def test_create_account_refuses_an_invalid_slug_naming_the_field_and_rule(db):
+    with pytest.raises(CommandError, match=r"(?s)Invalid account:\nslug: Enter a valid .slug. consisting of letters"):
+        run("create_account", "Bad Slug", "--name", "x", "--owner", "peter", "--password", "tps-report-1999")
+    assert not Account.objects.exists()
+    assert not get_user_model().objects.filter(username="peter").exists()
+
+
+def test_create_account_fails_without_a_traceback_on_the_command_line(db, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ManagementUtility(["manage.py", "create_account", "Bad Slug", "--name", "x", "--owner", "peter"]).execute()
+    assert exit_info.value.code == 1
+    stderr = capsys.readouterr().err
+    assert "CommandError: Invalid account:\nslug: Enter a valid" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_create_account_runs_the_password_validators_for_a_new_owner(db):
+    with pytest.raises(CommandError, match="Password refused: This password is too short"):
+        run("create_account", "initech", "--name", "Initech", "--owner", "peter", "--password", "pw")
+    with pytest.raises(CommandError, match="Password refused: This password is too common"):
+        run("create_account", "initech", "--name", "Initech", "--owner", "peter", "--password", "password")
+    assert not Account.objects.filter(slug="initech").exists()
+    assert not get_user_model().objects.filter(username="peter").exists()
 
 
 def test_create_token_prints_a_key_on_the_last_line_that_works(alice, acme):
