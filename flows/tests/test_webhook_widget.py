@@ -282,7 +282,7 @@ def test_a_success_sets_every_output_variable(acme, config, network):
 
 
 def test_the_step_records_what_happened(acme, config, network):
-    network.add("GET", HOOK, status=201, body="created")
+    network.add("GET", HOOK, status=201, body='"created"')
 
     outcome = run_webhook_widget(config(method="GET", timeout=9, hold_music=True), CALL, account=acme)
 
@@ -297,7 +297,7 @@ def test_the_step_records_what_happened(acme, config, network):
     assert step["wait_for_response"] is True
     assert step["hold_music"] is True
     assert step["timeout"] == 9
-    assert step["response_excerpt"] == "created"
+    assert step["response_excerpt"] == '"created"'
 
 
 def test_the_duration_has_two_decimals(acme):
@@ -480,11 +480,34 @@ def test_a_body_that_is_not_the_declared_type_is_an_invalid_response(body, respo
     assert outcome.step["error_detail"].startswith("The answer is not valid")
 
 
-def test_without_mappings_an_unparsable_body_is_fine():
-    outcome = outcome_from_result({"response_type": "json"}, answer(200, b"<html>plain page</html>"))
+@pytest.mark.parametrize(
+    ("body", "response_type"), [(b"not json{", "json"), (b"<html>plain page", "xml"), (b"<r/>", "json")]
+)
+def test_without_mappings_an_unparsable_body_is_still_an_invalid_response(body, response_type):
+    outcome = outcome_from_result({"response_type": response_type}, answer(200, body))
+
+    assert outcome.line == "1"
+    assert outcome.variables[RESPONSE_STATUS] == "FAILED"
+    assert outcome.variables[RESPONSE_ERROR] == "true"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert outcome.variables[RESPONSE_STATUS_CODE] == "200"
+    assert outcome.variables[RESPONSE_STATUS_TYPE] == "Success"
+    assert outcome.variables[RESPONSE_RAW] == body.decode()
+    assert outcome.step["error_detail"].startswith("The answer is not valid")
+
+
+@pytest.mark.parametrize("response_type", ["json", "xml"])
+@pytest.mark.parametrize(("status", "body"), [(204, b""), (200, b""), (200, b" \r\n ")])
+def test_without_mappings_an_empty_body_is_a_success(response_type, status, body):
+    outcome = outcome_from_result({"response_type": response_type}, answer(status, body))
 
     assert outcome.line == "0"
-    assert outcome.variables[RESPONSE_RAW] == "<html>plain page</html>"
+    assert outcome.variables[ERROR_REASON] is None
+
+
+def test_without_mappings_a_valid_body_is_a_success():
+    assert outcome_from_result({"response_type": "json"}, answer(200, b'{"ok": true}')).line == "0"
+    assert outcome_from_result({"response_type": "xml"}, answer(200, b"<ok/>")).line == "0"
 
 
 def test_mappings_are_not_applied_to_error_answers():
@@ -754,6 +777,17 @@ def test_a_too_large_answer_from_a_real_server(acme, server, settings, content_l
     assert outcome.variables[ERROR_REASON] == "RESPONSE_TOO_LARGE"
     assert outcome.variables[RESPONSE_STATUS_CODE] == "200"
     assert outcome.variables[RESPONSE_RAW] is None
+
+
+def test_an_invalid_answer_without_mappings_from_a_real_server(acme, server):
+    server.reply("/hook", Reply(body="not json{"))
+
+    outcome = run_live(acme, server)
+
+    assert outcome.line == "1"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert outcome.variables[RESPONSE_STATUS_CODE] == "200"
+    assert outcome.variables[RESPONSE_RAW] == "not json{"
 
 
 def test_an_invalid_answer_from_a_real_server(acme, server):

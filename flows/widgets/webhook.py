@@ -9,8 +9,10 @@ the step record. `run_webhook_widget` chains them for the waiting case.
 Decisions where SPEC §6 is silent:
 
 * Mappings are applied to 2xx answers only; an error answer's body is in response_raw.
-* An answer that is not valid JSON/XML of the response type is INVALID_RESPONSE only when the
-  widget has mappings to read from it; without mappings the body is never parsed.
+* A 2xx answer's body must be valid JSON/XML of the response type, mappings or not, else the
+  widget fails with INVALID_RESPONSE (status code, type and raw body are still reported). An
+  empty (or all-whitespace) body, a 204 say, is accepted when the widget has no mappings; with
+  mappings it is INVALID_RESPONSE, as there is nothing to read them from.
 * A mapping that matches nothing (or only JSON null) sets its variable to None, so a value left
   by an earlier widget never passes for this answer's; if it is mandatory the widget fails with
   MANDATORY_FIELD_MISSING, after setting every mapping's variables.
@@ -232,7 +234,7 @@ def outcome_from_result(
     reason = _error_reason(result)
     mapped: dict[str, str | None] = {}
     detail = result.error_detail
-    if reason is None and config["mappings"]:
+    if reason is None and (config["mappings"] or result.body.strip()):
         try:
             document = parse_response(result.body, config["response_type"])
         except InvalidResponse as exc:
