@@ -147,6 +147,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.errors.FormatNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Phonon webhooks API",

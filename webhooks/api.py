@@ -1,8 +1,7 @@
 """REST API: /api/v1/webhooks/, the check button, the internal function catalogue and endpoints."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -61,7 +60,11 @@ class InternalFunctionEndpoint(APIView):
     def handle_any(self, request, name: str):
         function = INTERNAL_FUNCTIONS.get(name)
         if function is None:
-            raise Http404(f"There is no internal function {name!r}; GET /api/v1/internal-webhooks/ lists them.")
+            known = ", ".join(INTERNAL_FUNCTIONS)
+            raise exceptions.NotFound(
+                f"There is no internal function named {name!r}; the available ones are {known} "
+                "(GET /api/v1/internal-webhooks/ describes them)."
+            )
         if request.method not in function.methods:
             return Response(
                 {"detail": f"{name} does not accept {request.method}; use {' or '.join(function.methods)}."},

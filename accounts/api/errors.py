@@ -2,6 +2,7 @@
 
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.views import exception_handler as drf_exception_handler
 
 NOT_FOUND = "Not found: nothing with this id exists in your account."
@@ -9,10 +10,25 @@ API_PREFIXES = ("/api/", "/internal/")
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, with one 404 sentence for "missing" and "another account's" alike."""
+    """DRF's handler, with one 404 sentence for "missing" and "another account's" alike.
+
+    NOT_FOUND is the answer to object lookups (`get_object_or_404` raises a bare Http404); a
+    404 that means something else raises `exceptions.NotFound` with its own sentence.
+    """
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
     return drf_exception_handler(exc, context)
+
+
+class FormatNegotiation(DefaultContentNegotiation):
+    """DRF's negotiation, with a sentence for an unknown `?format=` instead of a bare Http404."""
+
+    def filter_renderers(self, renderers, format):
+        matching = [renderer for renderer in renderers if renderer.format == format]
+        if not matching:
+            known = " or ".join(sorted({renderer.format for renderer in renderers}))
+            raise exceptions.NotFound(f"The format {format!r} is not supported here; use {known}.")
+        return matching
 
 
 def is_api_request(request: HttpRequest) -> bool:

@@ -129,6 +129,12 @@ def test_a_missing_or_foreign_id_reads_the_same(alice_api, globex):
     assert missing.json() == other.json() == {"detail": "Not found: nothing with this id exists in your account."}
 
 
+def test_an_unknown_format_is_a_404_saying_so_not_a_missing_id(alice_api):
+    response = alice_api.get("/api/v1/account/", {"format": "xml"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "The format 'xml' is not supported here; use json."}
+
+
 def test_using_a_token_records_when_it_was_last_used(alice, acme, client):
     token, key = ApiToken.issue(user=alice, account=acme)
     assert token.last_used_at is None

@@ -125,6 +125,12 @@ def test_an_invalid_filter_is_a_400_naming_the_parameter(alice_api, params, para
         assert list(response.json()) == [parameter]
 
 
+def test_an_unknown_format_is_a_404_saying_which_formats_exist(alice_api):
+    response = alice_api.get(URL, {"format": "xml"})
+    assert response.status_code == 404
+    assert response.json() == {"detail": "The format 'xml' is not supported here; use csv or json."}
+
+
 def test_another_accounts_flow_is_refused_like_a_missing_one(alice_api, globex):
     foreign = make_flow(globex)
     foreign_answer = alice_api.get(URL, {"flow": foreign.pk})

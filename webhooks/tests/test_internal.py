@@ -111,6 +111,16 @@ def test_the_http_endpoint_refuses_other_methods_and_names(alice_api):
     assert alice_api.get("/internal/v1/no_such_function/").status_code == 404
 
 
+def test_an_unknown_function_name_is_a_404_naming_it_and_the_available_ones(alice_api):
+    response = alice_api.get("/internal/v1/nope/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "detail": "There is no internal function named 'nope'; the available ones are "
+        "cli_pause_update, business_hours_check, caller_blocklist_check "
+        "(GET /api/v1/internal-webhooks/ describes them)."
+    }
+
+
 def test_the_http_endpoint_needs_a_token(client):
     assert client.post("/internal/v1/cli_pause_update/", {"number": "1"}).status_code in (401, 403)
 
