@@ -79,7 +79,9 @@ def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
 class ExecutionCreateSerializer(serializers.Serializer):
     """`{flow, call, user_keys, recordings}`: queue an execution of one of the account's flows."""
 
-    flow = serializers.PrimaryKeyRelatedField(queryset=Flow.objects.none())
+    flow = serializers.PrimaryKeyRelatedField(
+        queryset=Flow.objects.none(), error_messages={"does_not_exist": "No flow with id {pk_value} in this account."}
+    )
     call = serializers.JSONField(required=False, default=dict, help_text=f"Any of: {', '.join(CALL_FIELDS)}.")
     user_keys = serializers.JSONField(required=False, default=dict, help_text="A flat object of strings.")
     recordings = serializers.JSONField(required=False, default=list, help_text="[{file_name, public_url}]")

@@ -145,10 +145,12 @@ def test_it_refuses_a_malformed_execution(alice_api, acme, changes, field):
 def test_an_execution_of_another_accounts_flow_is_refused_like_a_missing_flow(charlie_api, acme):
     flow = make_flow(acme)
 
-    response = charlie_api.post(EXECUTIONS, execution_body(flow), format="json")
+    foreign = charlie_api.post(EXECUTIONS, execution_body(flow), format="json")
+    missing = charlie_api.post(EXECUTIONS, {**execution_body(flow), "flow": flow.pk + 1000}, format="json")
 
-    assert response.status_code == 400
-    assert "does not exist" in str(response.json()["flow"])
+    assert (foreign.status_code, missing.status_code) == (400, 400)
+    assert foreign.json() == {"flow": [f"No flow with id {flow.pk} in this account."]}
+    assert missing.json() == {"flow": [f"No flow with id {flow.pk + 1000} in this account."]}
     assert Execution.objects.count() == 0
 
 
