@@ -817,7 +817,7 @@ def test_a_missing_mandatory_parameter_sends_nothing_to_a_real_server(acme, serv
     assert server.requests == []
 
 
-def test_an_xxe_answer_leaks_nothing(acme, server, tmp_path):
+def test_an_xxe_answer_is_an_invalid_response_and_leaks_nothing(acme, server, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("TOP-SECRET-MARKER")
     body = f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file://{secret}">]><r><a>before&x;after</a></r>'
@@ -827,10 +827,22 @@ def test_an_xxe_answer_leaks_nothing(acme, server, tmp_path):
         acme, server, response_type="xml", mappings=[mapping("$flow.key.a", "/r/a"), mapping("$flow.key.r", "/r")]
     )
 
-    assert outcome.line == "0"
-    assert outcome.variables["$flow.key.a"] == "beforeafter"
+    assert outcome.line == "1"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert "entities are refused" in outcome.step["error_detail"]
+    assert "$flow.key.a" not in outcome.variables
     assert "TOP-SECRET-MARKER" not in json.dumps(outcome.variables)
     assert "TOP-SECRET-MARKER" not in json.dumps(outcome.step)
+
+
+def test_an_xxe_answer_without_mappings_is_an_invalid_response():
+    body = b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+
+    outcome = outcome_from_result({"response_type": "xml"}, answer(200, body))
+
+    assert outcome.line == "1"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert "root:" not in json.dumps(outcome.variables)
 
 
 def test_a_billion_laughs_answer_is_an_invalid_response(acme, server):

@@ -5,7 +5,10 @@ jsonpath-ng's extended parser; XML paths are XPath 1.0 evaluated by lxml. Paths 
 once and cached, because parsing a path costs far more than evaluating it.
 
 XML is parsed with a parser that resolves no entities, loads no DTD and never touches the
-network, so an answer cannot read local files (XXE) or blow up memory (billion laughs).
+network, so an answer cannot read local files (XXE) or blow up memory (billion laughs). On
+top of that an answer (`parse_response`) whose DTD declares entities, or that refers to an
+entity it never declares, is refused outright as an INVALID_RESPONSE: a legitimate API has no
+use for them, and silently dropping the entity would hand the flow a wrong value.
 """
 
 from __future__ import annotations
@@ -53,7 +56,7 @@ def parse_response(body: bytes | str, response_type: str) -> Any:
     if response_type == "json":
         return parse_json(body)
     if response_type == "xml":
-        return parse_xml(body)
+        return _refuse_entities(parse_xml(body))
     raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
 
 
@@ -100,6 +103,23 @@ def parse_xml(body: bytes | str) -> etree._Element:
     except etree.XMLSyntaxError as exc:
         reason = _first_line(exc)
         raise InvalidResponse(f"The answer is not valid XML: {reason}.", reason) from None
+
+
+def _refuse_entities(root: etree._Element) -> etree._Element:
+    """`root`, unless its document declares or uses entities (never resolved, only looked at).
+
+    The predefined ones (&amp; &lt; …) and character references are plain text by then.
+    """
+    dtd = root.getroottree().docinfo.internalDTD
+    declared = [entity.name for entity in dtd.iterentities()] if dtd is not None else []
+    if declared:
+        reason = f"it declares the entity {declared[0]!r}, and entities are refused"
+        raise InvalidResponse(f"The answer is not valid XML for a webhook: {reason}.", reason)
+    used = next(root.iter(etree.Entity), None)
+    if used is not None:
+        reason = f"it uses the undeclared entity {used.text}, and entities are refused"
+        raise InvalidResponse(f"The answer is not valid XML for a webhook: {reason}.", reason)
+    return root
 
 
 def _first_line(exc: BaseException) -> str:

@@ -20,6 +20,7 @@ from phonon.lib.extraction import (
     extract,
     mapping_values,
     parse_response,
+    parse_xml,
     validate_path,
 )
 
@@ -114,25 +115,51 @@ def leaks(root: etree._Element) -> str:
     return "\n".join(texts)
 
 
+# The parser itself never resolves an entity (the tests below read what it built); on top of
+# that parse_response refuses every answer that declares or uses one.
+
+
 def test_an_external_entity_to_a_local_file_leaks_nothing(secret_file: Path) -> None:
     body = (
         f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file://{secret_file}">]><r><a>before&xxe;after</a></r>'
     ).encode()
-    root = parse_response(body, "xml")
+    root = parse_xml(body)
     assert "TOP-SECRET-MARKER" not in leaks(root)
     assert mapping_values("$flow.key.v", extract(root, "/r/a", "xml")) == {"$flow.key.v": "beforeafter"}
 
 
 def test_an_external_entity_to_etc_passwd_leaks_nothing() -> None:
     body = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><r><a>&xxe;</a></r>'
-    assert "root:" not in leaks(parse_response(body, "xml"))
+    assert "root:" not in leaks(parse_xml(body))
 
 
 def test_an_external_parameter_entity_is_not_loaded(secret_file: Path) -> None:
     body = (
         f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "file://{secret_file}"> %p;]><r><a>x</a></r>'
     ).encode()
-    assert "TOP-SECRET-MARKER" not in leaks(parse_response(body, "xml"))
+    assert "TOP-SECRET-MARKER" not in leaks(parse_xml(body))
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>', "declares the entity 'x'"),
+        (b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>plain</r>', "declares the entity 'x'"),
+        (b'<!DOCTYPE r [<!ENTITY % p SYSTEM "file:///etc/passwd"> %p;]><r>x</r>', "declares the entity 'p'"),
+        (b'<!DOCTYPE r [<!ENTITY x "harmless">]><r>&x;</r>', "declares the entity 'x'"),
+        (b'<!DOCTYPE r SYSTEM "http://127.0.0.1:9/r.dtd"><r>&leak;</r>', "undeclared entity &leak;"),
+    ],
+)
+def test_an_answer_that_declares_or_uses_entities_is_refused(body: bytes, words: str) -> None:
+    with pytest.raises(InvalidResponse, match="entities are refused") as raised:
+        parse_response(body, "xml")
+    assert words in str(raised.value)
+
+
+def test_a_doctype_without_entities_and_predefined_entities_are_fine() -> None:
+    root = parse_response(b'<!DOCTYPE r [<!ELEMENT r ANY>]><r a="&quot;">&amp;&lt;&#65;&#x42;</r>', "xml")
+    assert mapping_values("$flow.key.v", extract(root, "/r", "xml")) == {"$flow.key.v": "&<AB"}
+    assert extract(root, "string(/r/@a)", "xml") == ['"']
 
 
 @pytest.fixture
