@@ -1,10 +1,12 @@
+import ipaddress
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from accounts.models import Account, HttpSupportChange, Membership, Role
+from flows.models import Flow
 from phonon.management.commands.seed_demo import find_seeder
 
 
@@ -14,7 +16,14 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_seed_demo_creates_the_demo_and_can_run_again(db, client):
+@pytest.fixture
+def demo_api_allowed(settings) -> None:
+    """What `make run` sets: the demo API on this machine passes the URL policy."""
+    settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
+    settings.DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+
+def test_seed_demo_creates_the_demo_and_can_run_again(db, client, demo_api_allowed):
     seed()
     output = seed()
     account = Account.objects.get(slug="demo")
@@ -29,6 +38,18 @@ def test_seed_demo_creates_the_demo_and_can_run_again(db, client):
     assert client.login(username="demo", password="demo-password")
     assert client.login(username="viewer", password="viewer-password")
     assert client.login(username="admin", password="admin-password")
+    assert Flow.objects.filter(account=account).count() == 4
+
+
+def test_seed_demo_refuses_to_start_when_the_url_policy_blocks_the_demo_api(db, settings):
+    settings.WEBHOOK_ALLOWED_NETWORKS = ()
+    settings.DEMO_BASE_URL = "http://127.0.0.1:8000"
+
+    with pytest.raises(CommandError, match=r"Set WEBHOOK_ALLOWED_NETWORKS=127\.0\.0\.0/8 \(as `make run` does\)"):
+        seed()
+
+    assert not Account.objects.exists()
+    assert not get_user_model().objects.exists()
 
 
 def test_a_demo_module_that_is_not_written_yet_is_skipped():

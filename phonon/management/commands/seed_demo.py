@@ -8,11 +8,12 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.http_support import set_http_support
 from accounts.models import Account, Membership, Role
+from phonon.lib.url_policy import UrlPolicyError, check_url
 
 DEMO_SLUG = "demo"
 DEMO_USERS = [
@@ -35,11 +36,26 @@ def find_seeder(module_name: str, function_name: str) -> Callable[[Account], obj
     return getattr(module, function_name)
 
 
+def check_demo_api_allowed(base_url: str) -> None:
+    """Refuse to seed when the URL policy would refuse the demo API: the demo flows would be
+    skipped and the webhooks fail, leaving a demo that does not work."""
+    try:
+        check_url(f"{base_url}/demo-api/", allow_http=True, allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS)
+    except UrlPolicyError as error:
+        raise CommandError(
+            f"The demo calls its API at {base_url}/demo-api/, which the URL policy refuses: {error.reason} "
+            "Set WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 (as `make run` does), or a network that holds "
+            "DEMO_BASE_URL's host, and run seed_demo again. Nothing was created."
+        ) from None
+
+
 class Command(BaseCommand):
     help = "Create (or complete) the demo account, its users, webhooks and flows."
 
     @transaction.atomic
     def handle(self, *args, **options):
+        base_url = settings.DEMO_BASE_URL.rstrip("/")
+        check_demo_api_allowed(base_url)
         account, _ = Account.objects.get_or_create(slug=DEMO_SLUG, defaults={"name": "Demo Telecom"})
         users = get_user_model().objects
         staff = None
@@ -61,7 +77,6 @@ class Command(BaseCommand):
                 self.stdout.write(f"({module_name} not there yet: skipped)")
             else:
                 seeder(account)
-        base_url = settings.DEMO_BASE_URL.rstrip("/")
         self.stdout.write(
             f"Demo ready at {base_url}/ — log in as demo / demo-password (owner) or viewer / viewer-password "
             f"(read-only); admin / admin-password opens {base_url}/admin/."
