@@ -47,6 +47,9 @@ class FlowSerializer(serializers.ModelSerializer):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Send the flow as a JSON object (SPEC §6 format)."]}
             )
+        # What GET answers must PUT back: read-only fields (id, created_at, …) are ignored on
+        # write as DRF does; any other unknown field is left for validate_flow to refuse.
+        data = {key: value for key, value in data.items() if key not in self._read_only_names()}
         if self.partial and self.instance is not None:
             data = {**flow_wire_format(self.instance), **data}
         try:
@@ -54,6 +57,9 @@ class FlowSerializer(serializers.ModelSerializer):
             return validate_flow(data, account=self.context["account"], previous=previous)
         except FlowValidationError as error:
             raise serializers.ValidationError(error.errors)
+
+    def _read_only_names(self) -> set[str]:
+        return {name for name, field in self.fields.items() if field.read_only}
 
     def to_representation(self, flow: Flow) -> dict[str, Any]:
         representation = super().to_representation(flow)

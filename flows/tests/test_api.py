@@ -76,6 +76,43 @@ def test_put_replaces_the_flow(alice_api, acme):
     assert flow.name == "Replaced" and flow.flow_end_webhook is True
 
 
+def a_flow_with_basic_auth(alice_api) -> dict:
+    widget = webhook(
+        "w1", "https://api.example.com/orders", ok="a1", auth={"type": "basic", "username": "u", "password": "pw"}
+    )
+    created = alice_api.post(FLOWS, flow_body(start="w1", widgets=[widget, assign("a1", x="1"), end()]), format="json")
+    assert created.status_code == 201, created.json()
+    return alice_api.get(f"{FLOWS}{created.json()['id']}/").json()
+
+
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_flows_own_get_body_writes_back_unchanged(alice_api, method):
+    shown = a_flow_with_basic_auth(alice_api)
+    assert {"id", "created_at", "updated_at"} <= set(shown)
+
+    response = getattr(alice_api, method)(f"{FLOWS}{shown['id']}/", shown, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["widgets"] == shown["widgets"]
+    assert response.json()["id"] == shown["id"]
+    flow = Flow.objects.get(pk=shown["id"])
+    assert flow.widgets[0]["config"]["auth"].get("password_encrypted")  # the password is kept
+
+
+def test_read_only_fields_are_ignored_on_write_but_unknown_ones_refused(alice_api):
+    shown = a_flow_with_basic_auth(alice_api)
+    url = f"{FLOWS}{shown['id']}/"
+
+    moved = alice_api.put(url, {**shown, "id": 999_999, "created_at": "2000-01-01T00:00:00Z"}, format="json")
+    unknown = alice_api.put(url, {**shown, "colour": "red"}, format="json")
+
+    assert moved.status_code == 200, moved.json()
+    assert moved.json()["id"] == shown["id"] and moved.json()["created_at"] == shown["created_at"]
+    assert not Flow.objects.filter(pk=999_999).exists()
+    assert unknown.status_code == 400
+    assert list(unknown.json()) == ["colour"]
+
+
 def test_a_viewer_can_read_flows_but_not_write(bob_api, acme):
     flow = make_flow(acme)
 
