@@ -16,9 +16,20 @@ Recovery and delivery semantics — at least once per widget:
   the widget again: an endpoint may see the same request twice (never zero times). Assign and
   end widgets are pure and simply repeat.
 - A request sent without waiting for its answer (`wait_for_response` off) runs in a background
-  thread and is joined, within its deadline, before the execution ends, so its outcome is in
-  the step. If the worker dies first, the recovering worker does not send it again; the step
-  says its outcome was lost.
+  thread; its step says `"background": "pending"` until the answer is in. It does not hold the
+  execution up: the execution ends (completed, finished_at, flow-end delivery, report rows) as
+  soon as it reaches its end, and only then does the worker wait for the requests still out
+  (each within its own deadline plus a margin) and write their outcomes into their steps, in
+  one conditional UPDATE for the whole execution (one writer per execution, so the outcomes of
+  several requests never overwrite each other) together with the report rows. Outcomes already
+  in when the execution ends are written by the finishing transaction itself.
+- While it waits, the worker's seat stays busy (as with a request that waits for its answer),
+  so the wait counts against `--concurrency` and never holds up the other seats' claims; with
+  `--concurrency 1` the next execution and the flow-end delivery wait for the seat.
+- No-wait requests are sent at most once: a checkpoint follows every no-wait widget, so a
+  recovering worker does not send one again; a step whose worker died before its answer was
+  in says so (`"lost"`), and one whose worker died after the execution ended stays
+  `"pending"`.
 
 Only the current claimant writes: every write is `filter(pk=…, claimed_by=worker_id).update(…)`;
 a worker that finds its claim taken over stops quietly (LeaseLost) and leaves the execution to
@@ -91,10 +102,12 @@ def run_execution(execution_id, worker_id: str) -> Execution | None:
     run = ExecutionRun(execution, worker_id)
     try:
         status, reason = run.walk()
-        return run.finish(status, reason)
+        execution = run.finish(status, reason)
     except LeaseLost:
         logger.warning("execution %s: the claim of %s expired; another worker has it now", execution_id, worker_id)
         return None
+    run.write_background_outcomes()
+    return execution
 
 
 @dataclass
@@ -189,9 +202,13 @@ class ExecutionRun:
         self.steps.append(step)
         return "0"
 
-    def join_background(self) -> None:
-        """Wait (within each one's deadline) for requests sent without waiting; record their outcome."""
+    def collect_background(self, *, wait: bool) -> None:
+        """Put the outcome of each no-wait request into its step: the finished ones, or (`wait`) all."""
+        still_out = []
         for request in self.background:
+            if not wait and not request.future.done():
+                still_out.append(request)
+                continue
             try:
                 result = request.future.result(timeout=max(0.0, request.deadline - time.monotonic()))
             except FutureTimeout:
@@ -202,7 +219,21 @@ class ExecutionRun:
                 request.step["background"] = f"error: {error}"
                 continue
             request.step.update(background_result(outcome_from_result(request.config, result, request.prepared)))
-        self.background.clear()
+        self.background = still_out
+
+    def write_background_outcomes(self) -> None:
+        """After the execution has ended: wait for the no-wait requests still out, write their outcomes once.
+
+        No transaction is open while waiting; the one UPDATE (and the report rows, recorded again
+        with the outcomes) comes after the last answer or deadline.
+        """
+        if not self.background:
+            return
+        self.collect_background(wait=True)
+        with transaction.atomic():
+            saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(steps=self.steps)
+            if saved:
+                record_finished_execution(self.execution)
 
     def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:
         return {
@@ -226,8 +257,11 @@ class ExecutionRun:
             raise LeaseLost
 
     def finish(self, status: str, reason: str) -> Execution:
-        """End the execution in one transaction with its flow-end delivery and report rows."""
-        self.join_background()  # the last checkpoint renewed the lease beyond every deadline
+        """End the execution in one transaction with its flow-end delivery and report rows.
+
+        No-wait requests still out are not waited for: write_background_outcomes() follows.
+        """
+        self.collect_background(wait=False)
         fields = {
             "status": status,
             "failure_reason": reason,

@@ -22,6 +22,7 @@ from flows.models import Delivery, Execution
 from flows.tests.factories import end, make_flow, queue_execution, webhook
 from flows.worker import Worker, claim_next_execution
 from phonon.lib.testing.http_server import Reply
+from reports.models import ReportedExecution, ReportedWebhookCall
 from webhooks.models import Webhook
 
 # --- claiming ------------------------------------------------------------------------------
@@ -187,6 +188,59 @@ def test_sigterm_finishes_the_work_in_hand_then_exits(threads_db, loopback_allow
     assert in_hand.steps[0]["status_code"] == 200
     assert later.status == "queued"
     assert f"execution {in_hand.pk}" in output and "status=completed" in output
+
+
+def test_an_execution_ends_before_its_no_wait_requests_answer_then_their_outcomes_fill_in(
+    threads_db, loopback_allowed, server
+):
+    """SPEC §6: with wait_for_response off the flow goes on at once, and ends without waiting."""
+    answer = threading.Event()
+
+    def held_until_released(status: int) -> Callable:
+        def reply(request) -> Reply:
+            answer.wait(timeout=30)
+            return Reply(status=status, body="{}")
+
+        return reply
+
+    server.reply("/first", held_until_released(201))
+    server.reply("/second", held_until_released(503))
+    server.reply("/receiver", Reply(status=204))
+    Webhook.objects.create(account=loopback_allowed, name="Receiver", url=server.url("/receiver"), is_default=True)
+    flow = make_flow(
+        loopback_allowed,
+        webhook("w1", server.url("/first"), ok="w2", wait_for_response=False, method="POST"),
+        webhook("w2", server.url("/second"), wait_for_response=False, method="POST"),
+        end(),
+        flow_end_webhook=True,
+    )
+    execution = queue_execution(flow)
+    worker = threading.Thread(target=Worker(worker_id="test-worker").run_one_execution)
+    worker.start()
+    try:
+        wait_until(lambda: Execution.objects.get(pk=execution.pk).status == "completed", what="the execution to end")
+        ended = Execution.objects.get(pk=execution.pk)
+        assert len(server.requests_to("/first")) == len(server.requests_to("/second")) == 1  # sent, not answered
+        assert [step.get("background") for step in ended.steps] == ["pending", "pending", None]
+        assert "status_code" not in ended.steps[0]
+        assert ended.finished_at is not None
+        assert Delivery.objects.filter(execution=execution).exists()  # the flow-end delivery did not wait
+        assert ReportedExecution.objects.filter(execution=execution).exists()
+        assert worker.is_alive()  # still waiting to write the outcomes
+    finally:
+        answer.set()
+        worker.join(timeout=30)
+
+    execution.refresh_from_db()
+    first, second, _ = execution.steps
+    assert (first["background"], first["status_code"]) == ("SUCCESS", 201)
+    assert (second["background"], second["status_code"], second["error_reason"]) == ("FAILED", 503, "SERVER_ERROR")
+    assert execution.finished_at == ended.finished_at and execution.status == "completed"
+    calls = ReportedWebhookCall.objects.filter(report_id=execution.pk).order_by("position")
+    assert [(call.status_code, call.error_reason, call.duration) for call in calls] == [
+        (201, "", None),
+        (503, "SERVER_ERROR", None),
+    ]
 
 
 def test_a_killed_worker_loses_nothing_another_continues_after_the_lease(threads_db, loopback_allowed, server):
