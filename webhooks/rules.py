@@ -160,8 +160,8 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
 
     try:
         cleaned["notes"] = check_notes(str(current("notes")))
-    except NotesTooLong as error:
-        errors["notes"] = [f"Notes: {error}."]
+    except NotesTooLong as error:  # SPEC's exact wording, shown beside the notes field
+        errors["notes"] = [str(error)]
 
     cleaned["is_default"] = bool(current("is_default", False))
 
