@@ -14,11 +14,14 @@ Listed in INSTALLED_APPS instead of `django_summernote` (see DEPENDENCIES.md):
 What the editor produces is sanitised on the server anyway (`phonon.lib.sanitizer`).
 """
 
+from django import forms
 from django.http import HttpRequest, HttpResponseForbidden
 from django.urls import path
 from django_summernote.apps import DjangoSummernoteConfig
+from django_summernote.widgets import SummernoteInplaceWidget
 
 JQUERY = "vendor/jquery-3.8.0/jquery.min.js"
+NOTES_EDITOR_JS = "notes/notes_editor.js"
 
 NOTES_TOOLBAR = [
     ["style", ["style"]],
@@ -55,6 +58,19 @@ class PhononSummernoteConfig(DjangoSummernoteConfig):
             "toolbar": NOTES_TOOLBAR,
             "disableDragAndDrop": True,
         }
+
+
+class NotesEditorWidget(SummernoteInplaceWidget):
+    """The notes editor of a site form: the in-place widget, plus what it needs on the page.
+
+    Its media put the vendored jQuery first (the widget's set-up script expects it) and end with
+    `notes/notes_editor.js`, the live "N / 1000" counter every notes editor shares. Render
+    `{{ form.media }}` in `<head>`: the widget runs its set-up script where it is rendered.
+    """
+
+    @property
+    def media(self) -> forms.Media:
+        return forms.Media(js=(JQUERY,)) + super().media + forms.Media(js=(NOTES_EDITOR_JS,))
 
 
 def refuse_upload(request: HttpRequest) -> HttpResponseForbidden:

@@ -2,6 +2,9 @@
 
 from django import forms
 
+from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG, visible_text
+from phonon.summernote import NotesEditorWidget
+
 from .models import (
     AuthType,
     BlockedCaller,
@@ -34,12 +37,20 @@ class WebhookForm(forms.Form):
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     body_type = forms.CharField(label="Body type", initial=BodyType.NONE, widget=forms.Select(choices=BodyType.choices))
-    notes = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 4}))
+    notes = forms.CharField(
+        required=False,
+        strip=False,
+        widget=NotesEditorWidget(),
+        help_text="Text formatting and links only; pictures and videos are not kept.",
+    )
     is_default = forms.BooleanField(
         label="Default webhook",
         required=False,
         help_text="The flow end webhook of every flow that has it switched on; one per account.",
     )
+
+    max_notes_chars = MAX_NOTES_CHARS
+    notes_too_long = NOTES_TOO_LONG
 
     def __init__(self, *args, account, instance: Webhook | None = None, **kwargs) -> None:
         self.account = account
@@ -50,6 +61,11 @@ class WebhookForm(forms.Form):
         if instance is not None and instance.password:
             self.fields["password"].help_text = "A password is stored; leave this blank to keep it."
         self.cleaned_webhook: dict = {}
+
+    @property
+    def notes_length(self) -> int:
+        """Visible characters of the notes as shown (typed or stored): the counter's first value."""
+        return len(visible_text(self["notes"].value() or ""))
 
     def clean(self):
         cleaned_data = super().clean()

@@ -1,5 +1,8 @@
 """The Advanced → Webhook page, Direct Dial numbers and the caller blocklist, as a signed-in user."""
 
+import json
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -100,6 +103,46 @@ def test_editing_with_a_blank_password_keeps_it(alice_client, acme):
     assert response.status_code == 302
     webhook.refresh_from_db()
     assert (webhook.name, webhook.password) == ("Renamed", "kept")
+
+
+def notes_panel(page: str) -> str:
+    """The notes panel of a rendered webhook form, from its <details> to its end."""
+    start = page.index('<details class="panel notes-panel"')
+    return page[start : page.index("</details>", start)]
+
+
+def test_the_edit_page_puts_the_notes_in_the_summernote_editor(alice_client, acme):
+    webhook = make_webhook(acme, notes="<p>Call <b>us</b></p>")
+    page = alice_client.get(reverse("webhooks:edit", args=[webhook.pk])).content.decode()
+    head = page[: page.index("</head>")]
+    # jQuery, then Summernote, then the shared counter, all local and in <head>: the widget's
+    # set-up script runs where the field is rendered.
+    scripts = ["vendor/jquery-3.8.0/jquery.min.js", "summernote/summernote-lite.min.js", "notes/notes_editor.js"]
+    positions = [head.index(script) for script in scripts]
+    assert positions == sorted(positions)
+    panel = notes_panel(page)
+    # The textarea only carries the value for Summernote (hidden); the editor is built from it.
+    assert re.search(r'<textarea name="notes"[^>]*hidden[^>]*>\s*&lt;p&gt;Call &lt;b&gt;us', panel)
+    assert "initSummernote_id_notes();" in panel
+    settings = json.loads(re.search(r"var settings = (\{.*\});", panel).group(1))
+    toolbar_buttons = {button for _group, buttons in settings["toolbar"] for button in buttons}
+    assert "bold" in toolbar_buttons and not toolbar_buttons & {"picture", "video"}
+    assert 'data-notes-count-for="id_notes" data-max="1000">7 / 1000<' in panel
+
+
+def test_notes_over_1000_visible_characters_are_refused_beside_the_notes_field(alice_client, acme):
+    webhook = make_webhook(acme, notes="<p>kept</p>")
+    response = alice_client.post(
+        reverse("webhooks:edit", args=[webhook.pk]), form_data(url=webhook.url, notes="<p>" + "x" * 1001 + "</p>")
+    )
+    assert response.status_code == 400
+    assert response.context["form"].errors == {"notes": ["Max 1000 characters are allowed"]}
+    panel = notes_panel(response.content.decode())
+    assert panel.startswith('<details class="panel notes-panel" id="notes-panel" open>')
+    assert "<li>Max 1000 characters are allowed</li>" in panel
+    assert "1001 / 1000" in panel
+    webhook.refresh_from_db()
+    assert webhook.notes == "<p>kept</p>"
 
 
 def test_the_signing_secret_is_on_the_webhook_page_and_rotates(alice_client, acme):
