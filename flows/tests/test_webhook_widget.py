@@ -423,6 +423,30 @@ def test_an_array_is_deserialised():
     assert outcome.variables["$flow.key.skus_1"] == "b2"
 
 
+def test_a_wildcard_matching_one_item_is_still_an_array():
+    one_item = {"order": {"items": [{"sku": "a1"}]}}
+
+    outcome = mapped([mapping("$flow.key.skus", "data.order.items[*].sku")], one_item)
+
+    assert outcome.line == "0"
+    assert outcome.variables["$flow.key.skus"] == '["a1"]'
+    assert outcome.variables["$flow.key.skus_count"] == "1"
+    assert outcome.variables["$flow.key.skus_0"] == "a1"
+
+
+def test_a_wildcard_matching_nothing_is_null_with_a_zero_count():
+    no_items = {"order": {"items": []}}
+
+    optional = mapped([mapping("$flow.key.skus", "data.order.items[*].sku")], no_items)
+    mandatory = mapped([mapping("$flow.key.skus", "data.order.items[*].sku", True)], no_items)
+
+    assert optional.line == "0"
+    assert optional.variables["$flow.key.skus"] is None
+    assert optional.variables["$flow.key.skus_count"] == "0"
+    assert mandatory.line == "1"
+    assert mandatory.variables[ERROR_REASON] == "MANDATORY_FIELD_MISSING"
+
+
 def test_an_object_is_stored_as_compact_json():
     outcome = mapped([mapping("$flow.key.first", "data.order.items[0]")])
 

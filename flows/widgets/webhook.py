@@ -16,6 +16,9 @@ Decisions where SPEC §6 is silent:
 * A mapping that matches nothing (or only JSON null) sets its variable to None, so a value left
   by an earlier widget never passes for this answer's; if it is mandatory the widget fails with
   MANDATORY_FIELD_MISSING, after setting every mapping's variables.
+* A JSON path that can select several values (`[*]`, `.*`, a slice, a filter, `..`, a union)
+  always stores an array, even for one match; for none it also sets `<name>_count` to "0"
+  (`extraction.selects_many`). XPath results are judged by their size (one node: its text).
 * A final 1xx answer, or a status outside 100-599, is INVALID_RESPONSE (SPEC has no reason for
   it); a 3xx that ends the redirect chain (304, a 3xx without Location, too many hops, a hop
   the policy refuses) is REDIRECTION.
@@ -60,7 +63,14 @@ from flows.variables import (
 )
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
 from phonon.encryption import decrypt_secret
-from phonon.lib.extraction import InvalidPath, InvalidResponse, extract, mapping_values, parse_response
+from phonon.lib.extraction import (
+    InvalidPath,
+    InvalidResponse,
+    extract,
+    mapping_values,
+    parse_response,
+    selects_many,
+)
 from phonon.lib.outbound import OutboundResult, send_request
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
@@ -364,11 +374,13 @@ def _apply_mappings(
     for mapping in mappings:
         try:
             matches = extract(document, mapping["path"], response_type)
+            many = selects_many(mapping["path"], response_type)
         except InvalidPath:
-            matches = []  # a path this answer cannot evaluate (an unbound namespace, say) finds nothing
+            # A path this answer cannot evaluate (an unbound namespace, say) finds nothing.
+            matches, many = [], False
         if mapping.get("mandatory") and all(match is None for match in matches):
             missing.append(mapping["save_in"])
-        values.update(mapping_values(mapping["save_in"], matches))
+        values.update(mapping_values(mapping["save_in"], matches, many=many))
     return values, missing
 
 

@@ -25,7 +25,8 @@ from jsonpath_ng import JSONPath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as parse_json_path
 from jsonpath_ng.ext.arithmetic import Operation
-from jsonpath_ng.ext.filter import Expression
+from jsonpath_ng.ext.filter import Expression, Filter
+from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
 from jsonpath_ng.ext.string import Sub
 from lxml import etree
 
@@ -182,6 +183,36 @@ def _json_path_nodes(node: Any) -> Iterator[Any]:
             yield from _json_path_nodes(child)
 
 
+def selects_many(path: str, response_type: str) -> bool:
+    """True when a JSON path can select several values, so its result is always an array.
+
+    That is a path with a wildcard (`[*]`, `.*`), a slice (`[1:]`), a filter (`[?…]`), a
+    recursive descent (`..`), a union (`[0,1]`, `['a','b']`, `|`) or an intersection: its
+    mapping stores an array even for one match (or `<name>_count` "0" for none), so a flow
+    reading `<name>_count`/`<name>_0` works whatever the answer's length. A path naming one
+    value (`data.a.b[0].c`) selects at most one. XPaths are judged by their result instead
+    (every location path is a node-set, so the syntax says nothing): always False here.
+    """
+    if response_type != "json":
+        return False
+    return _json_path_selects_many(_compiled_json_path(path))
+
+
+_MANY_NODES = (Wildcard, Slice, Filter, Descendants, Where, _Union, _Intersect)
+
+
+def _json_path_selects_many(node: JSONPath) -> bool:
+    if isinstance(node, _MANY_NODES):
+        return True
+    if isinstance(node, Fields):
+        return len(node.fields) > 1
+    if isinstance(node, Index):
+        return len(node.indices) > 1
+    if isinstance(node, Child):
+        return _json_path_selects_many(node.left) or _json_path_selects_many(node.right)
+    return False  # Root, This, Parent, `len`, `sorted`, `keys`…: one value
+
+
 def _compiled_xpath(path: str) -> etree.XPath:
     """Compiled XPaths are cached per thread: lxml evaluators must not be shared by threads."""
     cache: Callable[[str], etree.XPath] | None = getattr(_thread_state, "xpath_cache", None)
@@ -226,18 +257,27 @@ def extract(document: Any, path: str, response_type: str) -> list:
     raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
 
 
-def mapping_values(save_in: str, matches: list) -> dict[str, str | None]:
+def mapping_values(save_in: str, matches: list, *, many: bool = False) -> dict[str, str | None]:
     """The flow variables one mapping sets, as SPEC §6 describes.
 
     No match sets the variable to None. One scalar stores its text; one object stores compact
     JSON. An array, or several matches, stores compact JSON plus `<name>_count` and
     `<name>_0`, `<name>_1`, … holding each item's text.
+
+    `many` (see `selects_many`) says the path can select several values: then the matches are
+    always the array, even one (`["a1"]`, `_count` "1", `_0` "a1"); no match still sets the
+    variable to None, with `_count` "0" so a count left by an earlier answer is not reused.
     """
-    if not matches:
+    if many:
+        if not matches:
+            return {save_in: None, f"{save_in}_count": "0"}
+        items = matches
+    elif not matches:
         return {save_in: None}
-    if len(matches) == 1 and not isinstance(matches[0], list):
+    elif len(matches) == 1 and not isinstance(matches[0], list):
         return {save_in: value_text(matches[0])}
-    items = matches[0] if len(matches) == 1 else matches
+    else:
+        items = matches[0] if len(matches) == 1 else matches
     values: dict[str, str | None] = {
         save_in: compact_json([_json_item(item) for item in items]),
         f"{save_in}_count": str(len(items)),

@@ -21,6 +21,7 @@ from phonon.lib.extraction import (
     mapping_values,
     parse_response,
     parse_xml,
+    selects_many,
     validate_path,
 )
 
@@ -57,7 +58,7 @@ ORDER_XML = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 
 def json_values(path: str, save_in: str = "$flow.key.v", document: object = ORDER) -> dict[str, str | None]:
-    return mapping_values(save_in, extract(document, path, "json"))
+    return mapping_values(save_in, extract(document, path, "json"), many=selects_many(path, "json"))
 
 
 def xml_values(path: str, save_in: str = "$flow.key.v") -> dict[str, str | None]:
@@ -425,6 +426,60 @@ def test_several_mixed_json_matches_keep_their_json_types() -> None:
 
 def test_an_empty_array_stores_a_zero_count() -> None:
     assert json_values("data.empty") == {"$flow.key.v": "[]", "$flow.key.v_count": "0"}
+
+
+ONE_ITEM = {"items": [{"sku": "a1", "tags": ["x"]}], "empty": [], "a": {"b": "c"}}
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["data.items[*].sku", "data.items[*]", "data.items.*", "data.a.*", "data.items[0:].sku", "data.items[-1:].sku",
+     "data..sku", "data.items[?sku = 'a1'].sku", "data.items[?(@.sku == 'a1')].sku", "data.items[0,5].sku",
+     "data.a['b','z']", "data.items[*].tags[0]"],
+)  # fmt: skip
+def test_a_path_that_can_select_several_values_stores_an_array_even_for_one_match(path: str) -> None:
+    assert selects_many(path, "json")
+    values = json_values(path, document=ONE_ITEM)
+    assert values["$flow.key.v_count"] == "1"
+    assert len(json.loads(values["$flow.key.v"])) == 1
+    assert set(values) == {"$flow.key.v", "$flow.key.v_count", "$flow.key.v_0"}
+
+
+def test_one_wildcard_match_is_the_one_item_of_the_array() -> None:
+    assert json_values("data.items[*].sku", "$flow.key.skus", document=ONE_ITEM) == {
+        "$flow.key.skus": '["a1"]',
+        "$flow.key.skus_count": "1",
+        "$flow.key.skus_0": "a1",
+    }
+    # A single match that is itself an array is one item, not the array spread out.
+    assert json_values("data.items[*].tags", document=ONE_ITEM) == {
+        "$flow.key.v": '[["x"]]',
+        "$flow.key.v_count": "1",
+        "$flow.key.v_0": '["x"]',
+    }
+
+
+def test_a_path_that_can_select_several_values_but_matches_none_is_null_with_a_zero_count() -> None:
+    assert extract(ONE_ITEM, "data.empty[*].sku", "json") == []
+    assert json_values("data.empty[*].sku", document=ONE_ITEM) == {"$flow.key.v": None, "$flow.key.v_count": "0"}
+    assert json_values("data.items[?sku = 'zz'].sku", document=ONE_ITEM) == {
+        "$flow.key.v": None,
+        "$flow.key.v_count": "0",
+    }
+
+
+@pytest.mark.parametrize(
+    "path", ["data", "data.status", "data.a.b[0].c", "data.items[-1]", "data['status']", "data.items.`len`", "data.a"]
+)
+def test_a_path_that_names_one_value_stays_a_scalar(path: str) -> None:
+    assert not selects_many(path, "json")
+    assert set(json_values(path)) == {"$flow.key.v"}
+
+
+def test_xpaths_are_judged_by_their_result_not_their_syntax() -> None:
+    assert not selects_many("//item", "xml")
+    assert xml_values("//item[@sku='p2']") == {"$flow.key.v": "ink"}
+    assert xml_values("//item")["$flow.key.v_count"] == "3"
 
 
 def test_no_match_sets_the_variable_to_none() -> None:
