@@ -26,8 +26,8 @@ from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as parse_json_path
 from jsonpath_ng.ext.arithmetic import Operation
 from jsonpath_ng.ext.filter import Expression, Filter
-from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
 from jsonpath_ng.ext.string import Sub
+from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
 from lxml import etree
 
 RESPONSE_TYPES = ("json", "xml")
