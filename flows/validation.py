@@ -384,7 +384,7 @@ def _clean_webhook(
     field.unknown_keys(config, WEBHOOK_KEYS, "a webhook widget")
     cleaned: dict[str, Any] = {"mode": "custom"}
     cleaned["url"] = _clean_url(config.get("url"), field, account=account)
-    cleaned["method"] = _choice(config, "method", METHODS, field)
+    cleaned["method"] = _choice(config, "method", METHODS, field, upper=True)
     cleaned["auth"] = _clean_auth(config.get("auth", WEBHOOK_DEFAULTS["auth"]), field, previous)
     cleaned["headers"] = _clean_rows(config.get("headers", []), field, "headers", header=True)
     cleaned["query_params"] = _clean_rows(config.get("query_params", []), field, "query_params", header=False)
@@ -402,11 +402,20 @@ def _clean_webhook(
     return cleaned
 
 
-def _choice(config: Mapping[str, Any], key: str, choices: tuple[str, ...], field: _FieldErrors) -> str:
+def _choice(
+    config: Mapping[str, Any], key: str, choices: tuple[str, ...], field: _FieldErrors, *, upper: bool = False
+) -> str:
     value = config.get(key, WEBHOOK_DEFAULTS[key])
+    if upper:
+        value = _upper(value)
     if value not in choices:
         field.add(key, f"{key} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+def _upper(value: Any) -> Any:
+    """A method in any case ("post", " Get") as stored, upper-case, like the webhooks API does."""
+    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _clean_timeout(value: Any, field: _FieldErrors) -> Any:
@@ -604,7 +613,7 @@ def _clean_internal(config: Mapping[str, Any], field: _FieldErrors) -> dict[str,
         names = ", ".join(internal_function_names()) or "none yet"
         field.add("function", f"the internal function {function!r} does not exist; choose one of: {names}.")
         methods = ()
-    method = config.get("method", "POST" if "POST" in methods or not methods else methods[0])
+    method = _upper(config.get("method", "POST" if "POST" in methods or not methods else methods[0]))
     if methods and method not in methods:
         field.add("method", f"the function {function} takes {' or '.join(methods)}, not {method!r}.")
     parameters = config.get("parameters", [])

@@ -253,6 +253,21 @@ def test_it_accepts_the_seven_methods(acme, method):
     assert cleaned["widgets"][0]["config"]["method"] == method
 
 
+@pytest.mark.parametrize(("sent", "stored"), [("get", "GET"), ("Post", "POST"), (" delete ", "DELETE")])
+def test_a_method_in_any_case_is_stored_upper_case(acme, sent, stored):
+    cleaned = validate_flow(flow_data(webhook_widget(method=sent), end_widget()), account=acme)
+
+    assert cleaned["widgets"][0]["config"]["method"] == stored
+
+
+def test_an_internal_functions_method_in_any_case_is_stored_upper_case(acme, catalogue):
+    config = {"mode": "internal", "function": "lookup_caller", "method": "get"}
+
+    cleaned = validate_flow(flow_data(webhook_widget() | {"config": config}, end_widget()), account=acme)
+
+    assert cleaned["widgets"][0]["config"]["method"] == "GET"
+
+
 def test_it_refuses_another_method(acme):
     errors = webhook_errors(acme, method="TRACE")
 
