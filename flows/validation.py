@@ -109,7 +109,8 @@ def validate_flow(data: Any, *, account, previous: list | None = None) -> dict[s
     """The cleaned flow ({name, flow_end_webhook, start, widgets}), or FlowValidationError.
 
     `previous` is the flow's stored widget list when updating: a basic-auth password left out
-    (or blank) keeps the encrypted password of the widget with the same id.
+    (or blank) keeps the encrypted password of the widget with the same id. See `_clean_auth`
+    for empty passwords and how to remove a stored one.
     """
     errors = _Errors()
     if not isinstance(data, Mapping):
@@ -499,6 +500,13 @@ def _no_lookup(host: str, port: int) -> list[str]:
 
 
 def _clean_auth(auth: Any, field: _FieldErrors, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Basic auth needs a user name; the password may be empty (some APIs take a key as the user
+    name), as for registered webhooks.
+
+    A blank or missing password keeps the one stored for this widget, if any, else it is empty
+    (stored as no `password_encrypted`). To remove a stored password, save the widget with auth
+    type none once (that drops it) and then with basic again: the same rule as webhooks.
+    """
     if not isinstance(auth, Mapping) or auth.get("type") not in ("none", "basic"):
         field.add("auth", 'auth must be {"type": "none"} or {"type": "basic", "username": …, "password": …}.')
         return {"type": "none"}
@@ -516,8 +524,7 @@ def _clean_auth(auth: Any, field: _FieldErrors, previous: Mapping[str, Any] | No
     previous_auth = previous.get("auth") if previous else None
     if isinstance(previous_auth, Mapping) and previous_auth.get("password_encrypted"):
         return {"type": "basic", "username": username, "password_encrypted": previous_auth["password_encrypted"]}
-    field.add("auth.password", "basic authentication needs a password.")
-    return {"type": "basic", "username": username}
+    return {"type": "basic", "username": username}  # an empty password
 
 
 def _clean_rows(rows: Any, field: _FieldErrors, key: str, *, header: bool) -> list[dict[str, Any]]:

@@ -582,19 +582,36 @@ def test_a_new_password_replaces_the_previous_one(acme):
     assert decrypt_secret(updated["widgets"][0]["config"]["auth"]["password_encrypted"]) == "new one"
 
 
-def test_basic_auth_needs_a_password_the_first_time(acme):
-    errors = webhook_errors(acme, auth=basic(None))
+@pytest.mark.parametrize("password", [None, ""])
+def test_basic_auth_may_have_an_empty_password(acme, password):
+    cleaned = validate_flow(flow_data(webhook_widget(auth=basic(password, "api-key-123")), end_widget()), account=acme)
 
-    assert errors["widgets.w1.config.auth.password"] == ["Widget w1: basic authentication needs a password."]
+    auth = cleaned["widgets"][0]["config"]["auth"]
+    assert auth == {"type": "basic", "username": "api-key-123"}
+    assert public_widgets(cleaned["widgets"])[0]["config"]["auth"]["password_set"] is False
+
+
+def test_switching_auth_to_none_and_back_removes_the_stored_password(acme):
+    stored = validate_flow(flow_data(webhook_widget(auth=basic()), end_widget()), account=acme)
+    without = validate_flow(
+        flow_data(webhook_widget(auth={"type": "none"}), end_widget()), account=acme, previous=stored["widgets"]
+    )
+
+    back = validate_flow(
+        flow_data(webhook_widget(auth=basic("")), end_widget()), account=acme, previous=without["widgets"]
+    )
+
+    assert back["widgets"][0]["config"]["auth"] == {"type": "basic", "username": "phonon"}
 
 
 def test_a_submitted_ciphertext_is_not_trusted(acme):
     """Only the server encrypts: a client cannot plant someone else's ciphertext."""
     auth = {"type": "basic", "username": "u", "password_encrypted": "gAAAA-forged"}
 
-    errors = webhook_errors(acme, auth=auth)
+    cleaned = validate_flow(flow_data(webhook_widget(auth=auth), end_widget()), account=acme)
 
-    assert "widgets.w1.config.auth.password" in errors
+    assert "gAAAA-forged" not in json.dumps(cleaned)
+    assert cleaned["widgets"][0]["config"]["auth"] == {"type": "basic", "username": "u"}
 
 
 def test_basic_auth_needs_a_user_name_without_a_colon(acme):

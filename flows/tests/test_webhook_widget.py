@@ -108,6 +108,14 @@ def test_it_renders_the_url_and_sends_basic_auth(acme, config, network):
     assert basic_auth_of(request.headers) == ("phonon", PASSWORD)
 
 
+def test_it_sends_basic_auth_with_an_empty_password(acme, config, network):
+    network.add("POST", HOOK, status=200)
+
+    run_webhook_widget(config(auth={"type": "basic", "username": "api-key-123", "password": ""}), CALL, account=acme)
+
+    assert basic_auth_of(network.calls[0].request.headers) == ("api-key-123", "")
+
+
 def test_it_renders_headers_without_line_breaks(acme, config, network):
     network.add("POST", HOOK, status=200)
     headers = [

@@ -185,13 +185,14 @@ def prepare_webhook_request(
             headers["Content-Type"] = CONTENT_TYPES[body_type]
 
     auth = config["auth"]
+    password = auth.get("password_encrypted")  # none stored: an empty password
     prepared = PreparedRequest(
         method=config["method"],
         url=render_url(config["url"], variables),
         headers=headers,
         params=params,
         data=data,
-        auth=(auth["username"], decrypt_secret(auth["password_encrypted"])) if auth.get("type") == "basic" else None,
+        auth=(auth["username"], decrypt_secret(password) if password else "") if auth.get("type") == "basic" else None,
         timeout=min(config["timeout"], settings.WEBHOOK_MAX_TIMEOUT_SECONDS),
         allow_http=account.http_support_enabled,
         allowed_networks=tuple(settings.WEBHOOK_ALLOWED_NETWORKS),
