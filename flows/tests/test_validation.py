@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import ipaddress
 import json
+import re
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.template.loader import get_template
 
 from flows.tests.widget_fixtures import end_widget, flow_data, webhook_widget
 from flows.validation import FlowValidationError, public_widgets, validate_flow
@@ -421,6 +424,18 @@ def test_it_accepts_body_templates(acme, body_type, body):
     cleaned = validate_flow(flow_data(webhook_widget(body_type=body_type, body=body), end_widget()), account=acme)
 
     assert cleaned["widgets"][0]["config"]["body"] == body
+
+
+def test_the_designers_form_body_help_states_the_servers_rule(acme):
+    source = get_template("flows/designer.html").template.source
+    help_text = html.unescape(re.sub(r"<[^>]+>", "", source.split("Form data: ", 1)[1].split("</span>", 1)[0]))
+    example = help_text.split("e.g. ", 1)[1].rstrip(".")
+
+    cleaned = validate_flow(flow_data(webhook_widget(body_type="form", body=example), end_widget()), account=acme)
+
+    assert "per line" not in help_text and "&" in help_text
+    assert cleaned["widgets"][0]["config"]["body"] == "a=1&b=$call.cli"
+    assert "widgets.w1.config.body" in webhook_errors(acme, body_type="form", body="a=1\nb=$call.cli")
 
 
 def test_a_body_is_dropped_with_body_type_none(acme):
