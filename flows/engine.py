@@ -283,7 +283,7 @@ class ExecutionRun:
                 setattr(execution, name, value)
             execution.status = ExecutionStatus(status)
             deliveries.enqueue_flow_end_delivery(execution)
-            record_finished_execution(execution)
+            record_finished_execution(execution, first=True)
         return execution
 
 

@@ -92,13 +92,25 @@ def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookC
     return report, calls
 
 
-def record_finished_execution(execution) -> None:
+# Every column of the report row but its key: what a second recording of an execution replaces.
+_REPORT_UPDATE_FIELDS = [field.name for field in ReportedExecution._meta.concrete_fields if not field.primary_key]
+
+
+def record_finished_execution(execution, *, first: bool = False) -> None:
     """Called by the engine inside the transaction that ends an execution (completed or failed).
 
-    Idempotent: recording the same execution again (a retried finish) replaces its rows.
+    Idempotent: recording the same execution again (a retried finish, the outcomes of requests
+    sent without waiting) replaces its rows. `first` says no rows can exist yet (the engine's
+    finishing transaction, which runs once per execution), so the old step rows need no DELETE.
+    Two or three statements: an INSERT … ON CONFLICT DO UPDATE of the report row, the DELETE,
+    one INSERT of the step rows; inside the caller's transaction no savepoint is added.
     """
     report, calls = report_rows_for(execution)
-    with transaction.atomic():
-        ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
-        report.save()
-        ReportedWebhookCall.objects.bulk_create(calls)
+    with transaction.atomic(savepoint=False):
+        if not first:
+            ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
+        ReportedExecution.objects.bulk_create(
+            [report], update_conflicts=True, unique_fields=["execution"], update_fields=_REPORT_UPDATE_FIELDS
+        )
+        if calls:
+            ReportedWebhookCall.objects.bulk_create(calls)

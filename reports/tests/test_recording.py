@@ -1,6 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from reports.models import ReportedExecution, ReportedWebhookCall
 from reports.recording import column_name, record_finished_execution
@@ -68,3 +70,16 @@ def test_it_refuses_an_unfinished_execution(acme):
     execution.status = "running"
     with pytest.raises(ValueError, match="only finished executions"):
         record_finished_execution(execution)
+
+
+def test_a_first_recording_writes_the_rows_without_deleting(acme):
+    execution = finished_execution(make_flow(acme), persisted={"a": "1"})
+    ReportedExecution.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        record_finished_execution(execution, first=True)
+
+    written = [query["sql"].split()[0] for query in captured if not query["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    assert written == ["INSERT", "INSERT"]
+    assert ReportedExecution.objects.get().udf == {"a": "1"}
+    assert ReportedWebhookCall.objects.count() == 1
