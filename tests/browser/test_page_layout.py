@@ -27,3 +27,13 @@ def test_a_long_one_line_request_and_answer_wrap_inside_the_execution_page(signe
         assert box["x"] + box["width"] <= card["x"] + card["width"]
     screenshot("long-answer")
 
+
+def test_the_start_call_fields_share_one_top_line(signed_in, live_server, acme, screenshot):
+    flow = make_flow(acme)
+    page = signed_in
+    page.goto(live_server.url + reverse("flows:detail", args=[flow.pk]))
+    tops = [page.locator(f"#id_{name}_{flow.pk}").bounding_box()["y"] for name in ("cli", "did", "user_keys")]
+    assert max(tops) - min(tops) < 1
+    heading = page.locator("section.card h2:has-text('Start a call')").bounding_box()
+    assert tops[0] - (heading["y"] + heading["height"]) < 60  # label and field right under the heading
+    screenshot("start-call")
