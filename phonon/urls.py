@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
@@ -17,6 +20,8 @@ urlpatterns = [
     path("internal/v1/", include("webhooks.internal_urls")),
     path("demo-api/", include("phonon.demo.urls")),
     path("summernote/", include("phonon.summernote")),
+    # Browsers ask for /favicon.ico whatever the page links (JSON answers, the admin); send the SVG.
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
 ]
 
 # JSON under /api/ and /internal/, the usual pages elsewhere.
