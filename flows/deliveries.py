@@ -7,13 +7,14 @@ logs the attempt and schedules a retry (timeout, connection error, 429, 5xx) on
 WEBHOOK_RETRY_SCHEDULE, or ends it (2xx delivered; anything else failed).
 """
 
+import functools
 import json
 import logging
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -21,7 +22,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from phonon.lib.outbound import OutboundResult, send_request
 from webhooks.models import AuthType, Webhook
 
-from .leases import claim_one, lease_expired
+from .leases import claim_statement, quoted_columns, run_claim
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 
 logger = logging.getLogger(__name__)
@@ -155,11 +156,35 @@ def send(delivery: Delivery) -> OutboundResult:
     )
 
 
+@functools.cache
+def claim_statement_for_deliveries(vendor: str) -> str:
+    """The claim of claim_due_delivery(), written once per backend (flows.leases.claim_statement).
+
+    `pending` is a literal, so the sub-select reads the `delivery_due` partial index (pending
+    rows by next_attempt_at) instead of scanning every delivered one.
+    """
+    status, next_attempt_at, locked_until = quoted_columns(Delivery, "status", "next_attempt_at", "locked_until")
+    due = (
+        f"{status} = '{DeliveryStatus.PENDING}' AND {next_attempt_at} <= %s"
+        f" AND ({locked_until} IS NULL OR {locked_until} < %s)"
+    )
+    return claim_statement(Delivery, due=due, order_by=next_attempt_at)
+
+
+def claim_due_delivery(worker_id: str):
+    """Claim the pending delivery due first for `worker_id`; its pk, or None when nothing is due."""
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+    due_params = [adapt(now), adapt(now)]
+    return run_claim(
+        claim_statement_for_deliveries(connection.vendor), [worker_id, adapt(lease), *due_params, *due_params], Delivery
+    )
+
+
 def send_due_delivery(worker_id: str) -> bool:
     """Claim one due delivery and make one attempt; False when nothing is due. Called by runworker."""
-    now = timezone.now()
-    due = Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now).filter(lease_expired(now))
-    pk = claim_one(due, worker_id=worker_id, order_by="next_attempt_at")
+    pk = claim_due_delivery(worker_id)
     if pk is None:
         return False
     delivery = Delivery.objects.select_related("webhook", "account").get(pk=pk)

@@ -8,47 +8,52 @@ takes the row over. Candidates are picked FOR UPDATE SKIP LOCKED where the datab
 sub-select is already exclusive.
 """
 
-from datetime import timedelta
-
-from django.conf import settings
-from django.db import connections, models
-from django.db.models.expressions import RawSQL
-from django.db.models.sql import UpdateQuery
-from django.utils import timezone
+from django.db import connection, models
 
 
 def lease_expired(now) -> models.Q:
     return models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
 
 
-def claim_one(due: models.QuerySet, *, worker_id: str, order_by: str, **changes) -> object | None:
-    """Claim the first row of `due` (already filtered to claimable rows); its pk, or None.
+def quoted_columns(model: type[models.Model], *names: str) -> list[str]:
+    """The quoted column names of `model`'s fields, for SQL written once per backend."""
+    return [connection.ops.quote_name(model._meta.get_field(name).column) for name in names]
 
-    `changes` are further fields set by the same UPDATE (an execution turns `running`).
 
-    One statement, one round trip, no transaction to open and close:
+def claim_statement(model: type[models.Model], *, due: str, order_by: str, also_set: str = "") -> str:
+    """The claim of the first row of `due`, as one statement written once per backend.
 
-        UPDATE t SET claimed_by = …, locked_until = …, … WHERE <due>
-            AND pk = (SELECT pk FROM t WHERE <due> ORDER BY … LIMIT 1 [FOR UPDATE SKIP LOCKED])
+        UPDATE t SET claimed_by = %s, locked_until = %s[, also_set] WHERE <due>
+            AND pk = (SELECT pk FROM t WHERE <due> ORDER BY <order_by> LIMIT 1 [FOR UPDATE SKIP LOCKED])
         RETURNING pk
 
-    The outer WHERE repeats `due`, so a row that stopped being due between the sub-select and
-    the write is not taken (the conditional UPDATE of healthchecks); RETURNING names the row won
-    (SQLite has it since 3.35, PostgreSQL always). Django's UPDATE cannot return rows, so the
-    statement is compiled by the ORM and only `RETURNING` is appended.
+    One round trip, no transaction to open and close. The outer WHERE repeats `due`, so a row
+    that stopped being due between the sub-select and the write is not taken (the conditional
+    UPDATE of healthchecks); RETURNING names the row won (SQLite has it since 3.35, PostgreSQL
+    always). `due` is SQL over quoted columns with statuses as literals, not parameters, so the
+    planner can prove a partial index's condition (neither PostgreSQL's generic plans nor SQLite
+    match a partial index against a bound parameter); its values are parameters, given twice.
+    Parameters: worker id, lease end, `also_set`'s, `due`'s, `due`'s again.
+
+    Only quoted names and the callers' own constants are formatted in; Django's ORM took longer
+    to build the claim than the database took to run it, hence SQL written once.
     """
-    connection = connections[due.db]
-    model = due.model
-    pk = model._meta.pk
-    candidate_sql, candidate_params = due.order_by(order_by).values_list("pk")[:1].query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    pk, claimed_by, locked_until = quoted_columns(model, model._meta.pk.name, "claimed_by", "locked_until")
+    skip_locked = ""
     if connection.features.has_select_for_update_skip_locked:
-        candidate_sql = f"{candidate_sql} {connection.ops.for_update_sql(skip_locked=True)}"
-    candidate = RawSQL(candidate_sql, candidate_params, output_field=pk)  # noqa: S611 - compiled by the ORM
-    claim = due.filter(pk=candidate).query.chain(UpdateQuery)
-    lease = timezone.now() + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
-    claim.add_update_values({"claimed_by": worker_id, "locked_until": lease, **changes})
-    sql, params = claim.get_compiler(using=due.db).as_sql()
+        skip_locked = " " + connection.ops.for_update_sql(skip_locked=True)
+    sets = f"{claimed_by} = %s, {locked_until} = %s" + (f", {also_set}" if also_set else "")
+    return (
+        f"UPDATE {table} SET {sets} WHERE {due}"  # noqa: S608
+        f" AND {pk} = (SELECT {pk} FROM {table} WHERE {due} ORDER BY {order_by} LIMIT 1{skip_locked})"
+        f" RETURNING {pk}"
+    )
+
+
+def run_claim(statement: str, params: list, model: type[models.Model]):
+    """Run a claim_statement(); the pk of the row won, or None."""
     with connection.cursor() as cursor:
-        cursor.execute(f"{sql} RETURNING {connection.ops.quote_name(pk.column)}", params)
+        cursor.execute(statement, params)
         row = cursor.fetchone()
-    return None if row is None else pk.to_python(row[0])
+    return None if row is None else model._meta.pk.to_python(row[0])

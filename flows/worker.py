@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from flows import deliveries
 from flows.engine import run_execution
-from flows.leases import lease_expired
+from flows.leases import claim_statement, lease_expired, quoted_columns, run_claim
 from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 
@@ -67,31 +67,23 @@ def due_executions() -> QuerySet[Execution]:
 def claim_statements(vendor: str) -> tuple[str, str]:
     """The idle probe and the claim of claim_next_execution(), as SQL written once per backend.
 
-    They are the queries the worker runs most, and Django took longer to build them (twice the
-    `due_executions()` filter, an UPDATE with expressions) than the database took to run them.
-    The statuses are literals, not parameters, so the planner can prove the
-    `execution_unfinished` partial index's condition and read the oldest unfinished rows from it
-    instead of scanning every finished execution (neither PostgreSQL's generic plans nor SQLite
-    match a partial index against a bound parameter).
+    They are the queries the worker runs most. The unfinished statuses are literals, so the
+    planner reads the oldest unfinished rows from the `execution_unfinished` partial index
+    instead of scanning every finished execution (see flows.leases.claim_statement).
     """
-    quote = connection.ops.quote_name
-    table = quote(Execution._meta.db_table)
-    pk, status, claimed_by, locked_until, started_at, attempts, created_at = (
-        quote(Execution._meta.get_field(name).column)
-        for name in ("id", "status", "claimed_by", "locked_until", "started_at", "attempts", "created_at")
+    table = connection.ops.quote_name(Execution._meta.db_table)
+    status, locked_until, started_at, attempts, created_at = quoted_columns(
+        Execution, "status", "locked_until", "started_at", "attempts", "created_at"
     )
     unfinished = ", ".join(f"'{value}'" for value in UNFINISHED_STATUSES)  # our constants
     due = f"{status} IN ({unfinished}) AND ({locked_until} IS NULL OR {locked_until} < %s)"
-    skip_locked = ""
-    if connection.features.has_select_for_update_skip_locked:
-        skip_locked = " " + connection.ops.for_update_sql(skip_locked=True)
-    # Only quoted names and our own constants are formatted in; every value is a parameter.
     probe = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"  # noqa: S608
-    claim = (
-        f"UPDATE {table} SET {claimed_by} = %s, {locked_until} = %s, {status} = '{ExecutionStatus.RUNNING}',"  # noqa: S608
-        f" {started_at} = COALESCE({started_at}, %s), {attempts} = {attempts} + 1"
-        f" WHERE {due} AND {pk} = (SELECT {pk} FROM {table} WHERE {due} ORDER BY {created_at} LIMIT 1{skip_locked})"
-        f" RETURNING {pk}"
+    claim = claim_statement(
+        Execution,
+        due=due,
+        order_by=created_at,
+        also_set=f"{status} = '{ExecutionStatus.RUNNING}', {started_at} = COALESCE({started_at}, %s),"
+        f" {attempts} = {attempts} + 1",
     )
     return probe, claim
 
@@ -101,22 +93,19 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
 
     With `probe_first`, a plain read comes first, so an idle worker does not take SQLite's write
     lock twenty times a second; a busy worker (its last claim found work) claims straight away.
-    The claim is the one statement flows.leases.claim_one describes: UPDATE … WHERE due AND
-    pk = (oldest due row [FOR UPDATE SKIP LOCKED]) RETURNING pk, written out by
-    claim_statements(). The execution turns `running` in the same UPDATE.
+    The claim is flows.leases.claim_statement()'s one UPDATE … RETURNING; the execution turns
+    `running` in it.
     """
     probe, claim = claim_statements(connection.vendor)
-    now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        if probe_first:
+    now = timezone.now()
+    if probe_first:
+        with connection.cursor() as cursor:
             cursor.execute(probe, [adapt(now)])
             if cursor.fetchone() is None:
                 return None
-        lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
-        cursor.execute(claim, [worker_id, adapt(lease), adapt(now), adapt(now), adapt(now)])
-        row = cursor.fetchone()
-    return None if row is None else Execution._meta.pk.to_python(row[0])
+    lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+    return run_claim(claim, [worker_id, adapt(lease), adapt(now), adapt(now), adapt(now)], Execution)
 
 
 class Worker:

@@ -5,11 +5,17 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from flows.deliveries import describe_delivery, enqueue_flow_end_delivery, send_due_delivery
-from flows.leases import claim_one
+from flows.deliveries import (
+    claim_due_delivery,
+    claim_statement_for_deliveries,
+    describe_delivery,
+    enqueue_flow_end_delivery,
+    send_due_delivery,
+)
 from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
 from phonon.lib.testing.http_server import Reply, local_http_server
 from webhooks.models import AuthType, Webhook
@@ -197,8 +203,7 @@ def test_a_worker_that_died_between_attempts_loses_nothing(acme, receiver, defau
 def test_an_expired_claim_is_taken_over(acme, receiver, default_webhook):
     receiver.reply("/hook", Reply(status=200))
     enqueue_flow_end_delivery(finished_execution(acme))
-    due = Delivery.objects.filter(status=DeliveryStatus.PENDING)
-    assert claim_one(due, worker_id="worker-a", order_by="pk")  # worker-a claims, then is killed
+    assert claim_due_delivery("worker-a")  # worker-a claims, then is killed
 
     assert not send_due_delivery("worker-b")  # the lease still holds
     Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
@@ -279,3 +284,17 @@ def test_a_deleted_webhook_fails_the_delivery_without_sending(acme, receiver, de
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts.get().error_reason == "WEBHOOK_DELETED"
     assert receiver.requests == []
+
+
+def test_the_claim_reads_pending_deliveries_from_the_due_index(db):
+    """`pending` is a literal in the claim, so the planner can use the `delivery_due` partial index."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    statement = claim_statement_for_deliveries(connection.vendor)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the test table is tiny; ask for any index
+            cursor.execute(f"EXPLAIN {statement}", ["w", now, now, now, now, now])
+        else:
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement}", ["w", now, now, now, now, now])
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "delivery_due" in plan, plan
