@@ -7,6 +7,8 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from flows.tests.factories import end, make_flow, webhook
+from phonon.encryption import decrypt_secret
 from webhooks.models import Webhook
 from webhooks.tests.factories import make_webhook
 
@@ -57,3 +59,25 @@ def test_it_stops_on_a_value_no_key_can_read(settings, acme):
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     with pytest.raises(CommandError, match=f"row {webhook.pk} cannot be decrypted"):
         call_command("rotate_secrets", stdout=StringIO())
+
+
+def test_it_re_encrypts_webhook_widget_passwords_in_flows(settings, acme):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    acme.http_support_enabled = True
+    flow = make_flow(
+        acme,
+        webhook("w1", "https://api.example.com/orders", auth={"type": "basic", "username": "ops", "password": "p4ss"}),
+        end(),
+    )
+    before = flow.widgets[0]["config"]["auth"]["password_encrypted"]
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    out = StringIO()
+    call_command("rotate_secrets", stdout=out)
+    assert "webhook widget passwords in flows: 1 value(s) re-encrypted" in out.getvalue()
+
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+    flow.refresh_from_db()
+    after = flow.widgets[0]["config"]["auth"]["password_encrypted"]
+    assert after != before
+    assert decrypt_secret(after) == "p4ss"
