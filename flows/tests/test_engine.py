@@ -278,3 +278,22 @@ def test_a_worker_whose_claim_was_taken_over_writes_nothing(loopback_allowed, se
     assert execution.status == "running"
     assert execution.claimed_by == "another-worker"
     assert execution.steps == [] and execution.finished_at is None
+
+
+def test_the_claimed_execution_loads_as_the_orm_loads_it(loopback_allowed, server):
+    flow = order_flow(loopback_allowed, server.url("/orders"), mappings=MAPPINGS)
+    execution = queue_execution(flow)
+    Execution.objects.filter(pk=execution.pk).update(
+        claimed_by="test-worker", status="running", started_at=timezone.now(), variables={"$flow.key.x": None}
+    )
+    expected = Execution.objects.select_related("flow", "account").get(pk=execution.pk)
+
+    loaded = engine.load_claimed_execution(str(execution.pk), "test-worker")
+
+    def values(instance):
+        return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+    assert values(loaded) == values(expected)
+    assert values(loaded.flow) == values(expected.flow) and loaded.flow.widgets[0]["id"] == "w1"
+    assert values(loaded.account) == values(expected.account)
+    assert engine.load_claimed_execution(execution.pk, "another-worker") is None
