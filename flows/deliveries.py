@@ -24,6 +24,7 @@ from webhooks.models import AuthType, Webhook
 
 from .leases import claim_statement, quoted_columns, run_claim
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
+from .widgets.webhook import error_reason_for
 
 logger = logging.getLogger(__name__)
 
@@ -215,14 +216,14 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             attempted_at=attempted_at,
             status_code=result.status_code,
             duration=round(result.duration, 3),
-            error_reason=result.error_reason or "",
+            error_reason=error_reason_for(result) or "",
             error_detail=result.error_detail or "",
             response_excerpt=result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace"),
             replay=delivery.replay_requested,
         )
     logger.info(
         "delivery %s execution=%s status=%s code=%s error=%s",
-        delivery.message_id, delivery.execution_id, status, result.status_code, result.error_reason or "-",
+        delivery.message_id, delivery.execution_id, status, result.status_code, error_reason_for(result) or "-",
     )
 
 

@@ -135,7 +135,9 @@ def test_it_retries_5xx_with_one_webhook_id_until_delivered(acme, receiver, defa
     assert len(receiver.requests) == 3 and len(ids) == 1
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.DELIVERED
-    assert [a.status_code for a in delivery.attempts.all()] == [500, 503, 200]
+    assert [(a.status_code, a.error_reason) for a in delivery.attempts.all()] == [
+        (500, "SERVER_ERROR"), (503, "SERVER_ERROR"), (200, "")
+    ]
 
 
 def test_it_waits_on_the_retry_schedule(acme, receiver, default_webhook, settings):
@@ -175,7 +177,7 @@ def test_a_400_fails_after_one_attempt(acme, receiver, default_webhook):
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.FAILED
     [attempt] = delivery.attempts.all()
-    assert (attempt.status_code, attempt.response_excerpt) == (400, "bad payload")
+    assert (attempt.status_code, attempt.error_reason, attempt.response_excerpt) == (400, "CLIENT_ERROR", "bad payload")
 
 
 def test_a_connection_error_is_retried(acme, receiver, default_webhook):

@@ -242,7 +242,7 @@ def outcome_from_result(
     Pass `prepared` to include the request's description in the step.
     """
     config = webhook_config(config)
-    reason = _error_reason(result)
+    reason = error_reason_for(result)
     mapped: dict[str, str | None] = {}
     detail = result.error_detail
     if reason is None and (config["mappings"] or result.body.strip()):
@@ -328,7 +328,8 @@ def status_type(status_code: int | None) -> str | None:
     return dict(STATUS_TYPES)[status_code // 100 * 100]
 
 
-def _error_reason(result: OutboundResult) -> str | None:
+def error_reason_for(result: OutboundResult) -> str | None:
+    """SPEC §6's error reason of an answer (None for 2xx); flow-end deliveries log it too."""
     if result.error_reason is not None:
         return result.error_reason
     code = result.status_code
