@@ -12,4 +12,5 @@ urlpatterns = [
     path("flows/<int:pk>/start-call/", views.StartCallView.as_view(), name="start-call"),
     path("executions/", views.ExecutionListView.as_view(), name="execution-list"),
     path("executions/<uuid:pk>/", views.ExecutionDetailView.as_view(), name="execution-detail"),
+    path("deliveries/<int:pk>/replay/", views.DeliveryReplayView.as_view(), name="delivery-replay"),
 ]

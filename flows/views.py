@@ -9,12 +9,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db.models import Count, Max
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.generic import DetailView, ListView, View
 
 from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
 from flows import deliveries
 from flows.forms import ExecutionFilterForm, StartCallForm
-from flows.models import Execution, Flow
+from flows.models import Delivery, Execution, Flow
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
 
 EXECUTIONS_PER_PAGE = 50
@@ -133,9 +134,23 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
     def get_context_data(self, **kwargs):
         execution = self.object
         variables = sorted((execution.variables or {}).items())
+        delivery = deliveries.describe_delivery(execution)
         return super().get_context_data(
             variables=variables,
             persisted=set(execution.persisted_variables or []),
-            delivery=deliveries.describe_delivery(execution),
+            delivery=delivery,
+            delivery_replay_url=reverse("flows:delivery-replay", args=[delivery["id"]]) if delivery else None,
             **kwargs,
         )
+
+
+class DeliveryReplayView(AccountRequiredMixin, View):
+    """The Replay button: send a flow-end delivery again (a new attempt, the same webhook-id)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        delivery = get_object_or_404(Delivery.objects.for_account(request.account), pk=pk)
+        deliveries.replay_delivery(delivery)
+        messages.success(request, "The flow end webhook is queued to be sent again.")
+        return redirect("flows:execution-detail", pk=delivery.execution_id)

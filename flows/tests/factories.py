@@ -78,4 +78,5 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "flows:designer": make_flow,
     "flows:execution-detail": make_finished_execution,
     "delivery-replay": make_delivery,
+    "flows:delivery-replay": make_delivery,
 }

@@ -300,3 +300,23 @@ def test_the_claim_reads_pending_deliveries_from_the_due_index(db):
             cursor.execute(f"EXPLAIN QUERY PLAN {statement}", ["w", now, now, now, now, now])
         plan = " ".join(str(row) for row in cursor.fetchall())
     assert "delivery_due" in plan, plan
+
+
+def test_the_execution_page_replays_a_delivery(acme, default_webhook, alice_client):
+    execution = finished_execution(acme)
+    delivery = enqueue_flow_end_delivery(execution)
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.FAILED, next_attempt_at=None)
+    page = alice_client.get(f"/executions/{execution.pk}/").content.decode()
+    assert f'action="/deliveries/{delivery.pk}/replay/"' in page
+
+    response = alice_client.post(f"/deliveries/{delivery.pk}/replay/")
+    assert response.status_code == 302 and response["Location"] == f"/executions/{execution.pk}/"
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.replay_requested) == (DeliveryStatus.PENDING, True)
+
+
+def test_viewers_see_no_replay_button_and_cannot_post_it(acme, default_webhook, bob_client):
+    execution = finished_execution(acme)
+    delivery = enqueue_flow_end_delivery(execution)
+    assert "/replay/" not in bob_client.get(f"/executions/{execution.pk}/").content.decode()
+    assert bob_client.post(f"/deliveries/{delivery.pk}/replay/").status_code == 403
