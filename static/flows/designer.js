@@ -7,6 +7,9 @@
  *
  * Saving posts {name, flow_end_webhook, start, widgets, layout} to the page's own URL; a 400
  * answers {errors: {dotted path: [messages]}}, shown beside the field each path names.
+ *
+ * The notes count and "empty editor" test are the shared ones of static/notes/notes_editor.js
+ * (window.PhononNotes), which the page loads first.
  */
 (function () {
   "use strict";
@@ -24,7 +27,6 @@
     "response_type", "mappings", "wait_for_response", "timeout", "hold_music", "persist_response", "notes",
   ];
   const INTERNAL_KEYS = ["mode", "function", "method", "parameters", "notes"];
-  const EMPTY_NOTES = ["<p><br></p>", "<p><br/></p>", "<br>"];
   const FIELD_LABELS = {
     name: "Flow name", start: "Start widget", flow_end_webhook: "Webhook for the flow",
     "config.mode": "Mode", "config.url": "URL", "config.method": "Method",
@@ -85,12 +87,6 @@
       target = target[key];
     }
     target[last] = value;
-  }
-
-  /** The text a reader sees, counted as the server counts it (phonon.lib.sanitizer.visible_text). */
-  function visibleLength(html) {
-    const text = new DOMParser().parseFromString(html || "", "text/html").body.textContent || "";
-    return text.replace(/[ \t\n\r\f]+/g, " ").replace(/^ +| +$/g, "").length;
   }
 
   function markDirty() {
@@ -527,7 +523,7 @@
   }
 
   function updateNotesCount(html) {
-    const count = visibleLength(html);
+    const count = window.PhononNotes.visibleLength(html);
     const counter = $("#notes-count");
     counter.textContent = count + " / " + config.maxNotesChars;
     counter.classList.toggle("over", count > config.maxNotesChars);
@@ -553,7 +549,7 @@
       if (settingNotes) return;
       const widget = openWidget();
       if (!widget || widget.type !== "webhook") return;
-      widget.config.notes = EMPTY_NOTES.includes(contents.trim()) ? "" : contents;
+      widget.config.notes = window.PhononNotes.isEmpty(contents) ? "" : contents;
       updateNotesCount(widget.config.notes);
       afterEdit(widget, "config.notes");
     });
