@@ -27,6 +27,11 @@ class Account(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def url_policy(self) -> dict:
+        """The URL policy's arguments for this account's outbound requests (SPEC §5): http only
+        with HTTP support, non-public addresses only inside WEBHOOK_ALLOWED_NETWORKS."""
+        return {"allow_http": self.http_support_enabled, "allowed_networks": tuple(settings.WEBHOOK_ALLOWED_NETWORKS)}
+
 
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"

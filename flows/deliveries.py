@@ -151,8 +151,7 @@ def send(delivery: Delivery) -> OutboundResult:
         data=delivery.payload.encode(),
         auth=auth,
         timeout=DELIVERY_TIMEOUT_SECONDS,
-        allow_http=delivery.account.http_support_enabled,
-        allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+        **delivery.account.url_policy(),
         max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
     )
 

@@ -29,8 +29,6 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
-
 from flows.variables import FLOW_KEY_RE, OUTPUT_VARIABLES
 from phonon.encryption import encrypt_secret
 from phonon.lib.extraction import RESPONSE_TYPES, InvalidPath, validate_path
@@ -479,8 +477,7 @@ def _clean_url(url: Any, field: _FieldErrors, *, account) -> str:
     try:
         check_url(
             sample,
-            allow_http=account.http_support_enabled,
-            allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+            **account.url_policy(),
             resolve=_no_lookup,
         )
     except UrlPolicyError as refusal:

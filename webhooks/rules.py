@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from accounts.models import Account
@@ -49,8 +48,7 @@ def url_policy_problem(account: Account, url: str) -> str | None:
     try:
         check_url(
             url,
-            allow_http=account.http_support_enabled,
-            allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+            **account.url_policy(),
             resolve=resolve,
         )
     except UrlPolicyError as error:
@@ -62,8 +60,7 @@ def probe(account: Account, url: str) -> tuple[bool, str]:
     """The reachability probe (any HTTP answer counts) through the one outbound client."""
     return probe_url(
         url,
-        allow_http=account.http_support_enabled,
-        allowed_networks=settings.WEBHOOK_ALLOWED_NETWORKS,
+        **account.url_policy(),
         timeout=PROBE_TIMEOUT_SECONDS,
         resolve=resolve,
     )
