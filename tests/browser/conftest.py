@@ -4,14 +4,12 @@ They need /usr/bin/chromium. Where it is missing they are deselected (not skippe
 CI installs Chromium, so there they always run. Screenshots go to test-artifacts/browser/.
 """
 
-import ipaddress
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from phonon.lib.testing.http_server import LocalHTTPServer, local_http_server
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, missing_chromium_note
 
 BROWSER_TESTS = Path(__file__).parent
@@ -21,6 +19,11 @@ PASSWORD = "correct horse battery"
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # (fixtures, assertions on the database) are still plain synchronous code.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# A loaded CI machine (the suite runs in two processes on two cores) can take longer than
+# Playwright's 5 s default to render the designer; a real failure still fails, just later.
+BROWSER_TIMEOUT_MS = 20_000
+expect.set_options(timeout=BROWSER_TIMEOUT_MS)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,6 +51,13 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1366, "height": 768}}
 
 
+@pytest.fixture(autouse=True)
+def patient_page(request):
+    """Every browser test's page waits as long as its expectations do."""
+    if "page" in request.fixturenames:
+        request.getfixturevalue("page").set_default_timeout(BROWSER_TIMEOUT_MS)
+
+
 @pytest.fixture
 def screenshot(page, request):
     """screenshot("designer-saved") writes test-artifacts/browser/<test>--designer-saved.png."""
@@ -70,19 +80,3 @@ def signed_in(page, live_server, alice):
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
-
-
-@pytest.fixture
-def server() -> Iterator[LocalHTTPServer]:
-    """A real HTTP server on 127.0.0.1 that the flows and the check button call."""
-    with local_http_server() as running:
-        yield running
-
-
-@pytest.fixture
-def loopback_allowed(settings, acme):
-    """acme may call 127.0.0.0/8 over plain http, like the demo."""
-    settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
-    acme.http_support_enabled = True
-    acme.save(update_fields=["http_support_enabled"])
-    return acme
