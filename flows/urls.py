@@ -8,6 +8,7 @@ urlpatterns = [
     path("flows/", views.FlowListView.as_view(), name="list"),
     path("flows/new/", FlowDesignerView.as_view(), name="designer-new"),
     path("flows/<int:pk>/", views.FlowDetailView.as_view(), name="detail"),
+    path("flows/<int:pk>/delete/", views.FlowDeleteView.as_view(), name="delete"),
     path("flows/<int:pk>/designer/", FlowDesignerView.as_view(), name="designer"),
     path("flows/<int:pk>/start-call/", views.StartCallView.as_view(), name="start-call"),
     path("executions/", views.ExecutionListView.as_view(), name="execution-list"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 from django.contrib import messages
 from django.db.models import Count, Max
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.views.generic import DetailView, ListView, View
 
-from accounts.tenancy import AccountObjectMixin, AccountRequiredMixin
+from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
 from flows import deliveries
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
@@ -70,6 +70,17 @@ def widgets_in_walk_order(widgets: list[dict], start: str) -> list[dict]:
         queue.extend(target for _, target in sorted((widget.get("next") or {}).items()))
     ordered += [widget for widget in widgets if widget["id"] not in seen]
     return sorted(ordered, key=lambda widget: widget["type"] == "end")  # end widgets last
+
+
+class FlowDeleteView(AccountObjectDeleteView):
+    """Deleting a flow deletes its executions and report rows too: the page says how many."""
+
+    model = Flow
+    success_url = reverse_lazy("flows:list")
+    success_message = "Flow “{object.name}” deleted, with its executions."
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(execution_count=self.object.executions.count(), **kwargs)
 
 
 class StartCallView(AccountRequiredMixin, View):

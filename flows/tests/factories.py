@@ -79,4 +79,5 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "flows:execution-detail": make_finished_execution,
     "delivery-replay": make_delivery,
     "flows:delivery-replay": make_delivery,
+    "flows:delete": make_flow,
 }

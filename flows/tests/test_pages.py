@@ -121,3 +121,22 @@ def test_another_accounts_execution_page_is_not_found(alice_client, globex):
     execution = queue_execution(make_flow(globex))
 
     assert alice_client.get(reverse("flows:execution-detail", args=[execution.pk])).status_code == 404
+
+
+def test_deleting_a_flow_says_how_many_executions_go_with_it(alice_client, acme):
+    flow = make_flow(acme)
+    queue_execution(flow)
+    queue_execution(flow)
+
+    page = alice_client.get(reverse("flows:delete", args=[flow.pk])).content.decode()
+    assert "Its 2 executions" in page
+    response = alice_client.post(reverse("flows:delete", args=[flow.pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("flows:list")
+    assert not Execution.objects.exists()
+
+
+def test_viewers_cannot_delete_a_flow(bob_client, acme):
+    flow = make_flow(acme)
+    assert bob_client.get(reverse("flows:delete", args=[flow.pk])).status_code == 403
+    assert bob_client.post(reverse("flows:delete", args=[flow.pk])).status_code == 403
+    assert "Delete" not in bob_client.get(reverse("flows:detail", args=[flow.pk])).content.decode()
