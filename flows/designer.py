@@ -24,6 +24,7 @@ from accounts.tenancy import AccountRequiredMixin
 from flows.models import Flow
 from flows.validation import FlowValidationError, public_widgets, validate_flow
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
+from webhooks.models import Webhook
 
 WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
@@ -140,6 +141,8 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "notesTooLong": NOTES_TOO_LONG,
             },
             "notes_form": NotesForm(),
+            # Advanced → Webhook URLs, offered in the URL field ("select the URL" in the original).
+            "registered_webhooks": Webhook.objects.for_account(request.account).only("name", "url", "method"),
             "methods": METHODS,
             "outcomes": OUTCOMES,
         }

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from flows.models import Flow
 from flows.tests.factories import end, make_flow, webhook
+from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,12 @@ def test_it_needs_the_csrf_token(alice):
 
 def test_summernote_uploads_are_refused(client):
     assert client.post(reverse("django_summernote-upload_attachment")).status_code == 403
+
+
+def test_the_url_field_offers_the_accounts_registered_webhooks(alice_client, acme, globex):
+    Webhook.objects.create(account=acme, name="Orders API", url="https://api.example.com/orders/", method="GET")
+    Webhook.objects.create(account=globex, name="Their CRM", url="https://crm.globex.example/hook")
+    page = alice_client.get(reverse("flows:designer-new")).content.decode()
+    assert 'list="registered-webhooks"' in page
+    assert '<option value="https://api.example.com/orders/">Orders API (GET)</option>' in page
+    assert "crm.globex.example" not in page
