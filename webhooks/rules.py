@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db import transaction
 
@@ -41,6 +42,18 @@ class WebhookRejected(Exception):
 
 def _choices_sentence(choices: type) -> str:
     return ", ".join(str(value) for value in choices.values)
+
+
+def has_userinfo(url: str) -> bool:
+    """Whether the URL carries a user name or password (`https://user:pw@host/`).
+
+    Refused on save: the URL is shown to viewers, in the admin and in lists, so a password in
+    it would leak; basic authentication keeps it encrypted and write-only instead.
+    """
+    try:
+        return "@" in urlsplit(url).netloc
+    except ValueError:
+        return False  # the policy says what is wrong with it
 
 
 def url_policy_problem(account: Account, url: str) -> str | None:
@@ -117,6 +130,10 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
         errors["url"] = ["URL: enter the address to call, e.g. https://api.example.com/hook."]
     elif len(url) > 2000:
         errors["url"] = ["URL: use at most 2000 characters."]
+    elif has_userinfo(url):
+        errors["url"] = [
+            "URL: the URL must not contain a user name or password; use basic authentication instead."
+        ]
     else:
         problem = url_policy_problem(account, url)
         if problem:

@@ -193,3 +193,13 @@ def test_check_reports_a_refused_connection(alice_api, https_server):
     https_server.stop()
     body = alice_api.post(f"{LIST}check/", {"url": url}, format="json").json()
     assert body["ok"] is False and body["reason"]
+
+
+def test_it_refuses_a_url_with_a_password_in_it(alice_api, acme_with_http, server, loopback_network_allowed):
+    """A password in the URL would be shown to viewers, in lists and in the admin; basic auth keeps it secret."""
+    server.reply("/hook", Reply(status=200))
+    url = server.url("/hook").replace("://", "://alice:s3cret-pw@")
+    response = alice_api.post(LIST, {"name": "Leaky", "url": url}, format="json")
+    assert response.status_code == 400
+    assert "user name or password" in response.json()["url"][0]
+    assert not Webhook.objects.exists()
