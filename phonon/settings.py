@@ -184,6 +184,8 @@ if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
 
 # Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
+# Serve the public demo API under /demo-api/ (phonon.demo.urls); off in production unless asked.
+DEMO_API = env.bool("DEMO_API", default=DEBUG)
 
 
 def _fernet_key_from_secret(secret: str) -> str:

@@ -11,6 +11,7 @@ from flows.worker import Worker
 
 def test_the_demo_flows_run_against_the_demo_api(live_server, settings, transactional_db, acme):
     settings.DEMO_BASE_URL = live_server.url
+    settings.DEMO_API = True
     settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
     acme.http_support_enabled = True
     acme.save()

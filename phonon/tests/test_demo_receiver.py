@@ -1,9 +1,15 @@
 import json
 from datetime import UTC, datetime
 
+import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from webhooks.models import Webhook
+
+
+@pytest.fixture
+def demo_api_on(settings):
+    settings.DEMO_API = True
 
 
 def signed_post(client, secret: str, body: dict):
@@ -16,7 +22,7 @@ def signed_post(client, secret: str, body: dict):
     )
 
 
-def test_the_demo_receiver_shows_what_arrived_and_whether_it_verified(client, acme):
+def test_the_demo_receiver_shows_what_arrived_and_whether_it_verified(client, acme, demo_api_on):
     webhook = Webhook.objects.create(
         account=acme, name="Demo receiver", url="http://127.0.0.1:8000/demo-api/receiver/", is_default=True
     )
@@ -27,3 +33,13 @@ def test_the_demo_receiver_shows_what_arrived_and_whether_it_verified(client, ac
     assert page.index("forged-456") < page.index("abc-123")  # newest first
     assert page.count("signature verified") == 1
     assert page.count("signature not verified") == 1
+
+
+@pytest.mark.parametrize("path", ["/demo-api/receiver/", "/demo-api/orders/42/", "/demo-api/slow/?seconds=0"])
+def test_the_demo_api_is_not_served_unless_turned_on(client, db, settings, path):
+    """Public by design (anyone may read the received deliveries), so production does not serve it."""
+    settings.DEMO_API = False
+    assert client.get(path).status_code == 404
+    assert client.post("/demo-api/receiver/", "{}", content_type="application/json").status_code == 404
+    settings.DEMO_API = True
+    assert client.get(path).status_code == 200
