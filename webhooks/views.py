@@ -8,10 +8,12 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.safestring import SafeString, mark_safe
 from django.views import View
-from django.views.generic import ListView
+from django.views.generic import DetailView, ListView
 
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
+from phonon.lib.sanitizer import sanitize_notes
 
 from .forms import BlockedCallerForm, DirectDialNumberForm, WebhookForm
 from .models import BlockedCaller, DirectDialNumber, Webhook
@@ -24,6 +26,26 @@ class WebhookListView(AccountObjectMixin, ListView):
     model = Webhook
     template_name = "webhooks/webhook_list.html"
     context_object_name = "webhooks"
+
+
+class WebhookDetailView(AccountObjectMixin, DetailView):
+    """A webhook read-only, for every member: viewers cannot open the edit form (a write's first step)."""
+
+    model = Webhook
+    template_name = "webhooks/webhook_detail.html"
+    context_object_name = "webhook"
+
+    def get_context_data(self, **kwargs) -> dict:
+        return super().get_context_data(**kwargs) | {"notes_html": self.notes_html()}
+
+    def notes_html(self) -> SafeString:
+        # Notes are stored sanitised; cleaning again (idempotent) keeps the page safe whatever the row holds.
+        return mark_safe(sanitize_notes(self.object.notes))  # noqa: S308 - the one sanitiser's output
+
+    def http_method_not_allowed(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """Another account's id is a 404 whatever the method, as on the other webhook routes."""
+        self.get_object()
+        return super().http_method_not_allowed(request, *args, **kwargs)
 
 
 class AccountObjectView(AccountObjectMixin, View):

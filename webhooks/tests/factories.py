@@ -35,6 +35,7 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {
     "webhook-detail": make_webhook,
     "webhook-rotate-secret": make_webhook,
     "webhooks:edit": make_webhook,
+    "webhooks:detail": make_webhook,
     "webhooks:delete": make_webhook,
     "webhooks:set-default": make_webhook,
     "webhooks:rotate-secret": make_webhook,

@@ -195,6 +195,47 @@ def test_viewers_see_the_list_but_cannot_write(bob_client, acme):
     assert Webhook.objects.get(pk=webhook.pk).signing_secret == webhook.signing_secret
 
 
+def test_viewers_open_a_webhook_from_the_list_read_only(bob_client, acme):
+    webhook = make_webhook(
+        acme, name="Billing", method="PUT", auth_type="basic", username="ops", password="never-shown-3",
+        notes="<p>Call <b>us</b></p>", is_default=True,
+    )  # fmt: skip
+    detail_url = reverse("webhooks:detail", args=[webhook.pk])
+    assert f'href="{detail_url}"' in bob_client.get(reverse("webhooks:list")).content.decode()
+    page = bob_client.get(detail_url).content.decode()
+    for shown in ("Billing", "<code>PUT</code>", webhook.url, "Basic", "ops", "✓ Default", "<p>Call <b>us</b></p>"):
+        assert shown in page
+    assert "never-shown-3" not in page and "stored, never shown" in page
+    assert webhook.signing_secret not in page and "Rotate secret" not in page
+    assert reverse("webhooks:edit", args=[webhook.pk]) not in page
+
+
+def test_owners_see_the_signing_secret_and_an_edit_link_on_the_view_page(alice_client, acme):
+    webhook = make_webhook(acme)
+    page = alice_client.get(reverse("webhooks:detail", args=[webhook.pk])).content.decode()
+    assert f'<code id="signing-secret">{webhook.signing_secret}</code>' in page
+    assert f'href="{reverse("webhooks:edit", args=[webhook.pk])}"' in page
+    # The list keeps sending owners and developers to the edit page.
+    edit_link = f'<a href="{reverse("webhooks:edit", args=[webhook.pk])}">'
+    assert edit_link in alice_client.get(reverse("webhooks:list")).content.decode()
+
+
+def test_the_view_page_renders_only_sanitised_notes(bob_client, acme):
+    webhook = make_webhook(acme)
+    # A row written around the rules (e.g. before they existed): the page cleans it again.
+    Webhook.objects.filter(pk=webhook.pk).update(notes='<p onclick="steal()">Hi<script>alert(1)</script></p>')
+    page = bob_client.get(reverse("webhooks:detail", args=[webhook.pk])).content.decode()
+    assert "<p>Hi</p>" in page
+    assert "steal()" not in page and "alert(1)" not in page
+
+
+def test_the_view_page_is_read_only(alice_client, acme):
+    webhook = make_webhook(acme, name="Kept")
+    response = alice_client.post(reverse("webhooks:detail", args=[webhook.pk]), form_data(name="Changed"))
+    assert response.status_code == 405
+    assert Webhook.objects.get(pk=webhook.pk).name == "Kept"
+
+
 @pytest.mark.parametrize("route", sorted(name for name in CROSS_ACCOUNT_FACTORIES if name.startswith("webhooks:")))
 def test_another_accounts_objects_are_404_on_the_site(alice_client, globex, route):
     theirs = CROSS_ACCOUNT_FACTORIES[route](globex)
