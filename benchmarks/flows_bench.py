@@ -15,9 +15,11 @@
      fast calls' completion latency (queued → finished). Target: p95 < 250 ms.
    - the worker process's peak RSS. Target < 200 MB.
 
-The server is phonon.lib.testing's LocalHTTPServer (TCP_NODELAY set, see DEPENDENCIES.md); both
-the plain loop and the worker reach it over keep-alive connections on loopback. The machine's
-load average is printed beside the figures: other work on the machine lowers them.
+The server is phonon.lib.testing's LocalHTTPServer (TCP_NODELAY set, see DEPENDENCIES.md) in a
+process of its own, as a remote API would be: in this process its threads would take the GIL
+from the client being measured (the plain loop and the worker alike). Both reach it over
+keep-alive connections on loopback. The machine's load average is printed beside the figures:
+other work on the machine lowers them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import requests
 
@@ -43,6 +47,35 @@ ARRIVAL_SECONDS = 4
 SLOW_EVERY = 10  # one call in ten hits the 2-second endpoint
 SLOW_SECONDS = 2
 IDLE_PROBES = 20
+
+
+# The server's process: /fast and /slow, its base URL on stdout, until its stdin closes.
+SERVER_SCRIPT = f"""
+import sys
+from phonon.lib.testing.http_server import Reply, local_http_server
+with local_http_server() as server:
+    server.reply("/fast", Reply(body='{{"ok": true}}', headers={{"Content-Type": "application/json"}}))
+    server.reply("/slow", Reply(body='{{"ok": true}}', delay={SLOW_SECONDS}))
+    print(server.url("/").rstrip("/"), flush=True)
+    sys.stdin.read()
+"""
+
+
+@contextmanager
+def server_process() -> Iterator[str]:
+    """The fast local HTTP server in a process of its own; yields its base URL."""
+    server = subprocess.Popen(  # noqa: S603 - our own script
+        [sys.executable, "-c", SERVER_SCRIPT],
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield server.stdout.readline().strip()
+    finally:
+        server.stdin.close()
+        server.wait(timeout=10)
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -143,23 +176,20 @@ def run() -> None:
     from accounts.models import Account
     from flows.models import Execution
     from flows.worker import keep_database_connections
-    from phonon.lib.testing.http_server import Reply, local_http_server
 
     settings.WEBHOOK_ALLOWED_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"),)
     keep_database_connections()  # as runworker does
     print(f"flows: the worker against a local HTTP server, on {connection.vendor}", flush=True)
     began = time.perf_counter()
-    with local_http_server() as server:
-        server.reply("/fast", Reply(body='{"ok": true}', headers={"Content-Type": "application/json"}))
-        server.reply("/slow", Reply(body='{"ok": true}', delay=SLOW_SECONDS))
+    with server_process() as base_url:
         account = Account.objects.create(slug=f"bench-{uuid.uuid4().hex[:8]}", name="Bench", http_support_enabled=True)
-        fast = make_flow(account, server.url("/fast"), "Fast")
-        slow = make_flow(account, server.url("/slow"), "Slow")
+        fast = make_flow(account, f"{base_url}/fast", "Fast")
+        slow = make_flow(account, f"{base_url}/slow", "Slow")
 
         print(f"  (load average before: {load_average()}, {os.cpu_count()} CPUs)")
-        plain_before = plain_loop(server.url("/fast"), PLAIN_REQUESTS)
+        plain_before = plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)
         rates = {1: worker_rate(fast, 1)}
-        plain = (plain_before + plain_loop(server.url("/fast"), PLAIN_REQUESTS)) / 2
+        plain = (plain_before + plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)) / 2
         print(f"  plain requests.Session loop   {plain:7.0f} requests/s")
         for concurrency in (4, 16):
             rates[concurrency] = worker_rate(fast, concurrency)
@@ -218,5 +248,5 @@ def run() -> None:
         rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(f"  runworker peak RSS {rss_mb:.0f} MB  [{'ok' if rss_mb < 200 else 'OVER the 200 MB target'}]")
         in_process = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"  (this benchmark process, worker threads and server included: {in_process:.0f} MB)")
+        print(f"  (this benchmark process, worker threads included: {in_process:.0f} MB)")
     print(f"  total {time.perf_counter() - began:.1f} s, load average after: {load_average()}", flush=True)
