@@ -46,6 +46,19 @@ SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS. With DEBUG off (production) the session and CSRF cookies travel over https only and
+# https answers carry HSTS; `make run` (DEBUG on) serves http://127.0.0.1, where a secure cookie
+# would never come back. Behind a proxy that terminates TLS, set SECURE_PROXY_SSL_HEADER to the
+# header it sets (e.g. HTTP_X_FORWARDED_PROTO, which must then say "https").
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+if env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    SECURE_PROXY_SSL_HEADER = (env.str("SECURE_PROXY_SSL_HEADER"), "https")
+X_FRAME_OPTIONS = "DENY"  # no page of the site is meant to be framed (clickjacking)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
