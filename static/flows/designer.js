@@ -8,8 +8,10 @@
  * Saving posts {name, flow_end_webhook, start, widgets, layout} to the page's own URL; a 400
  * answers {errors: {dotted path: [messages]}}, shown beside the field each path names.
  *
- * The notes count and "empty editor" test are the shared ones of static/notes/notes_editor.js
- * (window.PhononNotes), which the page loads first.
+ * Every widget type has notes (config.notes). The page holds one Summernote editor, which
+ * openPanel moves into the open widget's form (its data-notes-slot). The notes count and
+ * "empty editor" test are the shared ones of static/notes/notes_editor.js (window.PhononNotes),
+ * which the page loads first.
  */
 (function () {
   "use strict";
@@ -114,8 +116,8 @@
         function: "", parameters: [],
       };
     }
-    if (type === "assign") return { assignments: [] };
-    return {};
+    if (type === "assign") return { assignments: [], notes: "" };
+    return { notes: "" };
   }
 
   /** Fills in what a saved widget may leave out, so every form field has a value. */
@@ -323,6 +325,7 @@
     panel.dataset.type = widget.type;
     $("#panel-title").textContent = TYPES[widget.type].label + " widget · " + widget.id;
     for (const section of $$("[data-for-type]", panel)) section.hidden = section.dataset.forType !== widget.type;
+    placeNotesPanel(widget);
     fillForm(widget);
     showWidgetErrors(widget.id);
     for (const node of $$(".drawflow-node.open", canvas)) node.classList.remove("open");
@@ -373,8 +376,8 @@
       const passwordSet = Boolean(widget.config.auth && widget.config.auth.password_set);
       $("#password-help").hidden = !passwordSet;
       $("#wf-password").placeholder = passwordSet ? "•••••• (unchanged)" : "";
-      setNotes(widget.config.notes || "");
     }
+    setNotes(widget.config.notes || "");
     $("#start-badge").hidden = state.start !== widget.id;
     $("#make-start").hidden = state.start === widget.id;
     updateVisibility(widget);
@@ -503,9 +506,17 @@
 
   /* ---------------------------------------------------------------- notes (Summernote) */
 
+  const notesPanel = $("#notes-panel");
   const notes = window.jQuery ? window.jQuery("#id_notes") : null;
   let settingNotes = false;
   let pendingNotes = null;
+
+  /** Moves the one notes panel (editor, counter, errors) into the form of the widget being opened. */
+  function placeNotesPanel(widget) {
+    const slot = $('[data-for-type="' + widget.type + '"] [data-notes-slot]', panel);
+    if (notesPanel.parentElement !== slot) slot.appendChild(notesPanel);
+    $("#notes-title").textContent = slot.dataset.notesSlot;
+  }
 
   function notesReady() {
     return notes && notes.data("summernote");
@@ -548,7 +559,7 @@
     notes.on("summernote.change", (_event, contents) => {
       if (settingNotes) return;
       const widget = openWidget();
-      if (!widget || widget.type !== "webhook") return;
+      if (!widget) return;
       widget.config.notes = window.PhononNotes.isEmpty(contents) ? "" : contents;
       updateNotesCount(widget.config.notes);
       afterEdit(widget, "config.notes");
@@ -615,7 +626,7 @@
         writeErrors(widgetList, messages.map((m) => (relative ? labelOf(relative) + ": " : "") + m));
       }
     }
-    if (openWidget() && openWidget().type === "webhook") updateNotesCount(openWidget().config.notes);
+    if (openWidget()) updateNotesCount(openWidget().config.notes);
     if (first) first.scrollIntoView({ block: "center" });
   }
 
@@ -667,7 +678,8 @@
 
   function serializeConfig(widget) {
     const c = widget.config;
-    if (widget.type === "assign") return { assignments: c.assignments || [] };
+    if (widget.type === "assign") return { assignments: c.assignments || [], notes: c.notes || "" };
+    if (widget.type === "end") return { notes: c.notes || "" };
     const keys = c.mode === "internal" ? INTERNAL_KEYS : CUSTOM_KEYS;
     const out = {};
     for (const key of keys) out[key] = c[key];
@@ -691,7 +703,7 @@
     const wire = widgets.map((widget) => {
       const node = editor.getNodeFromId(widget.node);
       layout[widget.id] = { x: Math.round(node.pos_x), y: Math.round(node.pos_y) };
-      if (widget.type === "end") return { id: widget.id, type: "end" };
+      if (widget.type === "end") return { id: widget.id, type: "end", config: serializeConfig(widget) };
       return { id: widget.id, type: widget.type, config: serializeConfig(widget), next: nextOf(widget) };
     });
     return {

@@ -5,7 +5,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from flows.models import Flow
-from flows.tests.factories import end, make_flow, webhook
+from flows.tests.factories import assign, end, make_flow, webhook
 from tests.browser.designer_page import DesignerPage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,3 +121,36 @@ def test_notes_over_1000_visible_characters_are_refused(signed_in, live_server, 
     screenshot("notes-too-long")
     flow.refresh_from_db()
     assert flow.widgets[0]["config"]["notes"] == ""
+
+
+def test_assign_widgets_keep_notes_in_the_moved_notes_panel(signed_in, live_server, acme, screenshot):
+    flow = make_flow(acme, assign("a1", "e1", order="$call.cli"), end("e1"))
+    flow.layout = {"a1": {"x": 60, "y": 60}, "e1": {"x": 400, "y": 60}}
+    flow.save()
+    page = signed_in
+    designer = DesignerPage(page)
+    page.goto(live_server.url + reverse("flows:designer", args=[flow.pk]))
+    designer.open("a1")
+    notes_panel = page.locator("[data-for-type=assign] #notes-panel")
+    expect(notes_panel.locator("#notes-title")).to_have_text("Notes")
+    designer.write_notes("Keeps the caller's number.")
+    expect(page.locator("#notes-count")).to_have_text("26 / 1000")
+    screenshot("assign-notes")
+    designer.save()
+    designer.expect_saved()
+    flow.refresh_from_db()
+    assert "Keeps the caller's number." in flow.widgets[0]["config"]["notes"]
+
+    page.reload()
+    designer.open("a1")
+    expect(notes_panel.locator(".note-editable")).to_have_text("Keeps the caller's number.")
+    expect(page.locator("#notes-count")).to_have_text("26 / 1000")
+    designer.open("e1")  # the end widget's form gets the one panel, with its own notes
+    expect(page.locator("[data-for-type=end] #notes-panel .note-editable")).to_have_text("")
+    expect(page.locator("#notes-count")).to_have_text("0 / 1000")
+    designer.write_notes("Hang up politely.")
+    designer.save()
+    designer.expect_saved()
+    flow.refresh_from_db()
+    assert "Hang up politely." in flow.widgets[1]["config"]["notes"]
+    assert "Keeps the caller's number." in flow.widgets[0]["config"]["notes"]
