@@ -17,6 +17,7 @@ from flows import deliveries
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
+from phonon.lib.sanitizer import sanitize_notes
 
 EXECUTIONS_PER_PAGE = 50
 
@@ -48,12 +49,24 @@ class FlowDetailView(AccountObjectMixin, DetailView):
         flow = self.object
         wire = flow_wire_format(flow)
         return super().get_context_data(
-            widgets=widgets_in_walk_order(wire["widgets"], flow.start),
+            widgets=[with_sanitised_notes(widget) for widget in widgets_in_walk_order(wire["widgets"], flow.start)],
             wire_format=wire,
             start_call_form=StartCallForm(),
             recent_executions=flow.executions.all()[:10],
             **kwargs,
         )
+
+
+def with_sanitised_notes(widget: dict) -> dict:
+    """The widget with its notes sanitised again for the page, which renders them as HTML.
+
+    Saving sanitises them already; this keeps a flow stored another way (an import, a row saved
+    under older rules) from putting script on the page.
+    """
+    config = widget.get("config") or {}
+    if not config.get("notes"):
+        return widget
+    return {**widget, "config": {**config, "notes": sanitize_notes(config["notes"])}}
 
 
 def widgets_in_walk_order(widgets: list[dict], start: str) -> list[dict]:

@@ -36,6 +36,18 @@ def test_the_flow_page_lists_the_widgets_read_only(alice_client, acme):
     assert "Start a call" in page
 
 
+def test_the_flow_page_renders_only_sanitised_notes(alice_client, acme):
+    """Notes are HTML on the page; a stored flow that bypassed validation must not bring script."""
+    flow = make_flow(acme)
+    flow.widgets[0]["config"]["notes"] = '<p>Call <b>ops</b></p><img src=x onerror="alert(1)"><script>alert(2)</script>'
+    flow.save(update_fields=["widgets"])
+
+    page = alice_client.get(reverse("flows:detail", args=[flow.pk])).content.decode()
+
+    assert "<p>Call <b>ops</b></p>" in page
+    assert "<img" not in page and "<script>alert(2)" not in page  # the JSON copy escapes its "<"
+
+
 def test_starting_a_call_queues_an_execution_and_shows_it(alice_client, acme):
     flow = make_flow(acme)
 
