@@ -48,7 +48,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model
 from django.db.models.expressions import Col
 from django.utils import timezone
@@ -129,9 +129,10 @@ def load_statement(vendor: str) -> tuple[str, list[tuple[type[Model], list[str],
 
 def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
     """The execution with its flow and account, if `worker_id` holds its claim; else None."""
-    sql, models = load_statement(connection.vendor)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [Execution._meta.pk.get_db_prep_value(execution_id, connection), worker_id])
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    sql, models = load_statement(db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -141,8 +142,8 @@ def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
         offset += len(attnames)
         for index, (col, functions) in enumerate(converters):
             for convert in functions:
-                values[index] = convert(values[index], col, connection)
-        instances.append(model.from_db(connection.alias, attnames, values))
+                values[index] = convert(values[index], col, db)
+        instances.append(model.from_db(db.alias, attnames, values))
     execution, flow, account = instances
     Execution.flow.field.set_cached_value(execution, flow)
     Execution.account.field.set_cached_value(execution, account)
@@ -328,11 +329,12 @@ class ExecutionRun:
             "next_widget": "",
         }
         execution = self.execution
-        sql, model_fields = finish_statement(connection.vendor)
-        params = [field.get_db_prep_save(fields[field.name], connection) for field in model_fields]
-        params += [Execution._meta.pk.get_db_prep_value(execution.pk, connection), self.worker_id]
+        db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+        sql, model_fields = finish_statement(db.vendor)
+        params = [field.get_db_prep_save(fields[field.name], db) for field in model_fields]
+        params += [Execution._meta.pk.get_db_prep_value(execution.pk, db), self.worker_id]
         with transaction.atomic():
-            with connection.cursor() as cursor:
+            with db.cursor() as cursor:
                 cursor.execute(sql, params)
                 if cursor.rowcount != 1:
                     raise LeaseLost

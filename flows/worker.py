@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -96,11 +96,12 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
     The claim is flows.leases.claim_statement()'s one UPDATE … RETURNING; the execution turns
     `running` in it.
     """
-    probe, claim = claim_statements(connection.vendor)
-    adapt = connection.ops.adapt_datetimefield_value
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    probe, claim = claim_statements(db.vendor)
+    adapt = db.ops.adapt_datetimefield_value
     now = timezone.now()
     if probe_first:
-        with connection.cursor() as cursor:
+        with db.cursor() as cursor:
             cursor.execute(probe, [adapt(now)])
             if cursor.fetchone() is None:
                 return None

@@ -7,7 +7,7 @@ bulk-create what `record_finished_execution()` would have written one execution 
 import functools
 from datetime import datetime
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
 
@@ -55,6 +55,12 @@ def _started_at(execution) -> datetime:
 
 def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookCall]]:
     """The unsaved report row of a finished execution and one row per webhook widget step."""
+    report, calls = report_values_for(execution)
+    return ReportedExecution(**report), [ReportedWebhookCall(**call) for call in calls]
+
+
+def report_values_for(execution) -> tuple[dict, list[dict]]:
+    """report_rows_for()'s rows as {attname: value}: what the worker's INSERTs bind, without model instances."""
     if execution.status not in ReportOutcome.values:
         raise ValueError(f"Execution {execution.pk} is {execution.status!r}; only finished executions are reported.")
     variables = execution.variables or {}
@@ -62,7 +68,7 @@ def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookC
     udf = {column_name(name): _as_text(variables.get(name)) for name in persisted}
     call = execution.call or {}
     started_at = _started_at(execution)
-    report = ReportedExecution(
+    report = dict(
         execution_id=execution.pk,
         account_id=execution.account_id,
         flow_id=execution.flow_id,
@@ -75,7 +81,7 @@ def report_rows_for(execution) -> tuple[ReportedExecution, list[ReportedWebhookC
         udf_names=UDF_NAMES_SEPARATOR.join(sorted(udf)),
     )
     calls = [
-        ReportedWebhookCall(
+        dict(
             report_id=execution.pk,
             account_id=execution.account_id,
             flow_id=execution.flow_id,
@@ -125,9 +131,12 @@ def _calls_insert(vendor: str, rows: int) -> tuple[str, list[models.Field]]:
     return _insert_sql(ReportedWebhookCall, rows)
 
 
-def _values(instance: models.Model, fields: list[models.Field]) -> list:
-    """The parameters Django's own INSERT would bind for `instance` (each field's save-time value)."""
-    return [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]
+def _values(row: dict, fields: list[models.Field], db) -> list:
+    """The parameters Django's own INSERT would bind for `row` (each field's save-time value; defaults for the rest)."""
+    return [
+        field.get_db_prep_save(row[field.attname] if field.attname in row else field.get_default(), db)
+        for field in fields
+    ]
 
 
 def record_finished_execution(execution, *, first: bool = False) -> None:
@@ -141,13 +150,14 @@ def record_finished_execution(execution, *, first: bool = False) -> None:
     INSERTs are SQL written once per backend (the ORM's bulk_create took longer to build them
     than the database took to run them), with the values each field would bind.
     """
-    report, calls = report_rows_for(execution)
-    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+    report, calls = report_values_for(execution)
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    with transaction.atomic(savepoint=False), db.cursor() as cursor:
         if not first:
             ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
-        sql, fields = _report_insert(connection.vendor)
-        cursor.execute(sql, _values(report, fields))
+        sql, fields = _report_insert(db.vendor)
+        cursor.execute(sql, _values(report, fields, db))
         for start in range(0, len(calls), _CALL_ROWS_PER_INSERT):
             chunk = calls[start : start + _CALL_ROWS_PER_INSERT]
-            sql, fields = _calls_insert(connection.vendor, len(chunk))
-            cursor.execute(sql, [value for call in chunk for value in _values(call, fields)])
+            sql, fields = _calls_insert(db.vendor, len(chunk))
+            cursor.execute(sql, [value for call in chunk for value in _values(call, fields, db)])
