@@ -7,7 +7,8 @@
    database connections and keep-alive HTTP connections), from the executions' `finished_at`.
    The plain loop is measured before and after the concurrency-1 run and averaged, so a change
    in the machine's load hits both sides alike. Target: worker >= 0.5x the plain loop at
-   concurrency 1.
+   concurrency 1. Beside it, the CPU time this process spent per request and per execution
+   (the server's is not in it): less swayed by other work on the machine than the rates.
 2. A `runworker --concurrency 16` process (started, then warmed up with one call):
    - idle pick-up: single calls queued while the worker is idle; the time from the call's
      `created_at` (set just before its INSERT commits) to its claim (`started_at`). Target < 100 ms.
@@ -83,15 +84,15 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def plain_loop(url: str, count: int) -> float:
-    """Requests per second of the simplest possible client: one keep-alive session, in a loop."""
+def plain_loop(url: str, count: int) -> tuple[float, float]:
+    """Requests per second of the simplest possible client (one keep-alive session, in a loop), and CPU ms a request."""
     with requests.Session() as session:
         for _ in range(20):  # warm-up: the connection, the first allocations
             session.get(url).raise_for_status()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(count):
             session.get(url).raise_for_status()
-        return count / (time.perf_counter() - started)
+        return count / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / count
 
 
 def make_flow(account, url: str, name: str):
@@ -124,17 +125,20 @@ def queue(flow, count: int) -> None:
     )
 
 
-def worker_rate(flow, concurrency: int) -> float:
-    """Executions/s of Worker.run(once=True) after WARMUP_CALLS, from the executions' finish times."""
+def worker_rate(flow, concurrency: int) -> tuple[float, float]:
+    """Executions/s of Worker.run(once=True) after WARMUP_CALLS, from the executions' finish times;
+    and CPU ms an execution over the whole run (warm-up included)."""
     from flows.models import Execution
     from flows.worker import Worker
 
     queue(flow, WARMUP_CALLS + FAST_CALLS)
+    cpu = time.process_time()
     Worker(concurrency=concurrency).run(once=True)
+    cpu_ms = (time.process_time() - cpu) * 1000 / (WARMUP_CALLS + FAST_CALLS)
     finished = sorted(Execution.objects.filter(flow=flow, status="completed").values_list("finished_at", flat=True))
     assert len(finished) == WARMUP_CALLS + FAST_CALLS, f"only {len(finished)} completed"
     Execution.objects.filter(flow=flow).delete()
-    return FAST_CALLS / (finished[-1] - finished[WARMUP_CALLS - 1]).total_seconds()
+    return FAST_CALLS / (finished[-1] - finished[WARMUP_CALLS - 1]).total_seconds(), cpu_ms
 
 
 def start_worker_process(concurrency: int) -> subprocess.Popen:
@@ -189,16 +193,18 @@ def run() -> None:
         print(f"  (load average before: {load_average()}, {os.cpu_count()} CPUs)")
         plain_before = plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)
         rates = {1: worker_rate(fast, 1)}
-        plain = (plain_before + plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)) / 2
-        print(f"  plain requests.Session loop   {plain:7.0f} requests/s")
+        plain_after = plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)
+        plain = (plain_before[0] + plain_after[0]) / 2
+        plain_cpu = (plain_before[1] + plain_after[1]) / 2
+        print(f"  plain requests.Session loop   {plain:7.0f} requests/s    ({plain_cpu:.1f} ms CPU a request)")
         for concurrency in (4, 16):
             rates[concurrency] = worker_rate(fast, concurrency)
-        for concurrency, rate in rates.items():
+        for concurrency, (rate, cpu_ms) in rates.items():
             ratio = rate / plain
             verdict = ("ok" if ratio >= 0.5 else "UNDER the 0.5x target") if concurrency == 1 else "info"
             print(
                 f"  worker, concurrency {concurrency:<2}       {rate:7.0f} executions/s"
-                f"  = {ratio:.2f}x the plain loop  [{verdict}]",
+                f"  = {ratio:.2f}x the plain loop  [{verdict}]  ({cpu_ms:.1f} ms CPU an execution)",
                 flush=True,
             )
 
