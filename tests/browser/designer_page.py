@@ -36,6 +36,16 @@ class DesignerPage:
         self.page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, steps=10)
         self.page.mouse.up()
 
+    def branch_to_two_ends(self, widget_id: str = "w1") -> None:
+        """Add two end widgets (w2, w3) and join the open widget's line 0 to w2 and line 1 to w3."""
+        self.add("end")
+        self.add("end")
+        self.page.click("#done-widget")
+        self.move("w2", 520, 200)
+        self.move("w3", 520, 420)
+        self.connect(widget_id, "0", "w2")
+        self.connect(widget_id, "1", "w3")
+
     def open(self, widget_id: str) -> None:
         self.node(widget_id).locator(".wbox-summary").dblclick()
         expect(self.page.locator("#panel-title")).to_contain_text(widget_id)

@@ -38,13 +38,7 @@ def test_it_builds_a_webhook_flow_on_the_canvas_and_keeps_it(signed_in, live_ser
     page.check("[data-bind='config.persist_response']")
     screenshot("webhook-form")
 
-    designer.add("end")
-    designer.add("end")
-    page.click("#done-widget")
-    designer.move("w2", 520, 200)
-    designer.move("w3", 520, 420)
-    designer.connect("w1", "0", "w2")
-    designer.connect("w1", "1", "w3")
+    designer.branch_to_two_ends()
     assert sorted(label for label, _ in designer.lines()) == ["0", "1"]
     expect(page.locator("#save-status")).to_have_text("Unsaved changes")
     designer.save()
