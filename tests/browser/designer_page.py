@@ -81,6 +81,10 @@ class DesignerPage:
 
     def lines(self) -> list[tuple[str, str]]:
         """(line label, css classes) of every line drawn on the canvas."""
+        # A new line gets its label a frame after it is drawn: wait until every line has one.
+        self.page.wait_for_function(
+            "() => [...document.querySelectorAll('svg.connection')].every(s => s.querySelector('.line-label text'))"
+        )
         return self.page.eval_on_selector_all(
             "svg.connection",
             "svgs => svgs.map(s => [s.querySelector('.line-label text').textContent, s.getAttribute('class')])",
