@@ -22,7 +22,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from phonon.lib.outbound import OutboundResult, send_request
 from webhooks.models import AuthType, Webhook
 
-from .leases import claim_statement, quoted_columns, run_claim
+from .leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .widgets.webhook import error_reason_for
 
@@ -163,11 +163,8 @@ def claim_statement_for_deliveries(vendor: str) -> str:
     `pending` is a literal, so the sub-select reads the `delivery_due` partial index (pending
     rows by next_attempt_at) instead of scanning every delivered one.
     """
-    status, next_attempt_at, locked_until = quoted_columns(Delivery, "status", "next_attempt_at", "locked_until")
-    due = (
-        f"{status} = '{DeliveryStatus.PENDING}' AND {next_attempt_at} <= %s"
-        f" AND ({locked_until} IS NULL OR {locked_until} < %s)"
-    )
+    status, next_attempt_at = quoted_columns(Delivery, "status", "next_attempt_at")
+    due = f"{status} = '{DeliveryStatus.PENDING}' AND {next_attempt_at} <= %s AND {lease_free(Delivery)}"
     return claim_statement(Delivery, due=due, order_by=next_attempt_at)
 
 
@@ -175,10 +172,11 @@ def claim_due_delivery(worker_id: str):
     """Claim the pending delivery due first for `worker_id`; its pk, or None when nothing is due."""
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
-    lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
     due_params = [adapt(now), adapt(now)]
     return run_claim(
-        claim_statement_for_deliveries(connection.vendor), [worker_id, adapt(lease), *due_params, *due_params], Delivery
+        claim_statement_for_deliveries(connection.vendor),
+        [worker_id, adapt(lease_end(now)), *due_params, *due_params],
+        Delivery,
     )
 
 

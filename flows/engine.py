@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Model
 from django.db.models.expressions import Col
@@ -55,7 +54,7 @@ from django.utils import timezone
 
 from accounts.models import Account
 from flows import deliveries
-from flows.leases import quoted_columns
+from flows.leases import lease_end, quoted_columns
 from flows.models import Execution, ExecutionStatus, Flow
 from flows.variables import initial_variables
 from flows.widgets import WidgetOutcome
@@ -92,10 +91,6 @@ class BackgroundRequest:
     future: Future
     deadline: float  # time.monotonic() by which the answer must be in
     prepared: PreparedRequest
-
-
-def lease_end():
-    return timezone.now() + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
 
 
 @functools.cache

@@ -8,11 +8,22 @@ takes the row over. Candidates are picked FOR UPDATE SKIP LOCKED where the datab
 sub-select is already exclusive.
 """
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.db import connection, models
+from django.utils import timezone
 
 
-def lease_expired(now) -> models.Q:
-    return models.Q(locked_until__isnull=True) | models.Q(locked_until__lt=now)
+def lease_end(now: datetime | None = None) -> datetime:
+    """When a claim taken (or renewed) now expires."""
+    return (now or timezone.now()) + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+
+
+def lease_free(model: type[models.Model]) -> str:
+    """SQL: the row is unclaimed or its claimant's lease has expired; one parameter, now."""
+    (locked_until,) = quoted_columns(model, "locked_until")
+    return f"({locked_until} IS NULL OR {locked_until} < %s)"
 
 
 def quoted_columns(model: type[models.Model], *names: str) -> list[str]:

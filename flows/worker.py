@@ -22,16 +22,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from flows import deliveries
 from flows.engine import run_execution
-from flows.leases import claim_statement, lease_expired, quoted_columns, run_claim
+from flows.leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
 from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 
@@ -58,11 +56,6 @@ def keep_database_connections(seconds: int = 300) -> None:
             database["CONN_MAX_AGE"] = seconds
 
 
-def due_executions() -> QuerySet[Execution]:
-    """Queued executions, and running ones whose worker's lease has expired (it died)."""
-    return Execution.objects.filter(status__in=UNFINISHED_STATUSES).filter(lease_expired(timezone.now()))
-
-
 @functools.cache
 def claim_statements(vendor: str) -> tuple[str, str]:
     """The idle probe and the claim of claim_next_execution(), as SQL written once per backend.
@@ -72,11 +65,11 @@ def claim_statements(vendor: str) -> tuple[str, str]:
     instead of scanning every finished execution (see flows.leases.claim_statement).
     """
     table = connection.ops.quote_name(Execution._meta.db_table)
-    status, locked_until, started_at, attempts, created_at = quoted_columns(
-        Execution, "status", "locked_until", "started_at", "attempts", "created_at"
+    status, started_at, attempts, created_at = quoted_columns(
+        Execution, "status", "started_at", "attempts", "created_at"
     )
     unfinished = ", ".join(f"'{value}'" for value in UNFINISHED_STATUSES)  # our constants
-    due = f"{status} IN ({unfinished}) AND ({locked_until} IS NULL OR {locked_until} < %s)"
+    due = f"{status} IN ({unfinished}) AND {lease_free(Execution)}"
     probe = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"  # noqa: S608
     claim = claim_statement(
         Execution,
@@ -105,8 +98,7 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
             cursor.execute(probe, [adapt(now)])
             if cursor.fetchone() is None:
                 return None
-    lease = now + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
-    return run_claim(claim, [worker_id, adapt(lease), adapt(now), adapt(now), adapt(now)], Execution)
+    return run_claim(claim, [worker_id, adapt(lease_end(now)), adapt(now), adapt(now), adapt(now)], Execution)
 
 
 class Worker:
