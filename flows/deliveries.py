@@ -220,7 +220,11 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
         )
     logger.info(
         "delivery %s execution=%s status=%s code=%s error=%s",
-        delivery.message_id, delivery.execution_id, status, result.status_code, error_reason_for(result) or "-",
+        delivery.message_id,
+        delivery.execution_id,
+        status,
+        result.status_code,
+        error_reason_for(result) or "-",
     )
 
 

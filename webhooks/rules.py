@@ -131,9 +131,7 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
     elif len(url) > 2000:
         errors["url"] = ["URL: use at most 2000 characters."]
     elif has_userinfo(url):
-        errors["url"] = [
-            "URL: the URL must not contain a user name or password; use basic authentication instead."
-        ]
+        errors["url"] = ["URL: the URL must not contain a user name or password; use basic authentication instead."]
     else:
         problem = url_policy_problem(account, url)
         if problem:

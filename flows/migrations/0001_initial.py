@@ -9,123 +9,187 @@ import flows.models.delivery
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('webhooks', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("webhooks", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.CharField(default=flows.models.delivery.new_message_id, max_length=40, unique=True)),
-                ('payload', models.TextField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('round_attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('replay_requested', models.BooleanField(default=False)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
-                ('webhook', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='webhooks.webhook')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "message_id",
+                    models.CharField(default=flows.models.delivery.new_message_id, max_length=40, unique=True),
+                ),
+                ("payload", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("round_attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("replay_requested", models.BooleanField(default=False)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
+                (
+                    "webhook",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="deliveries",
+                        to="webhooks.webhook",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempted_at', models.DateTimeField()),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('duration', models.FloatField(help_text='Seconds.')),
-                ('error_reason', models.CharField(blank=True, max_length=32)),
-                ('error_detail', models.TextField(blank=True)),
-                ('response_excerpt', models.TextField(blank=True)),
-                ('replay', models.BooleanField(default=False, help_text='Sent because someone pressed replay.')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='flows.delivery')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempted_at", models.DateTimeField()),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("duration", models.FloatField(help_text="Seconds.")),
+                ("error_reason", models.CharField(blank=True, max_length=32)),
+                ("error_detail", models.TextField(blank=True)),
+                ("response_excerpt", models.TextField(blank=True)),
+                ("replay", models.BooleanField(default=False, help_text="Sent because someone pressed replay.")),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="attempts", to="flows.delivery"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['attempted_at', 'pk'],
+                "ordering": ["attempted_at", "pk"],
             },
         ),
         migrations.CreateModel(
-            name='Execution',
+            name="Execution",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('completed', 'Completed'), ('failed', 'Failed')], default='queued', max_length=10)),
-                ('failure_reason', models.TextField(blank=True)),
-                ('call', models.JSONField(blank=True, default=dict)),
-                ('user_keys', models.JSONField(blank=True, default=dict)),
-                ('recordings', models.JSONField(blank=True, default=list)),
-                ('variables', models.JSONField(blank=True, default=dict)),
-                ('steps', models.JSONField(blank=True, default=list)),
-                ('persisted_variables', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('claimed_by', models.CharField(blank=True, max_length=100)),
-                ('locked_until', models.DateTimeField(blank=True, null=True)),
-                ('next_widget', models.CharField(blank=True, max_length=64)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("completed", "Completed"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("failure_reason", models.TextField(blank=True)),
+                ("call", models.JSONField(blank=True, default=dict)),
+                ("user_keys", models.JSONField(blank=True, default=dict)),
+                ("recordings", models.JSONField(blank=True, default=list)),
+                ("variables", models.JSONField(blank=True, default=dict)),
+                ("steps", models.JSONField(blank=True, default=list)),
+                ("persisted_variables", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("claimed_by", models.CharField(blank=True, max_length=100)),
+                ("locked_until", models.DateTimeField(blank=True, null=True)),
+                ("next_widget", models.CharField(blank=True, max_length=64)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at'],
+                "ordering": ["-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='delivery',
-            name='execution',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='delivery', to='flows.execution'),
+            model_name="delivery",
+            name="execution",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE, related_name="delivery", to="flows.execution"
+            ),
         ),
         migrations.CreateModel(
-            name='Flow',
+            name="Flow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('flow_end_webhook', models.BooleanField(default=False)),
-                ('start', models.CharField(max_length=64)),
-                ('widgets', models.JSONField(default=list)),
-                ('layout', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("flow_end_webhook", models.BooleanField(default=False)),
+                ("start", models.CharField(max_length=64)),
+                ("widgets", models.JSONField(default=list)),
+                ("layout", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.AddField(
-            model_name='execution',
-            name='flow',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='executions', to='flows.flow'),
+            model_name="execution",
+            name="flow",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="executions", to="flows.flow"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='delivery_due'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["next_attempt_at"], name="delivery_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['account', '-created_at'], name='execution_account_recent'),
+            model_name="execution",
+            index=models.Index(fields=["account", "-created_at"], name="execution_account_recent"),
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['account', 'flow', '-created_at'], name='execution_account_flow'),
+            model_name="execution",
+            index=models.Index(fields=["account", "flow", "-created_at"], name="execution_account_flow"),
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(fields=['account', 'status', '-created_at'], name='execution_account_status'),
+            model_name="execution",
+            index=models.Index(fields=["account", "status", "-created_at"], name="execution_account_status"),
         ),
         migrations.AddIndex(
-            model_name='execution',
-            index=models.Index(condition=models.Q(('status__in', ('queued', 'running'))), fields=['created_at'], name='execution_unfinished'),
+            model_name="execution",
+            index=models.Index(
+                condition=models.Q(("status__in", ("queued", "running"))),
+                fields=["created_at"],
+                name="execution_unfinished",
+            ),
         ),
     ]

@@ -45,7 +45,10 @@ def default_webhook(acme, receiver, allow_loopback):
 
 def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Execution:
     flow = Flow.objects.create(
-        account=account, name="Orders", flow_end_webhook=flow_end_webhook, start="w1",
+        account=account,
+        name="Orders",
+        flow_end_webhook=flow_end_webhook,
+        start="w1",
         widgets=[{"id": "w1", "type": "end"}],
     )
     return Execution.objects.create(
@@ -53,12 +56,22 @@ def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Exe
         flow=flow,
         status=ExecutionStatus.COMPLETED,
         call={
-            "cli": "+911234", "did": "+918000", "callee": "+915555", "incoming": True, "start": "2026-11-28T10:00:00Z",
-            "connect_time": "2026-11-28T10:00:03Z", "end_time": "2026-11-28T10:01:00Z", "duration": 57,
+            "cli": "+911234",
+            "did": "+918000",
+            "callee": "+915555",
+            "incoming": True,
+            "start": "2026-11-28T10:00:00Z",
+            "connect_time": "2026-11-28T10:00:03Z",
+            "end_time": "2026-11-28T10:01:00Z",
+            "duration": 57,
             "hangup_cause": "NORMAL_CLEARING",
         },
-        variables=variables if variables is not None else {
-            "$call.cli": "+911234", "$flow.key.order_status": "shipped", "$flow.key.response_raw": None,
+        variables=variables
+        if variables is not None
+        else {
+            "$call.cli": "+911234",
+            "$flow.key.order_status": "shipped",
+            "$flow.key.response_raw": None,
         },
         recordings=[{"file_name": "rec-1.mp3", "public_url": "https://files.example.com/rec-1.mp3"}],
     )
@@ -81,11 +94,18 @@ def test_it_posts_the_predefined_format_once_per_execution(acme, receiver, defau
     assert request.method == "POST"
     assert request.headers["Content-Type"] == "application/json"
     assert json.loads(request.body) == {
-        "callDetails": [{
-            "calleeNumber": "+915555", "connectTime": "2026-11-28T10:00:03Z", "didNumber": "+918000",
-            "duration": "57", "endTime": "2026-11-28T10:01:00Z", "hangupCause": "NORMAL_CLEARING",
-            "incoming": True, "startTime": "2026-11-28T10:00:00Z",
-        }],
+        "callDetails": [
+            {
+                "calleeNumber": "+915555",
+                "connectTime": "2026-11-28T10:00:03Z",
+                "didNumber": "+918000",
+                "duration": "57",
+                "endTime": "2026-11-28T10:01:00Z",
+                "hangupCause": "NORMAL_CLEARING",
+                "incoming": True,
+                "startTime": "2026-11-28T10:00:00Z",
+            }
+        ],
         "keys": [
             {"name": "$flow.key.order_status", "value": "shipped"},
             {"name": "$flow.key.response_raw", "value": None},
@@ -136,7 +156,9 @@ def test_it_retries_5xx_with_one_webhook_id_until_delivered(acme, receiver, defa
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.DELIVERED
     assert [(a.status_code, a.error_reason) for a in delivery.attempts.all()] == [
-        (500, "SERVER_ERROR"), (503, "SERVER_ERROR"), (200, "")
+        (500, "SERVER_ERROR"),
+        (503, "SERVER_ERROR"),
+        (200, ""),
     ]
 
 

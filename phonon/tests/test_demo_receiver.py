@@ -17,7 +17,9 @@ def signed_post(client, secret: str, body: dict):
     signature = StandardWebhook(secret).sign("msg_1", datetime.now(UTC), payload)
     timestamp = str(int(datetime.now(UTC).timestamp()))
     return client.post(
-        "/demo-api/receiver/", payload, content_type="application/json",
+        "/demo-api/receiver/",
+        payload,
+        content_type="application/json",
         headers={"webhook-id": "msg_1", "webhook-timestamp": timestamp, "webhook-signature": signature},
     )
 

@@ -5,70 +5,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('flows', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("flows", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReportedExecution',
+            name="ReportedExecution",
             fields=[
-                ('execution', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='report', serialize=False, to='flows.execution')),
-                ('started_at', models.DateTimeField()),
-                ('day', models.DateField()),
-                ('status', models.CharField(choices=[('completed', 'Completed'), ('failed', 'Failed')], max_length=10)),
-                ('cli', models.CharField(blank=True, max_length=64)),
-                ('did', models.CharField(blank=True, max_length=64)),
-                ('udf', models.JSONField(blank=True, default=dict)),
-                ('udf_names', models.TextField(blank=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='flows.flow')),
+                (
+                    "execution",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="report",
+                        serialize=False,
+                        to="flows.execution",
+                    ),
+                ),
+                ("started_at", models.DateTimeField()),
+                ("day", models.DateField()),
+                ("status", models.CharField(choices=[("completed", "Completed"), ("failed", "Failed")], max_length=10)),
+                ("cli", models.CharField(blank=True, max_length=64)),
+                ("did", models.CharField(blank=True, max_length=64)),
+                ("udf", models.JSONField(blank=True, default=dict)),
+                ("udf_names", models.TextField(blank=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="flows.flow"),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-execution'],
+                "ordering": ["-started_at", "-execution"],
             },
         ),
         migrations.CreateModel(
-            name='ReportedWebhookCall',
+            name="ReportedWebhookCall",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('completed', 'Completed'), ('failed', 'Failed')], max_length=10)),
-                ('widget', models.CharField(max_length=64)),
-                ('position', models.PositiveSmallIntegerField(help_text="The step's index in the execution's steps.")),
-                ('duration', models.FloatField(blank=True, help_text='Seconds; null when the step did not say.', null=True)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error_reason', models.CharField(blank=True, help_text='Empty when the call succeeded.', max_length=40)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='flows.flow')),
-                ('report', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='webhook_calls', to='reports.reportedexecution')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField()),
+                ("status", models.CharField(choices=[("completed", "Completed"), ("failed", "Failed")], max_length=10)),
+                ("widget", models.CharField(max_length=64)),
+                ("position", models.PositiveSmallIntegerField(help_text="The step's index in the execution's steps.")),
+                (
+                    "duration",
+                    models.FloatField(blank=True, help_text="Seconds; null when the step did not say.", null=True),
+                ),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "error_reason",
+                    models.CharField(blank=True, help_text="Empty when the call succeeded.", max_length=40),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="flows.flow"),
+                ),
+                (
+                    "report",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="webhook_calls",
+                        to="reports.reportedexecution",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['report', 'position'],
+                "ordering": ["report", "position"],
             },
         ),
         migrations.AddIndex(
-            model_name='reportedexecution',
-            index=models.Index(fields=['account', 'started_at', 'execution'], name='report_account_time'),
+            model_name="reportedexecution",
+            index=models.Index(fields=["account", "started_at", "execution"], name="report_account_time"),
         ),
         migrations.AddIndex(
-            model_name='reportedexecution',
-            index=models.Index(fields=['account', 'flow', 'started_at', 'execution'], name='report_account_flow_time'),
+            model_name="reportedexecution",
+            index=models.Index(fields=["account", "flow", "started_at", "execution"], name="report_account_flow_time"),
         ),
         migrations.AddIndex(
-            model_name='reportedexecution',
-            index=models.Index(fields=['account', 'status', 'started_at', 'execution'], name='report_account_status_time'),
+            model_name="reportedexecution",
+            index=models.Index(
+                fields=["account", "status", "started_at", "execution"], name="report_account_status_time"
+            ),
         ),
         migrations.AddIndex(
-            model_name='reportedwebhookcall',
-            index=models.Index(fields=['account', 'flow', 'widget', 'duration'], name='reported_call_widget'),
+            model_name="reportedwebhookcall",
+            index=models.Index(fields=["account", "flow", "widget", "duration"], name="reported_call_widget"),
         ),
         migrations.AddConstraint(
-            model_name='reportedwebhookcall',
-            constraint=models.UniqueConstraint(fields=('report', 'position'), name='one_reported_call_per_step'),
+            model_name="reportedwebhookcall",
+            constraint=models.UniqueConstraint(fields=("report", "position"), name="one_reported_call_per_step"),
         ),
     ]

@@ -8,64 +8,112 @@ import webhooks.models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BlockedCaller',
+            name="BlockedCaller",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(help_text='Digits with an optional leading +.', max_length=32)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(help_text="Digits with an optional leading +.", max_length=32)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['number'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'number'), name='unique_blocked_caller_per_account')],
+                "ordering": ["number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "number"), name="unique_blocked_caller_per_account")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DirectDialNumber',
+            name="DirectDialNumber",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(help_text='Digits with an optional leading +, e.g. +911234567890.', max_length=32)),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('is_paused', models.BooleanField(default=False)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.CharField(help_text="Digits with an optional leading +, e.g. +911234567890.", max_length=32),
+                ),
+                ("label", models.CharField(blank=True, max_length=100)),
+                ("is_paused", models.BooleanField(default=False)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['number'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'number'), name='unique_direct_dial_per_account')],
+                "ordering": ["number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "number"), name="unique_direct_dial_per_account")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Webhook',
+            name="Webhook",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('url', models.CharField(max_length=2000)),
-                ('method', models.CharField(choices=[('GET', 'Get'), ('POST', 'Post'), ('PUT', 'Put'), ('PATCH', 'Patch'), ('DELETE', 'Delete'), ('OPTIONS', 'Options'), ('HEAD', 'Head')], default='POST', max_length=7)),
-                ('auth_type', models.CharField(choices=[('none', 'None'), ('basic', 'Basic')], default='none', max_length=8)),
-                ('username', models.CharField(blank=True, max_length=200)),
-                ('password', phonon.encryption.EncryptedTextField(blank=True)),
-                ('body_type', models.CharField(choices=[('none', 'None')], default='none', max_length=8)),
-                ('is_default', models.BooleanField(default=False)),
-                ('signing_secret', phonon.encryption.EncryptedTextField(default=webhooks.models.new_signing_secret)),
-                ('notes', models.TextField(blank=True, help_text='Sanitised rich text, at most 1000 visible characters.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='accounts.account')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=100)),
+                ("url", models.CharField(max_length=2000)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("GET", "Get"),
+                            ("POST", "Post"),
+                            ("PUT", "Put"),
+                            ("PATCH", "Patch"),
+                            ("DELETE", "Delete"),
+                            ("OPTIONS", "Options"),
+                            ("HEAD", "Head"),
+                        ],
+                        default="POST",
+                        max_length=7,
+                    ),
+                ),
+                (
+                    "auth_type",
+                    models.CharField(choices=[("none", "None"), ("basic", "Basic")], default="none", max_length=8),
+                ),
+                ("username", models.CharField(blank=True, max_length=200)),
+                ("password", phonon.encryption.EncryptedTextField(blank=True)),
+                ("body_type", models.CharField(choices=[("none", "None")], default="none", max_length=8)),
+                ("is_default", models.BooleanField(default=False)),
+                ("signing_secret", phonon.encryption.EncryptedTextField(default=webhooks.models.new_signing_secret)),
+                (
+                    "notes",
+                    models.TextField(blank=True, help_text="Sanitised rich text, at most 1000 visible characters."),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="accounts.account"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('is_default', True)), fields=('account',), name='one_default_webhook_per_account')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_default", True)),
+                        fields=("account",),
+                        name="one_default_webhook_per_account",
+                    )
+                ],
             },
         ),
     ]
