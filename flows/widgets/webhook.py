@@ -62,6 +62,7 @@ from flows.variables import (
     variables_with_prefix,
 )
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
+from phonon import metrics
 from phonon.encryption import decrypt_secret
 from phonon.lib.extraction import (
     InvalidPath,
@@ -217,8 +218,8 @@ def prepare_webhook_request(
 
 
 def send_prepared(prepared: PreparedRequest) -> OutboundResult:
-    """The one place flows reach the network; never raises for network trouble."""
-    return send_request(
+    """The one place flows reach the network (and count it in the metrics); never raises for network trouble."""
+    result = send_request(
         prepared.method,
         prepared.url,
         headers=prepared.headers,
@@ -231,6 +232,8 @@ def send_prepared(prepared: PreparedRequest) -> OutboundResult:
         max_bytes=prepared.max_bytes,
         resolve=prepared.resolve,
     )
+    metrics.observe_webhook_request(error_reason_for(result) or "SUCCESS", result.duration)
+    return result
 
 
 def outcome_from_result(
