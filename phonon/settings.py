@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -82,7 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "phonon.staticfiles.PhononStaticFilesConfig",  # django.contrib.staticfiles
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -170,6 +171,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without collectstatic in dev and tests
 WHITENOISE_AUTOREFRESH = DEBUG
+# Source maps are for a developer's browser tools: not worth compressing at every start.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 

@@ -126,14 +126,14 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
 
         def ready() -> bool:
             if process.poll() is not None:
-                raise AssertionError("make serve exited:\n" + "".join(output))
+                raise AssertionError(f"make serve exited with code {process.returncode}.")
             try:
                 answers.append(requests.get(f"{site}/readyz", timeout=30))
             except requests.ConnectionError:
                 return False
             return answers[-1].status_code == 200
 
-        wait_until(ready, timeout=120, what="/readyz to say ready")
+        wait_until(ready, timeout=240, what="/readyz to say ready")
         assert answers[0].status_code == 503
         assert "No worker has reported" in " ".join(answers[0].json()["problems"])
         assert requests.get(f"{site}/healthz", timeout=30).json() == {"status": "ok"}
@@ -215,4 +215,4 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
     assert in_hand.status == "completed", "".join(output)
     assert in_hand.steps[0]["status_code"] == 200
     lines = "".join(output)
-    assert '"execution": "%s"' % in_hand.pk in lines  # LOG_FORMAT=json names the execution
+    assert f'"execution": "{in_hand.pk}"' in lines  # LOG_FORMAT=json names the execution
