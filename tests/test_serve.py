@@ -79,6 +79,7 @@ def start_serve(port: int, tmp_path: Path) -> subprocess.Popen:
         "WEB_CONCURRENCY": "2",
         "WORKER_PROCESSES": "1",
         "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+        "STATIC_ROOT": str(tmp_path / "static"),  # not the checkout's: other tests' whitenoise reads that
         "LOG_FORMAT": "json",
     }
     return subprocess.Popen(
@@ -147,7 +148,7 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
             f"{site}/login/",
             data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
             headers={"Referer": f"{site}/login/"},
-            timeout=30,
+            timeout=120,  # PBKDF2 at its production cost: about half a second, much more on a busy machine
         )
         assert signed_in.url == f"{site}/", signed_in.text
         to_visit, visited, static = ["/", f"/flows/{flow.pk}/"], set(), set()
