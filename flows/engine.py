@@ -270,7 +270,8 @@ class ExecutionRun:
             raise LeaseLost
 
     def finish(self, status: str, reason: str) -> Execution:
-        """End the execution in one transaction with its flow-end delivery and report rows.
+        """End the execution in one transaction with its flow-end delivery and report rows
+        (execution_finished's receiver, reports.recording).
 
         No-wait requests still out are not waited for: write_background_outcomes() follows.
         """
