@@ -9,4 +9,4 @@ from django.dispatch import Signal
 # transaction that ends it, which runs once per execution; False when the outcomes of requests
 # sent without waiting are written later). Sent inside that transaction: a receiver's writes
 # commit with the execution's end, and a receiver that raises rolls the end back.
-execution_finished = Signal()
+execution_finished = Signal(use_caching=True)  # like the model signals: receivers looked up once per sender
