@@ -70,6 +70,8 @@ class AccountObjectDeleteView(AccountObjectMixin, DeleteView):
 
 
 class AccountObjectView(AccountObjectMixin, View):
+    """A plain view over one object of the current account (`pk` from the URL); the apps' actions build on it."""
+
     def get_object(self):
         return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
 
