@@ -4,8 +4,8 @@ from django.conf import settings
 
 from accounts.models import Account
 
+from .default_webhook import set_default
 from .models import DirectDialNumber, Method, Webhook
-from .rules import set_default
 
 DEMO_DIRECT_DIALS = (
     ("+911234567890", "Sales line"),

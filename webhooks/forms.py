@@ -1,4 +1,4 @@
-"""Site forms. The webhook form only gathers values; `rules.clean_webhook` decides, as for the API."""
+"""Site forms. The webhook form only gathers values; `validation.clean_webhook` decides, as for the API."""
 
 from django import forms
 
@@ -15,7 +15,7 @@ from .models import (
     normalise_number,
     number_variants,
 )
-from .rules import WebhookRejected, clean_webhook, save_webhook
+from .validation import WebhookRejected, clean_webhook, save_webhook
 
 
 class WebhookForm(forms.Form):
