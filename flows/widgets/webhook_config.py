@@ -28,6 +28,7 @@ from phonon.encryption import encrypt_secret
 from phonon.lib.endpoint_rules import MAX_URL_LENGTH, url_problem, username_problem
 from phonon.lib.extraction import RESPONSE_TYPES, InvalidPath, validate_path
 from phonon.lib.templating import BODY_TYPES, VARIABLE_RE, TemplateError, validate_body_template
+from webhooks import internal_functions
 from webhooks.models import Method
 
 LINES = (SUCCESS_LINE, FAILURE_LINE)
@@ -292,10 +293,8 @@ def _clean_internal(config: Mapping[str, Any], field: FieldErrors) -> dict[str, 
 
 
 def _catalogue() -> dict[str, Any]:
-    """`webhooks.internal.INTERNAL_FUNCTIONS` by name (a mapping or a list of named entries)."""
-    from webhooks import internal
-
-    functions = getattr(internal, "INTERNAL_FUNCTIONS", None) or {}
+    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` by name (a mapping or a list of named entries)."""
+    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or {}
     if isinstance(functions, Mapping):
         return dict(functions)
     return {_read(function, "name"): function for function in functions}

@@ -24,9 +24,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from phone_numbers.models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
 from phonon.lib.templating import CALL_PREFIX, FLOW_KEY_PREFIX, USER_KEY_PREFIX
-
-from .models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
 
 logger = logging.getLogger(__name__)
 

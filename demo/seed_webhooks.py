@@ -3,9 +3,9 @@
 from django.conf import settings
 
 from accounts.models import Account
-
-from .default_webhook import set_default
-from .models import DirectDialNumber, Method, Webhook
+from phone_numbers.models import DirectDialNumber
+from webhooks.default_webhook import set_default
+from webhooks.models import Method, Webhook
 
 DEMO_DIRECT_DIALS = (
     ("+911234567890", "Sales line"),
