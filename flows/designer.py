@@ -34,7 +34,6 @@ from flows.variables import (
     RESPONSE_STATUS_TYPE,
     SUCCESS,
     ErrorReason,
-    flow_key,
 )
 from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, METHODS
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
@@ -66,31 +65,8 @@ class NotesForm(forms.Form):
 
 
 def internal_function_catalogue() -> list[dict[str, Any]]:
-    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` as [{name, description, methods, variable}].
-
-    Accepts a mapping or a list, of dicts or of objects with those attributes, so the
-    catalogue's own shape stays the webhooks app's business; empty until it exists.
-    """
-    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or []
-    if isinstance(functions, dict):
-        functions = list(functions.values())
-    catalogue = []
-    for function in functions:
-
-        def read(key: str, default: Any = "", function=function) -> Any:
-            if isinstance(function, dict):
-                return function.get(key, default)
-            return getattr(function, key, default)
-
-        catalogue.append(
-            {
-                "name": read("name"),
-                "description": read("description"),
-                "methods": list(read("methods", [])),
-                "variable": read("variable") or flow_key(read("name")),
-            }
-        )
-    return catalogue
+    """The internal functions as the API's catalogue lists them: [{name, description, methods, variable}]."""
+    return [function.as_catalogue_entry() for function in internal_functions.INTERNAL_FUNCTIONS.values()]
 
 
 def clean_layout(layout: Any, widget_ids: set[str]) -> dict[str, dict[str, float]]:

@@ -292,25 +292,11 @@ def _clean_internal(config: Mapping[str, Any], field: FieldErrors) -> dict[str, 
 # --- the internal-function catalogue -------------------------------------------------------
 
 
-def _catalogue() -> dict[str, Any]:
-    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` by name (a mapping or a list of named entries)."""
-    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or {}
-    if isinstance(functions, Mapping):
-        return dict(functions)
-    return {_read(function, "name"): function for function in functions}
-
-
-def _read(entry: Any, key: str) -> Any:
-    return entry.get(key) if isinstance(entry, Mapping) else getattr(entry, key, None)
-
-
 def internal_function_names() -> list[str]:
-    return sorted(_catalogue())
+    return sorted(internal_functions.INTERNAL_FUNCTIONS)
 
 
 def internal_function_methods(name: str) -> tuple[str, ...] | None:
     """The methods an internal function accepts, or None when there is no such function."""
-    entry = _catalogue().get(name)
-    if entry is None:
-        return None
-    return tuple(_read(entry, "methods") or ())
+    function = internal_functions.INTERNAL_FUNCTIONS.get(name)
+    return None if function is None else tuple(function.methods)
