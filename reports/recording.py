@@ -10,10 +10,9 @@ from datetime import datetime
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
 from phonon import sql
+from phonon.lib.templating import FLOW_KEY_PREFIX
 
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
-
-FLOW_KEY_PREFIX = "$flow.key."
 
 
 def column_name(variable: str) -> str:
