@@ -19,20 +19,22 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from phonon import metrics
-from phonon.lib.outbound import OutboundResult, send_request
+from phonon import sql
+from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
 from phonon.logs import log_context
 from webhooks.models import AuthType, Webhook
 
-from .leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
+from . import metrics
+from .leases import lease_end
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
+from .variables import FLOW_KEY_PREFIX, ErrorReason
 from .widgets.webhook import error_reason_for
 
 logger = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 30
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
-RETRYABLE_ERRORS = frozenset({"TIMEOUT", "CONNECTION_ERROR"})
+RETRYABLE_ERRORS = frozenset({ErrorReason.TIMEOUT, ErrorReason.CONNECTION_ERROR})
 
 # SPEC §8: callDetails keys and the call fields they come from.
 CALL_DETAIL_FIELDS = {
@@ -62,7 +64,7 @@ def build_payload(execution: Execution) -> dict:
         "keys": [
             {"name": name, "value": value}
             for name, value in (execution.variables or {}).items()
-            if name.startswith("$flow.key.")
+            if name.startswith(FLOW_KEY_PREFIX)
         ],
         "phonon-uuid": str(execution.id),
         "recordingUrls": [
@@ -96,7 +98,7 @@ def signature_headers(delivery: Delivery, secret: str, now: datetime) -> dict[st
     timestamp = now.astimezone(UTC)
     return {
         "Content-Type": "application/json",
-        "User-Agent": "Phonon-Webhooks/1.0",
+        "User-Agent": USER_AGENT,
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": StandardWebhook(secret).sign(delivery.message_id, timestamp, delivery.payload),
@@ -160,14 +162,14 @@ def send(delivery: Delivery) -> OutboundResult:
 
 @functools.cache
 def claim_statement_for_deliveries(vendor: str) -> str:
-    """The claim of claim_due_delivery(), written once per backend (flows.leases.claim_statement).
+    """The claim of claim_due_delivery(), written once per backend (phonon.sql.claim).
 
     `pending` is a literal, so the sub-select reads the `delivery_due` partial index (pending
     rows by next_attempt_at) instead of scanning every delivered one.
     """
-    status, next_attempt_at = quoted_columns(Delivery, "status", "next_attempt_at")
-    due = f"{status} = '{DeliveryStatus.PENDING}' AND {next_attempt_at} <= %s AND {lease_free(Delivery)}"
-    return claim_statement(Delivery, due=due, order_by=next_attempt_at)
+    status, next_attempt_at = sql.columns(Delivery, "status", "next_attempt_at")
+    due = f"{status} = {sql.literal(DeliveryStatus.PENDING)} AND {next_attempt_at} <= %s AND {sql.lease_free(Delivery)}"
+    return sql.claim(Delivery, due=due, order_by=next_attempt_at)
 
 
 def claim_due_delivery(worker_id: str):
@@ -175,7 +177,7 @@ def claim_due_delivery(worker_id: str):
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     due_params = [adapt(now), adapt(now)]
-    return run_claim(
+    return sql.run_claim(
         claim_statement_for_deliveries(connection.vendor),
         [worker_id, adapt(lease_end(now)), *due_params, *due_params],
         Delivery,

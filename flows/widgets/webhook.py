@@ -4,7 +4,8 @@ The work is split in three so the engine can run the middle part in the backgrou
 `wait_for_response` is off: `prepare_webhook_request` renders everything from the variables
 (and may already fail with MANDATORY_PARAMETER_MISSING), `send_prepared` is the only call to
 the network, and `outcome_from_result` maps the answer to the output variables, the line and
-the step record. `run_webhook_widget` chains them for the waiting case.
+the step record. `run_webhook_widget` chains them for the waiting case (and runs internal
+mode); the engine calls it for every webhook widget but a custom one that does not wait.
 
 Decisions where SPEC §6 is silent:
 
@@ -43,7 +44,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
-from flows.validation import WEBHOOK_DEFAULTS
+from flows import metrics
 from flows.variables import (
     CALL_PREFIX,
     ERROR_REASON,
@@ -62,7 +63,7 @@ from flows.variables import (
     variables_with_prefix,
 )
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
-from phonon import metrics
+from flows.widgets.webhook_config import DEFAULTS
 from phonon.encryption import decrypt_secret
 from phonon.lib.extraction import (
     InvalidPath,
@@ -75,6 +76,7 @@ from phonon.lib.extraction import (
 from phonon.lib.outbound import OutboundResult, send_request
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
+from webhooks import internal_functions
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +148,7 @@ class PreparedRequest:
 
 def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with SPEC §6 defaults for anything left out (stored flows have them all)."""
-    return {**WEBHOOK_DEFAULTS, **config}
+    return {**DEFAULTS, **config}
 
 
 def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
@@ -287,15 +289,13 @@ def outcome_from_result(
 
 def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
     """Call a platform function in-process with the chosen variable groups; its text lands in $flow.key.<function>."""
-    from webhooks.internal import call_internal_function
-
     function, method = config["function"], config["method"]
     parameters: dict[str, str | None] = {}
     for group in config.get("parameters", []):
         parameters.update(variables_with_prefix(variables, PARAMETER_PREFIXES[group]))
     started = time.monotonic()
     try:
-        succeeded, text = call_internal_function(account, function, method, parameters)
+        succeeded, text = internal_functions.call_internal_function(account, function, method, parameters)
     except Exception:
         logger.exception("Internal function %s failed for account %s", function, getattr(account, "pk", None))
         succeeded, text = False, f"The internal function {function} failed unexpectedly."
