@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -115,7 +114,6 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
     flow = make_flow(account, webhook("w1", server.url("/orders")), end(), flow_end_webhook=True)
     slow_flow = make_flow(account, webhook("w1", server.url("/slow")), end(), name="Slow")
 
-    T0 = time.monotonic()
     port = free_port()
     site = f"http://127.0.0.1:{port}"
     process = start_serve(port, tmp_path)
@@ -129,20 +127,19 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
             if process.poll() is not None:
                 raise AssertionError(f"make serve exited with code {process.returncode}.")
             try:
-                answers.append(requests.get(f"{site}/readyz", timeout=30))
+                answers.append(requests.get(f"{site}/readyz", timeout=60))
             except requests.ConnectionError:
                 return False
             return answers[-1].status_code == 200
 
-        wait_until(ready, timeout=240, what="/readyz to say ready")
+        wait_until(ready, timeout=600, what="/readyz to say ready")
         assert answers[0].status_code == 503
         assert "No worker has reported" in " ".join(answers[0].json()["problems"])
-        assert requests.get(f"{site}/healthz", timeout=30).json() == {"status": "ok"}
+        assert requests.get(f"{site}/healthz", timeout=60).json() == {"status": "ok"}
 
-        print("T", time.monotonic() - T0, "        # Sign in, then every ", flush=True)
         # Sign in, then every page reachable from the menu and every static file they reference.
         browser = requests.Session()
-        login = browser.get(f"{site}/login/", timeout=30)
+        login = browser.get(f"{site}/login/", timeout=60)
         assert login.status_code == 200
         signed_in = browser.post(
             f"{site}/login/",
@@ -157,41 +154,39 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
             if path in visited or path.startswith(("/logout", "/admin")):
                 continue
             visited.add(path)
-            page = browser.get(urljoin(site, path), timeout=30)
+            page = browser.get(urljoin(site, path), timeout=60)
             assert page.status_code == 200, f"{path}: {page.status_code}"
             links = Links()
             links.feed(page.text)
             to_visit.extend(sorted(links.pages - visited))
             static |= links.static
         assert {"/", "/webhooks/", "/flows/", "/executions/", "/reports/", "/api/docs/"} <= visited
-        print("T", time.monotonic() - T0, "        assert any(name.endswi", flush=True)
         assert any(name.endswith(".css") for name in static) and any(name.endswith(".js") for name in static)
         for url in sorted(static):
             assert HASHED_NAME.search(urlsplit(url).path), f"{url} is not a hashed name"
-            answer = requests.get(urljoin(site, url), headers={"Accept-Encoding": "gzip"}, timeout=30)
+            answer = requests.get(urljoin(site, url), headers={"Accept-Encoding": "gzip"}, timeout=60)
             assert answer.status_code == 200, url
             if url.endswith((".css", ".js", ".svg")):
                 assert answer.headers.get("Content-Encoding") == "gzip", url
 
-        print("T", time.monotonic() - T0, "        # One call end to end", flush=True)
         # One call end to end, over the API; the counters move.
-        before = requests.get(f"{site}/metrics", timeout=30).text
+        before = requests.get(f"{site}/metrics", timeout=60).text
         api = {"Authorization": f"Token {token}"}
-        queued = requests.post(f"{site}/api/v1/executions/", json={"flow": flow.pk}, headers=api, timeout=30)
+        queued = requests.post(f"{site}/api/v1/executions/", json={"flow": flow.pk}, headers=api, timeout=60)
         assert queued.status_code == 202, queued.text
         execution_url = f"{site}/api/v1/executions/{queued.json()['id']}/"
         wait_until(
-            lambda: requests.get(execution_url, headers=api, timeout=30).json()["status"] == "completed",
+            lambda: requests.get(execution_url, headers=api, timeout=60).json()["status"] == "completed",
             what="the call to complete",
         )
         wait_until(lambda: server.requests_to("/receiver"), what="the flow-end delivery")
         wait_until(
             lambda: metric(
-                requests.get(f"{site}/metrics", timeout=30).text, "phonon_deliveries_total", status="delivered"
+                requests.get(f"{site}/metrics", timeout=60).text, "phonon_deliveries_total", status="delivered"
             ),
             what="the delivery in the metrics",
         )
-        after = requests.get(f"{site}/metrics", timeout=30).text
+        after = requests.get(f"{site}/metrics", timeout=60).text
         assert metric(after, "phonon_executions_total", status="completed") == (
             metric(before, "phonon_executions_total", status="completed") + 1
         )
@@ -200,7 +195,6 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
         assert metric(after, "phonon_queue_depth") == 0
         assert metric(after, "phonon_workers") == 1
 
-        print("T", time.monotonic() - T0, "        # SIGTERM while", flush=True)
         # SIGTERM while a slow call is in hand: the call completes, everything exits 0.
         in_hand = Execution.objects.create(account=account, flow=slow_flow, call={"cli": "+15550100"})
         wait_until(lambda: server.requests_to("/slow"), what="the slow call to be sent")
