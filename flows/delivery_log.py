@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django import forms
 from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 
 from phonon.lib.spreadsheet import csv_text, format_time, safe_cells
@@ -92,8 +92,8 @@ def log_rows(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     return (
         deliveries.select_related("execution__flow", "webhook")
         .annotate(
-            cli=KT("execution__call__cli"),
-            did=KT("execution__call__did"),
+            cli=KeyTextTransform("cli", "execution__call"),
+            did=KeyTextTransform("did", "execution__call"),
             attempt_count=Count("attempts"),
             last_attempt_at=Max("attempts__attempted_at"),
             last_status_code=Subquery(last_attempt.values("status_code")[:1]),
