@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from flows.widget_passwords import rotate_widget_passwords
+from flows.widget_secrets import rotate_widget_secrets
 from phonon.encryption import EncryptedTextField, rotate_secret
 
 BATCH_SIZE = 500
@@ -60,7 +60,7 @@ def rotate_column(table: str, pk: str, column: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored secrets (webhook and widget passwords, signing secrets) with the newest encryption key."
+    help = "Re-encrypt stored secrets (webhook and widget passwords, secret widget headers and query parameters, signing secrets) with the newest encryption key."
 
     def handle(self, *args, **options) -> None:
         total = 0
@@ -69,12 +69,14 @@ class Command(BaseCommand):
             total += count
             self.stdout.write(f"{table}.{column}: {count} value(s) re-encrypted")
         try:
-            count = rotate_widget_passwords()
+            count = rotate_widget_secrets()
         except InvalidToken:
             raise CommandError(
-                "A webhook widget password cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
+                "A webhook widget secret cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
                 "add the key it was encrypted with and run again."
             )
         total += count
-        self.stdout.write(f"webhook widget passwords in flows: {count} value(s) re-encrypted")
+        self.stdout.write(
+            f"webhook widget secrets in flows (passwords, secret headers and query parameters): {count} value(s) re-encrypted"
+        )
         self.stdout.write(self.style.SUCCESS(f"{total} secret(s) now use the newest key."))
