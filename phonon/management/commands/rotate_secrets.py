@@ -60,7 +60,10 @@ def rotate_column(table: str, pk: str, column: str) -> int:
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored secrets (webhook and widget passwords, secret widget headers and query parameters, signing secrets) with the newest encryption key."
+    help = (
+        "Re-encrypt stored secrets (webhook and widget passwords, secret widget headers and query "
+        "parameters, signing secrets) with the newest encryption key."
+    )
 
     def handle(self, *args, **options) -> None:
         total = 0
@@ -77,6 +80,7 @@ class Command(BaseCommand):
             )
         total += count
         self.stdout.write(
-            f"webhook widget secrets in flows (passwords, secret headers and query parameters): {count} value(s) re-encrypted"
+            "webhook widget secrets in flows (passwords, secret headers and query parameters): "
+            f"{count} value(s) re-encrypted"
         )
         self.stdout.write(self.style.SUCCESS(f"{total} secret(s) now use the newest key."))
