@@ -40,7 +40,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -127,9 +127,19 @@ class PreparedRequest:
         """The URL with its query parameters as requested; no credentials, secret parameters "***"."""
         parts = urlsplit(self.url)
         netloc = parts.netloc.rpartition("@")[2]
-        params = [(name, MASK if name in self.secret_params else value) for name, value in self.params]
-        query = "&".join(filter(None, [parts.query, urlencode(params, safe="*")]))
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
+        query = "&".join(filter(None, [parts.query, urlencode(self.params)]))
+        return self.masked_url(urlunsplit(parts._replace(netloc=netloc, query=query)))
+
+    def masked_url(self, url: str) -> str:
+        """`url` with the values of secret query parameters shown as "***" (a redirect keeps them too)."""
+        if not self.secret_params or not url:
+            return url
+        parts = urlsplit(url)
+        params = [
+            (name, MASK if name in self.secret_params else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        return urlunsplit(parts._replace(query=urlencode(params, safe="*")))
 
     @property
     def display_headers(self) -> dict[str, str]:
@@ -300,7 +310,7 @@ def outcome_from_result(
         "error_reason": reason,
         "error_detail": detail,
         "duration": round(result.duration, 3),
-        "final_url": result.final_url,
+        "final_url": prepared.masked_url(result.final_url) if prepared else result.final_url,
         "response_excerpt": _excerpt(body, result.headers),
         "unmatched": unmatched,
         "wait_for_response": config["wait_for_response"],

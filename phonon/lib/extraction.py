@@ -424,17 +424,21 @@ def nearest_paths(path: str, tree: dict[str, Any], limit: int = 3) -> list[str]:
     """The answer's paths most like `path`, best first: the ones ending in the same names first
     (`data.data.order.status` for `data.order.status`), then by spelling. Empty when nothing is close."""
     wanted = _segments(path)
+    if not wanted:
+        return []
     scored = []
     for candidate in tree_paths(tree):
-        if candidate == path:
-            continue
         segments = _segments(candidate)
+        if candidate == path or not segments:
+            continue
         shared = 0
         while shared < min(len(wanted), len(segments)) and wanted[-1 - shared] == segments[-1 - shared]:
             shared += 1
-        similarity = difflib.SequenceMatcher(None, path, candidate).ratio()
-        if (shared and wanted[-1] != "data") or similarity >= 0.6:
-            scored.append((-shared, -similarity, len(candidate), candidate))
+        # How alike the last names are ("stat" and "status"), then the whole spelling.
+        leaf = difflib.SequenceMatcher(None, wanted[-1], segments[-1]).ratio()
+        if (shared and wanted[-1] != "data") or leaf >= 0.6:
+            whole = difflib.SequenceMatcher(None, path, candidate).ratio()
+            scored.append((-shared, -leaf, -whole, len(candidate), candidate))
     return [candidate for *_, candidate in sorted(scored)[:limit]]
 
 
