@@ -34,7 +34,9 @@ from lxml import etree
 RESPONSE_TYPES = ("json", "xml")
 
 # `data` alone, or `data` followed by a child (`.x`), an index (`[0]`) or a descent (`..x`).
-_JSON_ROOT_RE = re.compile(r"^data(?=$|[.\[])")
+# (The designer reads JSON_ROOT_PATTERN to warn as the path is typed.)
+JSON_ROOT_PATTERN = r"^data(?=$|[.\[])"
+_JSON_ROOT_RE = re.compile(JSON_ROOT_PATTERN)
 _PATH_CACHE_SIZE = 1024
 
 
