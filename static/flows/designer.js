@@ -729,6 +729,21 @@
     };
   }
 
+  /** POSTs `body` as JSON with the session's CSRF token: {response, answer} (answer null unless JSON). */
+  async function postJson(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": $("#flow-form [name=csrfmiddlewaretoken]").value,
+      },
+      body: JSON.stringify(body),
+    });
+    return { response, answer: await response.json().catch(() => null) };
+  }
+
   async function save() {
     saveButton.disabled = true;
     saveStatus.textContent = "Saving…";
@@ -736,17 +751,7 @@
     let response;
     let answer = null;
     try {
-      response = await fetch(state.saveUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "X-CSRFToken": $("#flow-form [name=csrfmiddlewaretoken]").value,
-        },
-        body: JSON.stringify(collectFlow()),
-      });
-      answer = await response.json().catch(() => null);
+      ({ response, answer } = await postJson(state.saveUrl, collectFlow()));
     } catch (error) {
       saveStatus.textContent = "Not saved: the server could not be reached.";
       saveStatus.className = "save-status bad";
@@ -879,5 +884,8 @@
   }
 
   load(config.flow);
-  window.phononDesigner = { state, editor, collectFlow, config, openWidget, serializeConfig, setWidgetConfig, showWidgetFieldErrors };
+  window.phononDesigner = {
+    state, editor, collectFlow, config, openWidget, serializeConfig, setWidgetConfig, showWidgetFieldErrors,
+    postJson, escapeHtml, $, $$,
+  };
 })();

@@ -16,9 +16,7 @@
   "use strict";
 
   const designer = window.phononDesigner;
-  const config = designer.config;
-  const $ = (selector, root = document) => root.querySelector(selector);
-  const $$ = (selector, root = document) => Array.from(root.querySelectorAll(selector));
+  const { config, $, $$, escapeHtml } = designer;
 
   const panel = $("#widget-panel");
   const openButton = $("#test-open");
@@ -35,10 +33,6 @@
   // Sample values typed here are kept while the page is open, for every widget.
   const samples = { ...config.sampleVariables };
   let lastResult = null;
-
-  function escapeHtml(text) {
-    return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
-  }
 
   function setStatus(text, kind) {
     status.textContent = text;
@@ -129,17 +123,7 @@
     let response;
     let answer = null;
     try {
-      response = await fetch(config.testUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "X-CSRFToken": $("#flow-form [name=csrfmiddlewaretoken]").value,
-        },
-        body: JSON.stringify(body),
-      });
-      answer = await response.json().catch(() => null);
+      ({ response, answer } = await designer.postJson(config.testUrl, body));
     } catch (error) {
       setStatus("The server could not be reached.", "bad");
       return;
