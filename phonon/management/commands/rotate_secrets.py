@@ -10,8 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from flows.widget_secrets import rotate_widget_secrets
-from phonon.encryption import EncryptedTextField, rotate_secret
+from phonon.encryption import EMBEDDED_SECRET_ROTATORS, EncryptedTextField, rotate_secret
 
 BATCH_SIZE = 500
 
@@ -60,10 +59,7 @@ def rotate_column(table: str, pk: str, column: str) -> int:
 
 
 class Command(BaseCommand):
-    help = (
-        "Re-encrypt stored secrets (webhook and widget passwords, secret widget headers and query "
-        "parameters, signing secrets) with the newest encryption key."
-    )
+    help = "Re-encrypt stored secrets (webhook and widget passwords, signing secrets) with the newest encryption key."
 
     def handle(self, *args, **options) -> None:
         total = 0
@@ -71,16 +67,14 @@ class Command(BaseCommand):
             count = rotate_column(table, pk, column)
             total += count
             self.stdout.write(f"{table}.{column}: {count} value(s) re-encrypted")
-        try:
-            count = rotate_widget_secrets()
-        except InvalidToken:
-            raise CommandError(
-                "A webhook widget secret cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
-                "add the key it was encrypted with and run again."
-            )
-        total += count
-        self.stdout.write(
-            "webhook widget secrets in flows (passwords, secret headers and query parameters): "
-            f"{count} value(s) re-encrypted"
-        )
+        for label, rotate in EMBEDDED_SECRET_ROTATORS.items():
+            try:
+                count = rotate()
+            except InvalidToken:
+                raise CommandError(
+                    f"One of the {label} cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
+                    "add the key it was encrypted with and run again."
+                )
+            total += count
+            self.stdout.write(f"{label}: {count} value(s) re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"{total} secret(s) now use the newest key."))
