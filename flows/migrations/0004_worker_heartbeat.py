@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("flows", "0001_initial"),
+        ("flows", "0003_delivery_operations"),
     ]
 
     operations = [
