@@ -9,6 +9,7 @@ in hand and sees that call finish and the process exit 0.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -89,6 +90,20 @@ def start_serve(port: int, tmp_path: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (serve's children run in process groups of their own)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout.split()
+    return [grandchild for child in map(int, found) for grandchild in (child, *descendants(child))]
+
+
+def kill_tree(process: subprocess.Popen) -> None:
+    """A test that fails half-way must not leave gunicorn and workers running after it."""
+    for pid in (process.pid, *descendants(process.pid)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    process.wait()
 
 
 def metric(text: str, name: str, **labels: str) -> float:
@@ -204,8 +219,7 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
         raise AssertionError(f"{failure}\n--- make serve's output:\n{''.join(output)[-6000:]}") from None
     finally:
         if process.poll() is None:
-            process.kill()
-            process.wait()
+            kill_tree(process)
     in_hand.refresh_from_db()
     assert in_hand.status == "completed", "".join(output)
     assert in_hand.steps[0]["status_code"] == 200
