@@ -24,7 +24,7 @@ from webhooks.models import AuthType, Webhook
 
 from .leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
-from .widgets.webhook import error_reason_for
+from .widgets.webhook import body_text, error_reason_for
 
 logger = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             duration=round(result.duration, 3),
             error_reason=error_reason_for(result) or "",
             error_detail=result.error_detail or "",
-            response_excerpt=result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace"),
+            response_excerpt=body_text(result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES], result.headers),
             replay=delivery.replay_requested,
         )
     logger.info(

@@ -9,7 +9,6 @@ its errors come back keyed by dotted path for the script to put beside each fiel
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -23,6 +22,7 @@ from django_summernote.widgets import SummernoteInplaceWidget
 from accounts.tenancy import AccountRequiredMixin
 from flows.models import Flow
 from flows.validation import FlowValidationError, public_widgets, validate_flow
+from phonon.lib.json_input import JSONInputError, read_json_input
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
 from webhooks.models import Webhook
 
@@ -151,9 +151,9 @@ class FlowDesignerView(AccountRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int | None = None) -> JsonResponse:
         flow = self.get_flow()
         try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+            data = read_json_input(request.body or b"null")
+        except JSONInputError as error:
+            return JsonResponse({"errors": error.errors or {"": [str(error)]}}, status=400)
         if not isinstance(data, dict):
             return JsonResponse({"errors": {"": ["Send the flow as a JSON object."]}}, status=400)
         submitted = {key: data[key] for key in WIDGET_FIELDS if key in data}
