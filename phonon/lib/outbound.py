@@ -9,7 +9,9 @@ What it guarantees (SPEC §5, §6):
 * ``timeout`` is a total deadline for checks, connects, redirects and reading: socket timeouts
   restart with every byte, so a timer shuts down the socket in use when the deadline passes;
 * the body is streamed and abandoned past ``max_bytes``;
-* network trouble never raises: it comes back as an ``OutboundResult`` with an error reason.
+* network trouble never raises: it comes back as an ``OutboundResult`` with an error reason;
+* the result's text (headers, final URL, error detail) is ``storable``: a NUL or lone surrogate
+  the server sent (in a Location, say) is U+FFFD; the body stays bytes, for the caller to decode.
 
 Tests patch ``send_request`` at this one point; end-to-end tests use ``phonon.lib.testing.http_server``.
 """
@@ -38,6 +40,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
+from phonon.lib.storable import storable
 from phonon.lib.url_policy import DEFAULT_PORTS, CheckedURL, IPNetwork, Resolver, UrlPolicyError, check_url
 
 TIMEOUT = "TIMEOUT"
@@ -114,7 +117,9 @@ def send_request(
     with _Deadline(timeout) as deadline:
         result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
     result.duration = time.monotonic() - started
-    result.error_detail = _redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url)))
+    result.error_detail = storable(_redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url))))
+    result.final_url = storable(result.final_url)
+    result.headers = {name: storable(value) for name, value in result.headers.items()}
     return result
 
 
