@@ -3,8 +3,12 @@
 When an execution ends, `enqueue_flow_end_delivery` freezes the predefined JSON body in a
 Delivery, in the same transaction. The worker calls `send_due_delivery`, which claims one due
 delivery, sends it through the one outbound client with Standard Webhooks signature headers,
-logs the attempt and schedules a retry (timeout, connection error, 429, 5xx) on
+logs the attempt and schedules a retry (timeout, connection error, 3xx, 429, 5xx) on
 WEBHOOK_RETRY_SCHEDULE, or ends it (2xx delivered; anything else failed).
+
+Redirects are not followed (Standard Webhooks): a 3xx would drop the payload (302 → GET) or
+post it somewhere the account never registered (307). It is a failed attempt, logged with its
+Location, and retried like a 5xx, so a receiver that moved can be fixed without losing calls.
 """
 
 import functools
@@ -119,7 +123,7 @@ def retry_after_seconds(result: OutboundResult, now: datetime) -> int | None:
 def is_retryable(result: OutboundResult) -> bool:
     if result.status_code is None:
         return result.error_reason in RETRYABLE_ERRORS
-    return result.status_code == 429 or result.status_code >= 500
+    return 300 <= result.status_code < 400 or result.status_code == 429 or result.status_code >= 500
 
 
 def next_status(result: OutboundResult, round_attempts: int, now: datetime) -> tuple[str, datetime | None]:
@@ -151,6 +155,7 @@ def send(delivery: Delivery) -> OutboundResult:
         data=delivery.payload.encode(),
         auth=auth,
         timeout=DELIVERY_TIMEOUT_SECONDS,
+        max_redirects=0,
         **delivery.account.url_policy(),
         max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
     )
@@ -219,12 +224,13 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             replay=delivery.replay_requested,
         )
     logger.info(
-        "delivery %s execution=%s status=%s code=%s error=%s",
+        "delivery %s execution=%s status=%s code=%s error=%s %s",
         delivery.message_id,
         delivery.execution_id,
         status,
         result.status_code,
         error_reason_for(result) or "-",
+        result.error_detail,
     )
 
 

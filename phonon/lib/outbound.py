@@ -96,6 +96,8 @@ def send_request(
 ) -> OutboundResult:
     """Send one request (following redirects) within ``timeout`` seconds in total; never raises for network trouble.
 
+    With ``max_redirects=0`` a redirect is the answer: REDIRECTION, its Location in the detail.
+
     ``headers`` are sent as given (the caller has escaped them) over a few defaults; ``params``
     are appended to the URL's own query; a ``str`` body is sent as UTF-8; ``auth`` is HTTP Basic.
     """
@@ -209,7 +211,13 @@ def _follow(hop: _Hop, policy: _Policy, deadline: _Deadline, *, max_bytes: int, 
                 if hop_number < max_redirects:
                     hop = next_hop
                     continue
-                problem = f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting (to {next_url})."
+                if max_redirects:
+                    problem = (
+                        f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting (to {next_url})."
+                    )
+                else:
+                    status = response.status_code
+                    problem = f"{checked.host} answered {status}, a redirect to {next_url}, which is not followed."
             return OutboundResult(
                 response.status_code,
                 headers=dict(response.headers),
