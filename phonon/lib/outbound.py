@@ -41,7 +41,15 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from phonon.lib.storable import storable
-from phonon.lib.url_policy import DEFAULT_PORTS, CheckedURL, IPNetwork, Resolver, UrlPolicyError, check_url
+from phonon.lib.url_policy import (
+    DEFAULT_PORTS,
+    ENCODED_DOT_SEGMENTS,
+    CheckedURL,
+    IPNetwork,
+    Resolver,
+    UrlPolicyError,
+    check_url,
+)
 
 TIMEOUT = "TIMEOUT"
 CONNECTION_ERROR = "CONNECTION_ERROR"
@@ -625,6 +633,21 @@ class _PinnedRequest(requests.PreparedRequest):
     def __init__(self, checked: CheckedURL) -> None:
         super().__init__()
         self.checked = checked
+
+    def prepare_url(self, url: str, params: Any) -> None:
+        """requests' URL, with dot segments that were percent-encoded encoded again.
+
+        requests re-quotes the URL and so decodes "%2E" to "."; a segment "%2E%2E" (a value
+        "..", see phonon.lib.templating) would go out as "..", which the receiver resolves:
+        "/customers/%2E%2E/orders" would reach "/orders". Literal dot segments are resolved
+        before this point (RFC 3986), so any "." or ".." segment left was encoded.
+        """
+        super().prepare_url(url, params)
+        parts = urlsplit(self.url)
+        segments = parts.path.split("/")
+        if "." in segments or ".." in segments:
+            path = "/".join(ENCODED_DOT_SEGMENTS.get(segment, segment) for segment in segments)
+            self.url = urlunsplit(parts._replace(path=path))
 
 
 class _PinnedAdapter(HTTPAdapter):
