@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 
+from phonon.errors import is_api_request
 from phonon.lib.storable import first_unstorable_field, unstorable_problem
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -26,10 +27,6 @@ class StorableInputMiddleware:
         refused = self.first_refused_field(request)
         if refused is None:
             return self.get_response(request)
-        # Imported here: accounts.api.errors imports DRF's views, whose settings import it back,
-        # and middleware is loaded before anything else has imported DRF.
-        from accounts.api.errors import is_api_request
-
         name, problem = refused
         if is_api_request(request):
             return JsonResponse({name: [problem]}, status=400)
