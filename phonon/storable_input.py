@@ -1,4 +1,4 @@
-"""Refuse text the database cannot store in the URL path, the query string and form fields.
+"""Refuse text the database cannot store in the URL path, headers, the query string and form fields.
 
 JSON bodies are judged where they are parsed (`accounts.api.parsers.JSONInputParser` for the
 API, `read_json_input` for the site's JSON posts); everything else a client sends reaches the
@@ -37,7 +37,8 @@ class StorableInputMiddleware:
         problem = unstorable_problem(request.path_info)
         if problem:
             return "path", problem
-        fields = list(request.GET.lists())
+        fields = [(f"{name} header", [value]) for name, value in request.headers.items()]
+        fields += request.GET.lists()
         if request.method == "POST" and request.content_type in FORM_TYPES:
             fields += request.POST.lists()
         elif request.content_type == FORM_TYPES[0]:  # PUT and PATCH forms: only DRF parses them

@@ -144,3 +144,12 @@ def test_a_nul_in_the_url_path_is_a_400(alice_api):
 
     assert response.status_code == 400
     assert "path" in response.json()
+
+
+def test_a_nul_in_a_header_is_a_400_naming_it(alice_api):
+    response = alice_api.post("/api/v1/executions/", {}, format="json", HTTP_IDEMPOTENCY_KEY="key\x00")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "Idempotency-Key header": ["The text holds a NUL character (U+0000), which cannot be stored; remove it."]
+    }
