@@ -2,9 +2,9 @@
 
 JSON bodies are judged where they are parsed (`accounts.api.parsers.JSONInputParser` for the
 API, `read_json_input` for the site's JSON posts); everything else a client sends reaches the
-views through Django's QueryDicts, checked here once for every route, site and API alike. A
-NUL is the only such character there: Django decodes these with errors="replace", so no lone
-surrogate survives.
+views through headers and Django's QueryDicts, checked here once for every route, site and
+API alike. Lone surrogates are checked too: Django decodes bad bytes to U+FFFD, but in the
+charset the request declares, and UTF-7 turns valid bytes into one.
 """
 
 from collections.abc import Callable

@@ -152,3 +152,25 @@ def test_a_nul_in_a_header_is_a_400_naming_it(alice_api):
     assert response.json() == {
         "Idempotency-Key header": ["The text holds a NUL character (U+0000), which cannot be stored; remove it."]
     }
+
+
+def test_a_query_string_in_an_odd_charset_cannot_smuggle_a_lone_surrogate(alice, acme):
+    """Django decodes the query string in the request's declared charset: UTF-7 makes "+2AA-" U+D800."""
+    client = Client()
+    client.force_login(alice)
+
+    response = client.get("/flows/?label=%2B2AA-", CONTENT_TYPE="text/plain; charset=utf-7")
+
+    assert response.status_code == 400
+    assert response.content.decode() == (
+        "label: The text holds an unpaired surrogate (U+D800), which cannot be stored; remove it."
+    )
+
+
+def test_a_json_body_in_an_odd_charset_cannot_smuggle_a_lone_surrogate(alice_api):
+    response = alice_api.post("/api/v1/flows/", b'{"name": "+2AA-"}', content_type="application/json; charset=utf-7")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "name": ["The text holds an unpaired surrogate (U+D800), which cannot be stored; remove it."]
+    }
