@@ -1,4 +1,4 @@
-"""The API's JSON parser: phonon.lib.storable's rules (a depth limit, no text the database cannot store)."""
+"""The API's JSON parser: phonon.lib.json_input's rules (a depth limit, no text the database cannot store)."""
 
 from django.conf import settings
 from rest_framework.exceptions import ParseError
