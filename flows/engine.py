@@ -66,6 +66,7 @@ from flows.widgets.webhook import (
     run_internal_widget,
     send_prepared,
 )
+from phonon.lib.storable import storable
 from reports.recording import record_finished_execution
 
 logger = logging.getLogger(__name__)
@@ -315,7 +316,7 @@ class ExecutionRun:
         self.collect_background(wait=False)
         fields = {
             "status": status,
-            "failure_reason": reason,
+            "failure_reason": storable(reason),  # it may quote an exception's text
             "variables": self.variables,
             "steps": self.steps,
             "persisted_variables": self.persisted,

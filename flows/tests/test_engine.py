@@ -236,6 +236,15 @@ def test_an_exception_in_a_widget_fails_only_that_execution(acme):
     assert "boom" in execution.failure_reason and "'a1'" in execution.failure_reason
 
 
+def test_an_exception_quoting_unstorable_text_still_fails_the_execution(acme):
+    flow = make_flow(acme)
+    with mock.patch("flows.engine.run_assign_widget", autospec=True, side_effect=RuntimeError("bad \x00 \ud800")):
+        execution = run(queue_execution(flow))
+
+    assert execution.status == "failed"
+    assert "bad \ufffd \ufffd" in execution.failure_reason
+
+
 def test_it_ends_with_the_flow_end_delivery_and_the_report_row(acme):
     execution = queue_execution(make_flow(acme))
     with (
