@@ -162,7 +162,7 @@ class FlowDesignerView(AccountRequiredMixin, View):
         try:
             data = read_json_input(request.body or b"null")
         except JSONInputError as error:
-            return JsonResponse({"errors": error.errors or {"": [str(error)]}}, status=400)
+            return refused_body(error)
         if not isinstance(data, dict):
             return JsonResponse({"errors": {"": ["Send the flow as a JSON object."]}}, status=400)
         submitted = {key: data[key] for key in WIDGET_FIELDS if key in data}
@@ -190,6 +190,12 @@ class FlowDesignerView(AccountRequiredMixin, View):
         )
 
 
+def refused_body(error: JSONInputError) -> JsonResponse:
+    """The 400 of a JSON body the page's script sent that `read_json_input` refuses, in the
+    `{"errors": {dotted path: [sentences]}}` shape the script puts beside the fields."""
+    return JsonResponse({"errors": error.errors or {"": [str(error)]}}, status=400)
+
+
 class WidgetTestView(AccountRequiredMixin, View):
     """The designer's Test button: `flows.trial.run_widget_test` with the session, answered as the
     API answers it (400 field errors under `errors`, as saving does; 404; 429 with Retry-After)."""
@@ -198,9 +204,9 @@ class WidgetTestView(AccountRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> JsonResponse:
         try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+            data = read_json_input(request.body or b"null")
+        except JSONInputError as error:
+            return refused_body(error)
         try:
             return JsonResponse(run_widget_test(data, account=request.account))
         except FlowValidationError as error:

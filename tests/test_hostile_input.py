@@ -27,7 +27,7 @@ BODY_METHODS = ("post", "put", "patch")
 # Routes whose writes take no body: a hostile one is never read, so they answer as usual.
 BODY_IGNORED = {"webhook-rotate-secret", "delivery-replay", "logout"}
 # The site's pages that take JSON (the others take forms).
-SITE_JSON_ROUTES = {"flows:designer", "flows:designer-new"}
+SITE_JSON_ROUTES = {"flows:designer", "flows:designer-new", "flows:test-widget"}
 # Values for URL kwargs that are not ids.
 OTHER_KWARGS = {"name": "cli_pause_update"}  # POST and PUT
 
