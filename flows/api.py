@@ -137,6 +137,7 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
         return self.get_paginated_response([as_record(delivery) for delivery in page])
 
     @extend_schema(
+        operation_id="api_v1_deliveries_replay_many",  # apart from the one delivery's replay
         request=ReplayRequestSerializer,
         responses={202: inline_serializer("BulkReplayQueued", {"queued": serializers.IntegerField()})},
     )

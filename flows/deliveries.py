@@ -25,8 +25,10 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from phonon import sql
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
+from phonon.logs import log_context
 from webhooks.models import AuthType, Webhook
 
+from . import metrics
 from .delivery_health import note_attempt
 from .leases import lease_end
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
@@ -198,9 +200,10 @@ def send_due_delivery(worker_id: str) -> bool:
     if pk is None:
         return False
     delivery = Delivery.objects.select_related("webhook", "account").get(pk=pk)
-    attempted_at = timezone.now()
-    result = send(delivery)
-    record_attempt(delivery, result, attempted_at, worker_id)
+    with log_context(delivery=delivery.pk, execution=delivery.execution_id, account=delivery.account_id):
+        attempted_at = timezone.now()
+        result = send(delivery)
+        record_attempt(delivery, result, attempted_at, worker_id)
     return True
 
 
@@ -234,6 +237,7 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             response_excerpt=body_text(result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES], result.headers),
             replay=delivery.replay_requested,
         )
+    metrics.count_delivery(status)
     logger.info(
         "delivery %s execution=%s status=%s code=%s error=%s %s",
         delivery.message_id,

@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
+from flows import metrics
 from flows.variables import (
     CALL_PREFIX,
     ERROR_REASON,
@@ -258,8 +259,8 @@ def prepare_webhook_request(
 
 
 def send_prepared(prepared: PreparedRequest) -> OutboundResult:
-    """The one place flows reach the network; never raises for network trouble."""
-    return send_request(
+    """The one place flows reach the network (and count it in the metrics); never raises for network trouble."""
+    result = send_request(
         prepared.method,
         prepared.url,
         headers=prepared.headers,
@@ -272,6 +273,8 @@ def send_prepared(prepared: PreparedRequest) -> OutboundResult:
         max_bytes=prepared.max_bytes,
         resolve=prepared.resolve,
     )
+    metrics.observe_webhook_request(error_reason_for(result) or "SUCCESS", result.duration)
+    return result
 
 
 def outcome_from_result(
