@@ -65,6 +65,7 @@ from flows.widgets.webhook import (
     send_prepared,
 )
 from phonon import sql
+from phonon.lib.storable import storable
 from phonon.logs import bind_log_context
 
 logger = logging.getLogger(__name__)
@@ -276,7 +277,7 @@ class ExecutionRun:
         self.collect_background(wait=False)
         fields = {
             "status": status,
-            "failure_reason": reason,
+            "failure_reason": storable(reason),  # it may quote an exception's text
             "variables": self.variables,
             "steps": self.steps,
             "persisted_variables": self.persisted,
