@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedViewSet
+from accounts.audit import AuditedViewSetMixin
 from flows.forms import ExecutionFilterForm
 from flows.models import Execution, Flow
 from flows.serializers import (
@@ -21,7 +22,7 @@ from flows.serializers import (
 )
 
 
-class FlowViewSet(AccountScopedViewSet):
+class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
     """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path."""
 
     queryset = Flow.objects.all()

@@ -124,9 +124,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's four validators: new passwords (invitations, change, reset, create_account) must pass
+# them; seed_demo's demo passwords are set directly, as an operator would, and stay as they are.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -172,6 +176,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
+
+# Outgoing mail (invitations, password resets, ...): EMAIL_URL such as
+# smtp+tls://user:password@smtp.example.com:587; the default prints each message to the console.
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Product settings (SPEC §4 to §8) -------------------------------------------------------
 # How many proxies in X-Forwarded-For to trust for the client address; 0 reads REMOTE_ADDR only.
