@@ -136,7 +136,8 @@ class ApiToken(AccountOwned):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
+        named = f" “{self.name}”" if self.name else ""
+        return f"{self.prefix}…{named} ({self.user})"
 
     @classmethod
     def issue(cls, *, user, account: Account, name: str = "") -> tuple["ApiToken", str]:
