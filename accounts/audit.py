@@ -6,13 +6,12 @@ no secret value can enter the log. Callers take a `snapshot()` before a change a
 `changed_fields(before, obj)` after it.
 """
 
-import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
 from django.db import models, transaction
 
-from .client_ip import get_client_ip
+from .client_ip import canonical_client_ip
 from .models import Account, ApiToken, AuditAction, AuditEntry
 
 # What the log calls each audited model (filter values of the page and the API).
@@ -63,16 +62,6 @@ def _actor(request, by) -> tuple[Any, str]:
     return user, user.get_username()
 
 
-def _address(request) -> str:
-    if request is None:
-        return ""
-    address = get_client_ip(request)
-    try:
-        return str(ipaddress.ip_address(address))
-    except ValueError:  # a proxy's header held something else; the log keeps no guess
-        return ""
-
-
 def record(
     request,
     action: str,
@@ -99,7 +88,7 @@ def record(
         object_id=str(obj.pk),
         object_repr=(object_repr if object_repr is not None else str(obj))[:200],
         changed_fields=sorted(changed),
-        address=_address(request),
+        address=canonical_client_ip(request) if request is not None else "",
     )
 
 

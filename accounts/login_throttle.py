@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from django.shortcuts import render
 from django.utils import timezone
 
-from .client_ip import get_client_ip
+from .client_ip import canonical_client_ip
 from .models import LoginFailure, LoginLock
 
 FAILURE_LIMIT = 5
@@ -68,7 +68,7 @@ def unlock(lock: LoginLock) -> None:
 
 @receiver(user_login_failed, dispatch_uid="accounts.login_throttle")
 def count_failed_login(sender, credentials: dict, request=None, **kwargs) -> None:
-    address = get_client_ip(request) if request is not None else ""
+    address = canonical_client_ip(request) if request is not None else ""
     record_failure(credentials.get("username", ""), address)
 
 
@@ -78,7 +78,7 @@ def throttled(login_view):
     @wraps(login_view)
     def view(request, *args, **kwargs):
         if request.method == "POST":
-            until = locked_until(request.POST.get("username", ""), get_client_ip(request))
+            until = locked_until(request.POST.get("username", ""), canonical_client_ip(request))
             if until is not None:
                 seconds = max(1, int((until - timezone.now()).total_seconds()))
                 context = {"until": until, "minutes": -(-seconds // 60)}

@@ -1,7 +1,7 @@
 """Settings → Members (owners only), and the page an emailed invitation link opens."""
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import get_user_model, login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -123,12 +123,21 @@ class InvitationView(View):
         if members.accept(self.request, self.invitation, user):
             messages.success(self.request, f"Welcome to {account.name}.")
         else:
-            messages.info(self.request, f"You were already a member of {account.name}.")
+            messages.info(
+                self.request,
+                f"You are already a member of {account.name}; the invitation stays open for {self.invitation.email}.",
+            )
         self.request.session[SESSION_KEY] = account.pk
         return redirect("accounts:home")
 
     def render_page(self, form: InvitationSignupForm, status: int = 200) -> HttpResponse:
-        context = {"invitation": self.invitation, "form": form}
+        user = self.request.user
+        context = {
+            "invitation": self.invitation,
+            "form": form,
+            "already_member": user.is_authenticated and members.is_member(self.invitation.account, user),
+            "login_exists": get_user_model().objects.filter(email__iexact=self.invitation.email).exists(),
+        }
         return render(self.request, "accounts/invitation.html", context, status=status)
 
 

@@ -84,12 +84,15 @@ def find_invitation(key: str) -> Membership | None:
     )
 
 
+def is_member(account: Account, user) -> bool:
+    return Membership.objects.filter(account=account, user=user).exists()
+
+
 @transaction.atomic
 def accept(request, membership: Membership, user) -> bool:
-    """Join `user` to the invitation's account; False when they were a member already (the
-    invitation is then dropped)."""
-    if Membership.objects.filter(account=membership.account, user=user).exists():
-        membership.delete()
+    """Join `user` to the invitation's account; False (and the invitation stays open for its
+    addressee) when they are a member already, e.g. an owner trying the link."""
+    if is_member(membership.account, user):
         return False
     membership.user = user
     membership.save(update_fields=["user"])

@@ -57,6 +57,13 @@ def test_the_address_is_read_as_the_ip_whitelist_reads_it(alice, settings):
     assert blocked.status_code == 429
 
 
+def test_an_ipv4_mapped_ipv6_address_counts_as_the_ipv4_address(alice):
+    fail(FAILURE_LIMIT - 1, username="someone", address="::ffff:203.0.113.9")
+    fail(1, username="someone-else", address="203.0.113.9")
+    assert LoginLock.objects.get(kind="address").value == "203.0.113.9"
+    assert log_in("alice", RIGHT, "::ffff:203.0.113.9").status_code == 429
+
+
 def test_failures_older_than_the_window_do_not_count(alice):
     fail(FAILURE_LIMIT - 1)
     age_everything(16)

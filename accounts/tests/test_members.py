@@ -94,15 +94,26 @@ class TestInvitationLifecycle:
         assert b"viewer" in visitor.get(second).content
 
     def test_an_existing_user_logs_in_and_joins(self, alice_client, visitor, charlie, globex, acme):
+        charlie.email = "charlie@globex.test"
+        charlie.save()
         link = invite_on_site(alice_client, email="charlie@globex.test")
         login_url = f"/login/?next={link}"
-        assert login_url.encode() in visitor.get(link).content
+        page = visitor.get(link).content.decode()
+        assert login_url in page and "A login with the address charlie@globex.test exists already" in page
         logged_in = visitor.post(login_url, {"username": "charlie", "password": "correct horse battery", "next": link})
         assert logged_in["Location"] == link
         assert b"Join as charlie" in visitor.get(link).content
         assert visitor.post(link).status_code == 302
         assert Membership.objects.get(user=charlie, account=acme).role == Role.DEVELOPER
         assert b"Acme" in visitor.get("/").content
+
+    def test_a_member_trying_the_link_leaves_it_open_for_the_invitee(self, alice_client, visitor):
+        link = invite_on_site(alice_client)
+        assert b"already a member of Acme" in alice_client.get(link).content
+        response = alice_client.post(link, follow=True)
+        assert b"the invitation stays open for dora@example.com" in response.content
+        assert visitor.get(link).status_code == 200
+        assert Membership.objects.get(email="dora@example.com").is_pending
 
     def test_the_new_password_must_pass_the_validators(self, alice_client, visitor):
         link = invite_on_site(alice_client)
