@@ -27,6 +27,9 @@ class MembersView(OwnerRequiredMixin, View):
                 membership = members.invite(request, request.account, **form.cleaned_data)
             except ValidationError as error:
                 form.add_error("email", error)
+            except members.MailNotSent as error:
+                form.add_error(None, str(error))
+                return self.render_page(form, status=503)
             else:
                 messages.success(request, f"Invitation sent to {membership.email}; the link works for 7 days.")
                 return redirect("accounts:members")
@@ -150,6 +153,10 @@ class InvitationRenewalView(View):
         invitation = members.find_invitation(key)
         if invitation is None or not invitation.is_pending or not invitation.invite_expired:
             return redirect("accounts:invitation", key=key)
-        members.ask_for_new_invitation(request, invitation)
+        try:
+            members.ask_for_new_invitation(request, invitation)
+        except members.MailNotSent as error:
+            messages.error(request, str(error))
+            return redirect("accounts:invitation", key=key)
         context = {"reason": "asked", "invitation": invitation}
         return render(request, "accounts/invitation_unusable.html", context)

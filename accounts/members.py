@@ -6,7 +6,9 @@ member's tokens go with them — hold whichever way a change comes in. Each func
 audit row.
 """
 
+import logging
 import secrets
+import smtplib
 from datetime import timedelta
 
 from django.contrib.auth.base_user import BaseUserManager
@@ -23,6 +25,23 @@ from .models import Account, ApiToken, Membership, Role, hash_token_key
 
 INVITATION_VALID_FOR = timedelta(days=7)
 LAST_OWNER = "{account} needs at least one owner: make someone else an owner first."
+
+logger = logging.getLogger(__name__)
+
+
+class MailNotSent(Exception):
+    """The mail server refused or could not be reached; what would have been saved is rolled back."""
+
+    def __init__(self) -> None:
+        super().__init__("The email could not be sent (the mail server did not take it); please try again later.")
+
+
+def _send(subject: str, template: str, context: dict, to: list[str]) -> None:
+    try:
+        send_mail(subject, render_to_string(template, context), None, to)
+    except (smtplib.SMTPException, OSError):
+        logger.exception("Could not send %r to %s", subject, to)
+        raise MailNotSent from None
 
 
 def members_of(account: Account):
@@ -47,7 +66,8 @@ def invite(request, account: Account, email: str, role: str) -> Membership:
     """Invite `email` with `role` and mail the one-time link; inviting a pending address again
     sends a fresh link (the old one stops working) with the new role.
 
-    Raises ValidationError when the address already belongs to a member.
+    Raises ValidationError when the address already belongs to a member, MailNotSent (and
+    nothing is saved) when the mail server does not take the message.
     """
     email = BaseUserManager.normalize_email(email.strip())
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
@@ -68,12 +88,7 @@ def invite(request, account: Account, email: str, role: str) -> Membership:
     else:
         _record(request, audit.CHANGED, membership, changed=audit.changed_fields(before, membership))
     context = {"membership": membership, "url": invitation_url(request, key), "valid_days": INVITATION_VALID_FOR.days}
-    send_mail(
-        f"You are invited to {account.name} on Phonon",
-        render_to_string("accounts/email/invitation.txt", context),
-        None,
-        [email],
-    )
+    _send(f"You are invited to {account.name} on Phonon", "accounts/email/invitation.txt", context, [email])
     return membership
 
 
@@ -101,19 +116,17 @@ def accept(request, membership: Membership, user) -> bool:
 
 
 def ask_for_new_invitation(request, membership: Membership) -> None:
-    """Mail the inviter (or, if they left, every owner) that an expired link was followed."""
+    """Mail the inviter (or, if they left, every owner) that an expired link was followed.
+
+    Raises MailNotSent when the mail server does not take it."""
     owners = Membership.objects.filter(account=membership.account, role=Role.OWNER, user__isnull=False)
     addresses = [membership.invited_by.email] if membership.invited_by and membership.invited_by.email else []
     addresses = addresses or [email for email in owners.values_list("user__email", flat=True) if email]
     if not addresses:
         return
     context = {"membership": membership, "url": request.build_absolute_uri(reverse("accounts:members"))}
-    send_mail(
-        f"{membership.email} asks for a new invitation to {membership.account.name}",
-        render_to_string("accounts/email/invitation_renewal.txt", context),
-        None,
-        addresses,
-    )
+    subject = f"{membership.email} asks for a new invitation to {membership.account.name}"
+    _send(subject, "accounts/email/invitation_renewal.txt", context, addresses)
 
 
 def _check_owner_remains(membership: Membership) -> None:

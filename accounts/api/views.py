@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -43,6 +43,11 @@ class IpWhitelistViewSet(AuditedViewSetMixin, mixins.DestroyModelMixin, AccountS
     serializer_class = IpWhitelistEntrySerializer
 
 
+class MailServerUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "mail_not_sent"
+
+
 def django_errors(error: DjangoValidationError, field: str | None = None) -> ValidationError:
     """The rules in accounts.members speak Django; the API answers them as a 400 with the sentence."""
     return ValidationError({field: error.messages} if field else {"detail": " ".join(error.messages)})
@@ -75,6 +80,8 @@ class MemberViewSet(
             membership = members.invite(request, self.account, **invite.validated_data)
         except DjangoValidationError as error:
             raise django_errors(error, "email")
+        except members.MailNotSent as error:
+            raise MailServerUnavailable(str(error))
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request, pk=None):

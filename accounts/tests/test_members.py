@@ -1,6 +1,7 @@
 """Members and invitations (SPEC §17): invite, accept, change roles, remove; owners only."""
 
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiToken, Membership, Role
+from accounts.models import ApiToken, AuditEntry, Membership, Role
 from conftest import api_client, make_member
 
 MEMBERS = "/api/v1/members/"
@@ -252,3 +253,32 @@ class TestMembersPage:
         page = alice_client.post(reverse("accounts:member-role", args=[membership.pk]), {"role": "boss"}, follow=True)
         assert b"Role:" in page.content
         assert Membership.objects.get(user=bob).role == Role.VIEWER
+
+
+def break_mail(settings) -> None:
+    """SMTP to a local port nothing listens on: a real refused connection."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 2
+
+
+class TestMailServerDown:
+    def test_an_invitation_that_cannot_be_mailed_is_not_saved(self, alice_api, alice_client, settings):
+        break_mail(settings)
+        response = alice_api.post(MEMBERS, {"email": "dora@example.com", "role": "viewer"}, format="json")
+        assert response.status_code == 503 and "could not be sent" in response.json()["detail"]
+        page = alice_client.post(reverse("accounts:members"), {"email": "dora@example.com", "role": "viewer"})
+        assert page.status_code == 503 and b"could not be sent" in page.content
+        assert not Membership.objects.filter(email="dora@example.com").exists()
+        assert not AuditEntry.objects.exists()
+
+    def test_asking_for_a_new_invitation_says_when_the_mail_failed(self, alice_client, alice, visitor, settings):
+        alice.email = "alice@acme.test"
+        alice.save()
+        link = invite_on_site(alice_client)
+        Membership.objects.filter(email="dora@example.com").update(invite_expires_at=timezone.now())
+        break_mail(settings)
+        response = visitor.post(link + "renew/", follow=True)
+        assert response.status_code == 410 and b"could not be sent" in response.content
