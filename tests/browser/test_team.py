@@ -23,6 +23,10 @@ def test_invite_accept_and_log_in_as_the_new_member(signed_in, live_server, acme
     expect(page.locator(".messages")).to_contain_text("Invitation sent to dora@example.com")
     expect(page.locator("tr[data-member='dora@example.com']")).to_contain_text("pending")
     screenshot("invited")
+    page.click(".page-head a:has-text('Audit log')")
+    expect(page.locator("tbody tr").first).to_contain_text("alice")
+    expect(page.locator("tbody tr").first).to_contain_text("created member dora@example.com")
+    screenshot("audit-log")
 
     link = re.search(r"https?://\S+(/invitations/\S+/)", mail.outbox[-1].body).group(1)
     page.click("button:has-text('Log out')")
