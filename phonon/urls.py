@@ -1,29 +1,13 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
 from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.login_throttle import throttled
-
 urlpatterns = [
-    path("admin/login/", throttled(admin.site.login)),  # the admin's own form, throttled like the site's
+    path("", include("accounts.auth_urls")),  # login (throttled, also the admin's), logout, passwords
     path("admin/", admin.site.urls),
-    path("login/", throttled(auth_views.LoginView.as_view()), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    # Django's password views with the site's templates (templates/registration/).
-    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
-    path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("password/reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
-    path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path(
-        "password/reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
-        name="password_reset_confirm",
-    ),
-    path("password/reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("", include("accounts.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("webhooks/", include("phone_numbers.urls")),  # Direct Dial and blocklist pages, beside the webhooks
