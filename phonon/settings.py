@@ -180,12 +180,6 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"MemberStatusEnum": ["active", "pending"]},
 }
 
-# Outgoing mail (invitations, password resets, ...): EMAIL_URL such as
-# smtp+tls://user:password@smtp.example.com:587; the default prints each message to the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon <noreply@localhost>")
-SERVER_EMAIL = DEFAULT_FROM_EMAIL
-
 # --- Product settings (SPEC §4 to §8) -------------------------------------------------------
 # How many proxies in X-Forwarded-For to trust for the client address; 0 reads REMOTE_ADDR only.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -205,7 +199,7 @@ if DELIVERY_DISABLE_AFTER_DAYS <= 0 or SIGNING_SECRET_OVERLAP_HOURS < 0:
     raise ImproperlyConfigured(
         "DELIVERY_DISABLE_AFTER_DAYS must be more than 0 and SIGNING_SECRET_OVERLAP_HOURS 0 or more."
     )
-# Mail (owners' delivery alerts, invitations): EMAIL_URL such as smtp+tls://user:pw@host:587;
+# Mail (owners' delivery alerts, invitations, password resets): EMAIL_URL such as smtp+tls://user:pw@host:587;
 # the default prints every message on the console (`make run`).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon webhooks <noreply@localhost>")
