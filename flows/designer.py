@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views import View
 from django_summernote.widgets import SummernoteInplaceWidget
 
+from accounts import audit
 from accounts.api.errors import NOT_FOUND
 from accounts.tenancy import AccountRequiredMixin
 from flows.models import Execution, Flow
@@ -172,14 +173,19 @@ class FlowDesignerView(AccountRequiredMixin, View):
         except FlowValidationError as error:
             return JsonResponse({"errors": error.errors}, status=400)
         widget_ids = {widget["id"] for widget in cleaned["widgets"]}
+        created = flow is None
         with transaction.atomic():
-            if flow is None:
+            if created:
                 flow = Flow(account=request.account)
+            before = audit.snapshot(flow)
             for key in WIDGET_FIELDS:
                 setattr(flow, key, cleaned[key])
             flow.layout = clean_layout(data.get("layout"), widget_ids)
             flow.save()
-        created = self.kwargs.get("pk") is None
+            if created:
+                audit.record(request, audit.CREATED, flow)
+            else:
+                audit.record_change(request, flow, before)
         return JsonResponse(
             {
                 "id": flow.pk,

@@ -152,9 +152,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # more; e.g. CACHE_URL=redis://… takes the load off the database (django-environ's cache URLs).
 CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://phonon_cache")}
 
+# Django's four validators: new passwords (invitations, change, reset, create_account) must pass
+# them; seed_demo's demo passwords are set directly, as an operator would, and stay as they are.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -207,10 +211,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Two choice sets are named `status`: name each after its model (also quiets check --deploy).
+    # Several choice sets are named `status`: name each after what it describes (also quiets check --deploy).
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "flows.models.execution.ExecutionStatus",
         "DeliveryStatusEnum": "flows.models.delivery.DeliveryStatus",
+        "MemberStatusEnum": ["active", "pending"],
     },
 }
 
@@ -233,7 +238,7 @@ if DELIVERY_DISABLE_AFTER_DAYS <= 0 or SIGNING_SECRET_OVERLAP_HOURS < 0:
     raise ImproperlyConfigured(
         "DELIVERY_DISABLE_AFTER_DAYS must be more than 0 and SIGNING_SECRET_OVERLAP_HOURS 0 or more."
     )
-# Mail (owners' delivery alerts, invitations): EMAIL_URL such as smtp+tls://user:pw@host:587;
+# Mail (owners' delivery alerts, invitations, password resets): EMAIL_URL such as smtp+tls://user:pw@host:587;
 # the default prints every message on the console (`make run`).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon webhooks <noreply@localhost>")

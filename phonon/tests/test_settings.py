@@ -11,13 +11,13 @@ import pytest
 NAMES = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT")
 
 
-def settings_under(**environment: str) -> dict:
+def settings_under(names: tuple[str, ...] = NAMES, **environment: str) -> dict:
     """The settings module as a fresh process reads it with only these variables set."""
-    env = {key: value for key, value in os.environ.items() if key not in NAMES and key != "DEBUG"}
+    env = {key: value for key, value in os.environ.items() if key not in names and key != "DEBUG"}
     env.update(environment)
     script = (
         "import json, phonon.settings as s; "
-        f"print(json.dumps({{n: getattr(s, n) for n in {NAMES!r}}} | "
+        f"print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}} | "
         "{'proxy': getattr(s, 'SECURE_PROXY_SSL_HEADER', None)}))"
     )
     root = Path(__file__).resolve().parents[2]
@@ -106,3 +106,13 @@ def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+EMAIL = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS")
+
+
+def test_mail_prints_to_the_console_unless_email_url_says_otherwise():
+    assert settings_under(EMAIL)["EMAIL_BACKEND"].endswith("console.EmailBackend")  # make run
+    smtp = settings_under(EMAIL, EMAIL_URL="smtp+tls://user:pw@smtp.example.com:587")
+    assert smtp["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == ("smtp.example.com", 587, True)
