@@ -5,10 +5,12 @@ from collections.abc import Iterator
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
 from accounts.models import Account, ApiToken, Membership, Role
 from phonon.lib.testing.http_server import LocalHTTPServer, local_http_server
+from phonon.logs import _context as log_ids
 from tests.browser.chromium import missing_chromium_note
 
 
@@ -24,6 +26,17 @@ def plain_static_storage(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches_and_log_ids():
+    """Each test starts with empty caches (API throttle counts are keyed by token ids, which a
+    rolled-back database hands out again) and no log ids bound by an earlier test in this thread
+    (tests run the engine directly, outside the worker's log_context)."""
+    caches["default"].clear()
+    token = log_ids.set(None)
+    yield
+    log_ids.reset(token)
 
 
 @pytest.fixture(autouse=True)

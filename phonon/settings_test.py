@@ -7,5 +7,7 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "tests-only-insecure-secret-key")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1,[::1]")
+# Each test process keeps its own cache (the API throttle's counts), emptied before every test.
+os.environ.setdefault("CACHE_URL", "locmemcache://")
 
 from phonon.settings import *  # noqa: F403

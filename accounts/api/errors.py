@@ -16,6 +16,8 @@ def api_exception_handler(exc, context):
     """
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
-    elif isinstance(exc, exceptions.Throttled):  # DRF adds "Expected available in N seconds."
+    elif isinstance(exc, exceptions.Throttled) and str(exc.detail).startswith(str(exceptions.Throttled.default_detail)):
+        # The token throttle's bare refusal (DRF adds "Expected available in N seconds."); a
+        # refusal with its own sentence (e.g. 30 widget tests a minute) keeps it.
         exc = exceptions.Throttled(exc.wait, f"Too many requests with this token: the limit is {settings.API_RATE}.")
     return drf_exception_handler(exc, context)
