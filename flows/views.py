@@ -159,7 +159,10 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
         execution = self.object
         variables = sorted((execution.variables or {}).items())
         delivery = deliveries.describe_delivery(execution)
+        labels = {widget["id"]: widget.get("label", "") for widget in execution.flow.widgets or []}
         return super().get_context_data(
+            # Each step with its widget's label (ids are stable, so today's label names it).
+            steps=[{**step, "label": labels.get(step.get("widget"), "")} for step in execution.steps or []],
             variables=variables,
             persisted=set(execution.persisted_variables or []),
             delivery=delivery,
