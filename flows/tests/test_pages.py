@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from flows.models import Execution
-from flows.tests.factories import make_flow, queue_execution
+from flows.tests.factories import end, make_flow, queue_execution, webhook
 
 
 def test_the_flows_list_says_what_to_do_when_empty(alice_client):
@@ -114,6 +114,20 @@ def test_the_execution_page_shows_steps_lines_and_variables(alice_client, acme):
     assert "down for &lt;maintenance&gt;" in page  # escaped, never markup
     assert "$flow.key.order_status" in page and "shipped" in page
     assert "Waiting for the worker" not in page
+
+
+def test_the_execution_page_names_each_step_by_its_widgets_label(alice_client, acme):
+    flow = make_flow(acme, webhook("w1", "https://api.example.com/orders"), end())
+    flow.widgets[0]["label"] = "Look up <the> order"
+    flow.save()
+    execution = queue_execution(flow)
+    Execution.objects.filter(pk=execution.pk).update(
+        steps=[{"widget": "w1", "type": "webhook", "mode": "custom", "line": "0", "duration": 0.1}]
+    )
+
+    page = alice_client.get(reverse("flows:execution-detail", args=[execution.pk])).content.decode()
+
+    assert "1. Look up &lt;the&gt; order <code>w1</code>" in page
 
 
 def test_the_executions_list_filters_by_status(alice_client, acme, globex):
