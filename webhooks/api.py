@@ -10,7 +10,7 @@ from accounts.api.viewsets import AccountScopedViewSet
 
 from .internal import INTERNAL_FUNCTIONS, call_internal_function
 from .models import Webhook
-from .rules import check_webhook_url, rotate_signing_secret
+from .rules import check_answer, check_webhook_url, rotate_signing_secret
 from .serializers import (
     InternalFunctionSerializer,
     InternalResultSerializer,
@@ -30,8 +30,7 @@ class WebhookViewSet(AccountScopedViewSet):
         """The check button: syntax, scheme, DNS, network policy, then a reachability probe."""
         serializer = UrlCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ok, reason = check_webhook_url(self.account, serializer.validated_data["url"])
-        return Response({"ok": ok, "reason": reason})
+        return Response(check_answer(check_webhook_url(self.account, serializer.validated_data["url"])))
 
     @extend_schema(request=None, responses=WebhookSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")

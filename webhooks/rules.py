@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.db import transaction
 
 from accounts.models import Account
-from phonon.lib.outbound import probe_url
+from phonon.lib.outbound import Probe, probe_url
 from phonon.lib.sanitizer import NotesTooLong, check_notes
 from phonon.lib.url_policy import UrlPolicyError, check_url
 
@@ -69,7 +69,7 @@ def url_policy_problem(account: Account, url: str) -> str | None:
     return None
 
 
-def probe(account: Account, url: str) -> tuple[bool, str]:
+def probe(account: Account, url: str) -> Probe:
     """The reachability probe (any HTTP answer counts) through the one outbound client."""
     return probe_url(
         url,
@@ -79,12 +79,20 @@ def probe(account: Account, url: str) -> tuple[bool, str]:
     )
 
 
-def check_webhook_url(account: Account, url: str) -> tuple[bool, str]:
-    """The check button: syntax, scheme, DNS, network policy, then the probe; (ok, reason)."""
+def check_webhook_url(account: Account, url: str) -> Probe:
+    """The check button: syntax, scheme, DNS, network policy, then the probe."""
     problem = url_policy_problem(account, url or "")
     if problem:
-        return False, problem
+        return Probe(False, problem)
     return probe(account, url.strip())
+
+
+def check_answer(probe: Probe) -> dict[str, Any]:
+    """The check's answer (SPEC §4): {ok, reason, status_code}, and `warning` when the URL answered 4xx/5xx."""
+    answer: dict[str, Any] = {"ok": probe.ok, "reason": probe.reason, "status_code": probe.status_code}
+    if probe.warning:
+        answer["warning"] = probe.warning
+    return answer
 
 
 def probe_required(account: Account, url: str, instance: Webhook | None) -> bool:
@@ -137,7 +145,7 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
         if problem:
             errors["url"] = [f"URL: {problem}"]
         elif probe_required(account, url, instance):
-            reachable, reason = probe(account, url)
+            reachable, reason, *_ = probe(account, url)
             if not reachable:
                 errors["url"] = [
                     f"URL: the check did not pass ({reason}). Without HTTP support a webhook is saved only "

@@ -17,7 +17,7 @@ from phonon.lib.sanitizer import sanitize_notes
 
 from .forms import BlockedCallerForm, DirectDialNumberForm, WebhookForm
 from .models import BlockedCaller, DirectDialNumber, Webhook
-from .rules import check_webhook_url, rotate_signing_secret, set_default
+from .rules import check_answer, check_webhook_url, rotate_signing_secret, set_default
 
 FORM_TEMPLATE = "webhooks/webhook_form.html"
 
@@ -116,13 +116,12 @@ class WebhookRotateSecretView(PostOnlyObjectView):
 
 
 class UrlCheckView(AccountRequiredMixin, View):
-    """The check button: POST url → {ok, reason}. Advisory only; saving checks again."""
+    """The check button: POST url → {ok, reason, status_code[, warning]}. Advisory only; saving checks again."""
 
     write_required = True
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        ok, reason = check_webhook_url(request.account, request.POST.get("url", ""))
-        return JsonResponse({"ok": ok, "reason": reason})
+        return JsonResponse(check_answer(check_webhook_url(request.account, request.POST.get("url", ""))))
 
 
 class NumberListView(AccountObjectMixin, View):
