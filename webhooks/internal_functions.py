@@ -24,7 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
+from phone_numbers.models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
 
 logger = logging.getLogger(__name__)
 
