@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.db.models import Count, Max
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, View
 
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
@@ -17,6 +18,7 @@ from flows import deliveries
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
+from flows.variables import initial_variables
 from phonon.lib.sanitizer import sanitize_notes
 
 EXECUTIONS_PER_PAGE = 50
@@ -114,7 +116,13 @@ class StartCallView(AccountRequiredMixin, View):
         serializer = ExecutionCreateSerializer(
             data={
                 "flow": flow.pk,
-                "call": {"cli": data["cli"], "did": data["did"], "incoming": True},
+                # The call starts now; its end is the flow's (flows.deliveries.call_times).
+                "call": {
+                    "cli": data["cli"],
+                    "did": data["did"],
+                    "incoming": True,
+                    "start": timezone.now().isoformat(timespec="seconds"),
+                },
                 "user_keys": data["user_keys"],
             },
             context={"account": request.account},
@@ -124,7 +132,7 @@ class StartCallView(AccountRequiredMixin, View):
                 messages.error(request, f"{field}: {' '.join(map(str, errors))}")
             return redirect("flows:detail", pk=flow.pk)
         execution = serializer.save()
-        messages.success(request, f"Call started: execution {execution.pk} is queued for the worker.")
+        messages.success(request, f"Call started: execution {execution.pk} is waiting for a worker.")
         return redirect("flows:execution-detail", pk=execution.pk)
 
 
@@ -163,6 +171,8 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
         return super().get_context_data(
             # Each step with its widget's label (ids are stable, so today's label names it).
             steps=[{**step, "label": labels.get(step.get("widget"), "")} for step in execution.steps or []],
+            # The call as the flow saw it: "$call.incoming" = "true", user keys spelt as sent.
+            call_variables=initial_variables(execution.call or {}, execution.user_keys or {}).items(),
             variables=variables,
             persisted=set(execution.persisted_variables or []),
             delivery=delivery,
