@@ -173,6 +173,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Named enums, not drf-spectacular's hash-suffixed names ("Status608Enum").
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "flows.models.ExecutionStatus",
+        "ReportOutcomeEnum": "reports.models.ReportOutcome",
+    },
 }
 
 # --- Product settings (SPEC §4 to §8) -------------------------------------------------------

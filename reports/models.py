@@ -35,6 +35,9 @@ class ReportedExecution(AccountOwned):
     # per-row date function (SQLite runs those in Python).
     day = models.DateField()
     status = models.CharField(max_length=10, choices=ReportOutcome.choices)
+    # How many of its webhook calls failed: an execution that completes through line 1 is
+    # "completed" although its webhook failed, and the per-day chart says so.
+    webhook_failures = models.PositiveSmallIntegerField(default=0)
     cli = models.CharField(max_length=64, blank=True)
     did = models.CharField(max_length=64, blank=True)
     # {column: value}: `$flow.key.order_status` is stored under `order_status`.

@@ -25,6 +25,7 @@ FIXED_CSV_HEADER = ("execution", "flow", "flow_name", "started_at", "status", "c
 CSV_CHUNK_ROWS = 2000
 # Executions per day fills in the days without executions, unless the range is longer than this.
 MAX_FILLED_DAYS = 366
+WITH_WEBHOOK_FAILURES = "completed_with_webhook_failures"  # the per-day chart's third series
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 FORMULA_FIRST_CHARACTERS = frozenset("".join(FORMULA_PREFIXES))
@@ -207,15 +208,26 @@ class UdfReport:
     # --- Charts ----------------------------------------------------------------------------------
 
     def executions_per_day(self) -> dict:
-        """{labels: [day…], completed: [n…], failed: [n…]} for a stacked bar chart."""
+        """{labels: [day…], completed: [n…], failed: [n…], completed_with_webhook_failures: [n…]}.
+
+        The last is the part of `completed` whose executions had a webhook call fail (they went on
+        along line 1): a stacked bar chart shows it apart, so a failing widget is not all green.
+        """
         counts: dict[date, dict[str, int]] = {}
-        for day, status, total in self.rows.values_list("day", "status").annotate(total=Count("*")).order_by("day"):
+        grouped = (
+            self.rows.values_list("day", "status")
+            .annotate(total=Count("*"), with_failures=Count("pk", filter=Q(webhook_failures__gt=0)))
+            .order_by("day")
+        )
+        for day, status, total, with_failures in grouped:
             counts.setdefault(day, {})[status] = total
+            if status == ReportOutcome.COMPLETED:
+                counts[day][WITH_WEBHOOK_FAILURES] = with_failures
         days = sorted(counts)
         if days and (days[-1] - days[0]).days < MAX_FILLED_DAYS:
             days = [days[0] + timedelta(days=offset) for offset in range((days[-1] - days[0]).days + 1)]
         chart: dict = {"labels": [day.isoformat() for day in days]}
-        for outcome in ReportOutcome.values:
+        for outcome in (*ReportOutcome.values, WITH_WEBHOOK_FAILURES):
             chart[outcome] = [counts.get(day, {}).get(outcome, 0) for day in days]
         return chart
 
