@@ -56,6 +56,9 @@ class ReportedExecution(AccountOwned):
             models.Index(fields=["account", "flow", "started_at", "execution"], name="report_account_flow_time"),
             # The status filter: WHERE account_id = ? AND status = ? ORDER BY started_at.
             models.Index(fields=["account", "status", "started_at", "execution"], name="report_account_status_time"),
+            # The unfiltered "executions per day" chart: WHERE account_id = ? GROUP BY day, status,
+            # counting webhook_failures > 0, read from the index alone, already in day order.
+            models.Index(fields=["account", "day", "status", "webhook_failures"], name="report_account_day_outcome"),
         ]
 
     def __str__(self) -> str:
@@ -86,9 +89,12 @@ class ReportedWebhookCall(AccountOwned):
             models.UniqueConstraint(fields=["report", "position"], name="one_reported_call_per_step"),
         ]
         indexes = [
-            # The duration chart: WHERE account_id = ? [AND flow_id = ?] … ranked by duration
-            # within each (flow_id, widget), which this index already holds in order.
-            models.Index(fields=["account", "flow", "widget", "duration"], name="reported_call_widget"),
+            # The webhook charts: WHERE account_id = ? [AND flow_id = ?] GROUP BY flow_id, widget
+            # (counts, failures, average: from the index alone), and each widget's p95 read at its
+            # rank in duration order, which this index already holds.
+            models.Index(
+                fields=["account", "flow", "widget", "duration", "error_reason"], name="reported_call_widget_outcome"
+            ),
         ]
 
     def __str__(self) -> str:

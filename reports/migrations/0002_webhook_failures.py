@@ -32,5 +32,21 @@ class Migration(migrations.Migration):
             name="webhook_failures",
             field=models.PositiveSmallIntegerField(default=0),
         ),
+        migrations.AddIndex(
+            model_name="reportedexecution",
+            index=models.Index(
+                fields=["account", "day", "status", "webhook_failures"], name="report_account_day_outcome"
+            ),
+        ),
+        migrations.RemoveIndex(
+            model_name="reportedwebhookcall",
+            name="reported_call_widget",
+        ),
+        migrations.AddIndex(
+            model_name="reportedwebhookcall",
+            index=models.Index(
+                fields=["account", "flow", "widget", "duration", "error_reason"], name="reported_call_widget_outcome"
+            ),
+        ),
         migrations.RunPython(count_failures, migrations.RunPython.noop),
     ]
