@@ -82,7 +82,7 @@ class AccountAdmin(admin.ModelAdmin):
             "account": account,
             "enabled": enabled,
             "title": f"Turn HTTP support {'on' if enabled else 'off'} for {account.name}?",
-            **http_usage(account),
+            "http_usage": http_usage(account),
         }
         return TemplateResponse(request, "admin/accounts/http_support_confirm.html", context)
 

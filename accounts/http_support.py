@@ -1,5 +1,7 @@
 """The staff-only HTTP-support switch: one function, used by the command and the admin's switch."""
 
+from collections.abc import Callable
+
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
@@ -28,22 +30,20 @@ def set_http_support(account: Account, enabled: bool, *, by) -> HttpSupportChang
         return HttpSupportChange.objects.create(account=account, changed_by=by, old_value=old, new_value=enabled)
 
 
-def http_usage(account: Account) -> dict[str, list[str]]:
-    """What uses plain http:// in the account, for the switch's confirmation: webhook names and
-    "flow name → widget id" of custom webhook widgets (turning support off makes them fail)."""
-    from flows.models import Flow
-    from webhooks.models import Webhook
+# What calls plain http:// in an account, for the switch's confirmation. The apps that own such
+# URLs register a finder in their AppConfig.ready(), so accounts imports none of them.
+HTTP_URL_FINDERS: dict[str, Callable[[Account], list[str]]] = {}
 
-    webhooks = [
-        webhook.name
-        for webhook in Webhook.objects.for_account(account).only("name", "url")
-        if webhook.url.lower().startswith("http://")
-    ]
-    widgets = [
-        f"{flow.name} → {widget['id']}"
-        for flow in Flow.objects.for_account(account).only("name", "widgets")
-        for widget in flow.widgets or []
-        if widget.get("type") == "webhook"
-        and str((widget.get("config") or {}).get("url", "")).lower().startswith("http://")
-    ]
-    return {"http_webhooks": webhooks, "http_widgets": widgets}
+
+def register_http_urls(label: str, find: Callable[[Account], list[str]]) -> None:
+    """`find(account)` names what in the account calls an http:// URL ("Orders → w1")."""
+    HTTP_URL_FINDERS[label] = find
+
+
+def http_usage(account: Account) -> dict[str, list[str]]:
+    """{label: names} of everything that calls http:// in the account (turning support off makes it fail)."""
+    return {label: find(account) for label, find in HTTP_URL_FINDERS.items()}
+
+
+def is_http(url: object) -> bool:
+    return str(url or "").lower().startswith("http://")
