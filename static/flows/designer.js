@@ -364,7 +364,9 @@
   canvas.addEventListener("pointerdown", (event) => {
     pressedAt = { x: event.clientX, y: event.clientY };
   }, true);
-  canvas.addEventListener("click", (event) => {
+  // Drawflow's "view" mode (viewers) cancels the touch, so a tap sends no click there: the
+  // pointer's release opens the form instead (no click follows it to land on the form).
+  canvas.addEventListener(readOnly ? "pointerup" : "click", (event) => {
     const node = event.target.closest(".drawflow-node");
     if (!node || event.target.closest(".output, .input")) return;
     const moved = pressedAt && Math.hypot(event.clientX - pressedAt.x, event.clientY - pressedAt.y) > 4;

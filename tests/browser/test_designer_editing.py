@@ -177,3 +177,13 @@ def test_errors_speak_the_users_words_and_lead_to_the_field(signed_in, live_serv
     notes_error.get_by_role("button").click()
     expect(page.locator("#notes-panel .note-editable")).to_be_focused()
     expect(page.locator("#notes-panel .note-editable")).to_be_in_viewport()
+
+
+def test_a_viewer_on_a_phone_opens_a_form_with_a_tap(phone, live_server, bob, acme):
+    flow = two_ends_flow(acme)
+    sign_in(phone, live_server, bob)
+    designer = open_designer(phone, live_server, flow)
+    designer.node("w1").locator(".wbox-summary").tap()
+    expect(phone.locator("#panel-title")).to_have_text("Webhook widget · w1")
+    expect(phone.locator("#wf-url")).to_have_value("https://api.example.com/orders")
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
