@@ -20,10 +20,12 @@ class FlowsConfig(AppConfig):
     name = "flows"
 
     def ready(self) -> None:
-        """Widget passwords live inside flow definitions: tell rotate_secrets how to reach them."""
+        """Widget secrets live inside flow definitions: tell rotate_secrets how to reach them."""
         from accounts.http_support import register_http_urls
-        from flows.widget_passwords import rotate_widget_passwords  # needs the models loaded
+        from flows.widget_secrets import rotate_widget_secrets  # needs the models loaded
 
-        register_embedded_secrets("webhook widget passwords in flows", rotate_widget_passwords)
+        register_embedded_secrets(
+            "webhook widget secrets in flows (passwords, secret headers and query parameters)", rotate_widget_secrets
+        )
         # The HTTP-support switch's confirmation names the widgets it affects.
         register_http_urls("webhook widgets", http_widgets)

@@ -16,7 +16,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from flows import deliveries
-from flows.models import Execution, Flow
+from flows.delivery_log import REPLAYABLE_STATUSES
+from flows.models import DeliveryStatus, Execution, Flow
 from flows.validation import FlowValidationError, public_widgets, validate_flow
 from flows.variables import CALL_FIELDS, invalid_names
 
@@ -181,3 +182,65 @@ class QueuedSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.CharField()
+
+
+class DeliveryRecordSerializer(serializers.Serializer):
+    """A row of the deliveries log (flows.delivery_log.as_record), for the API schema."""
+
+    id = serializers.IntegerField()
+    webhook_id = serializers.CharField(help_text="The Standard Webhooks `webhook-id`, the same on every attempt.")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    created_at = serializers.DateTimeField()
+    execution = serializers.UUIDField()
+    flow = serializers.IntegerField()
+    flow_name = serializers.CharField()
+    webhook = serializers.IntegerField(allow_null=True)
+    webhook_name = serializers.CharField(allow_null=True)
+    cli = serializers.CharField(allow_null=True)
+    did = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReplayRequestSerializer(serializers.Serializer):
+    """The body of a bulk replay (validated by flows.delivery_log.ReplayForm); every field optional."""
+
+    status = serializers.ChoiceField(
+        choices=[choice.value for choice in REPLAYABLE_STATUSES], required=False, help_text="Default: failed."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Default: 31 days before until.")
+    until = serializers.DateTimeField(required=False, help_text="Default: now. At most 31 days after since.")
+    flow = serializers.IntegerField(required=False)
+    webhook = serializers.IntegerField(required=False)
+    cli = serializers.CharField(required=False)
+    did = serializers.CharField(required=False)
+
+
+class WidgetTestSerializer(serializers.Serializer):
+    """The request of `POST /api/v1/flows/test-widget/` (for the schema; flows.trial judges it)."""
+
+    config = serializers.JSONField(help_text="A webhook widget's config (SPEC §6).")
+    variables = serializers.JSONField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
+    flow = serializers.IntegerField(required=False, help_text="With widget: use that widget's stored secrets.")
+    widget = serializers.CharField(required=False)
+    confirm = serializers.BooleanField(
+        required=False, help_text="Run an internal function that changes data for real (else it is rolled back)."
+    )
+
+
+class WidgetTestResultSerializer(serializers.Serializer):
+    """The answer of a widget test (SPEC §13)."""
+
+    request = serializers.JSONField(help_text="{method, url, headers, auth, body}; secrets masked.")
+    response = serializers.JSONField(
+        help_text="{status_code, headers, body (first 64 KiB), truncated, duration} or null."
+    )
+    mappings = serializers.JSONField(help_text="[{save_in, path, mandatory, matched, value, suggestions}]")
+    variables = serializers.JSONField(help_text="The variables a call would set.")
+    line = serializers.IntegerField(help_text="0 success, 1 failure.")
+    error_reason = serializers.CharField(allow_null=True)
+    error_detail = serializers.CharField()
+    tree = serializers.JSONField(help_text="The answer as {label, path, value, children} nodes, or null.")

@@ -89,6 +89,9 @@ class InternalFunction:
     description: str
     methods: tuple[str, ...]
     handler: Handler
+    # True when a call changes the account's data: a widget test then runs it in a transaction it
+    # rolls back, unless the user confirms (flows.trial).
+    changes_data: bool = False
 
     @property
     def variable(self) -> str:
@@ -100,6 +103,7 @@ class InternalFunction:
             "description": self.description,
             "methods": list(self.methods),
             "variable": self.variable,
+            "changes_data": self.changes_data,
         }
 
 
@@ -236,6 +240,7 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("POST", "PUT"),
             handler=cli_pause_update,
+            changes_data=True,
         ),
         InternalFunction(
             name="business_hours_check",
