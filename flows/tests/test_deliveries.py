@@ -18,7 +18,7 @@ from flows.deliveries import (
     enqueue_flow_end_delivery,
     send_due_delivery,
 )
-from flows.models import Delivery, DeliveryStatus
+from flows.models import Delivery, DeliveryStatus, Execution, Flow
 from flows.tests.factories import finished_execution
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import AuthType, Webhook
