@@ -247,7 +247,7 @@ class WebhookEnableDeliveriesView(AccountRequiredMixin, View):
 
     def post(self, request, pk: int):
         webhook = get_object_or_404(Webhook.objects.for_account(request.account), pk=pk)
-        ok, reason = check_webhook_url(request.account, webhook.url)
+        ok, reason, *_ = check_webhook_url(request.account, webhook.url)
         if not ok:
             messages.error(request, f"The check failed, so deliveries stay disabled: {reason}")
             return redirect("webhooks:edit", pk=webhook.pk)
