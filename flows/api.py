@@ -13,6 +13,7 @@ from rest_framework.reverse import reverse
 
 from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
+from accounts.audit import AuditedViewSetMixin
 from flows.deliveries import replay_deliveries, replay_delivery
 from flows.delivery_log import DeliveryFilterForm, ReplayForm, as_record, csv_lines
 from flows.forms import ExecutionFilterForm
@@ -33,7 +34,7 @@ from flows.validation import FlowValidationError
 from phonon.downloads import csv_attachment
 
 
-class FlowViewSet(AccountScopedViewSet):
+class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
     """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path."""
 
     queryset = Flow.objects.all()
@@ -137,6 +138,7 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
         return self.get_paginated_response([as_record(delivery) for delivery in page])
 
     @extend_schema(
+        operation_id="api_v1_deliveries_replay_many",  # apart from the one delivery's replay
         request=ReplayRequestSerializer,
         responses={202: inline_serializer("BulkReplayQueued", {"queued": serializers.IntegerField()})},
     )
