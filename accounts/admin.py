@@ -1,9 +1,14 @@
-"""The support staff's view of tenancy. HTTP support changes only through the audited function."""
+"""The support staff's view of tenancy. HTTP support changes only through the audited function,
+from a switch on the account's page that first says what will change."""
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
-from .http_support import set_http_support
+from .http_support import http_usage, set_http_support
 from .login_throttle import unlock
 from .models import Account, ApiToken, AuditEntry, HttpSupportChange, IpWhitelistEntry, LoginLock, Membership
 
@@ -36,44 +41,53 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
+    """The account's page carries the HTTP-support switch: a button, then a confirmation saying
+    what changes for this account, then `set_http_support()` (audited, staff only)."""
+
     list_display = ["slug", "name", "http_support_enabled", "created_at"]
     list_filter = ["http_support_enabled"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["http_support_enabled", "created_at"]
+    exclude = ["http_support_enabled"]  # changed only through the switch below
+    readonly_fields = ["http_support", "created_at"]
     inlines = [MembershipInline, HttpSupportChangeInline]
-    actions = ["turn_http_support_on", "turn_http_support_off"]
 
-    def _set_http_support(self, request, queryset, enabled: bool) -> None:
-        changed = unchanged = 0
-        for account in queryset:
-            try:
-                change = set_http_support(account, enabled, by=request.user, request=request)
-            except PermissionDenied as error:
-                self.message_user(request, str(error), messages.ERROR)
-                return
-            if change is None:
-                unchanged += 1
-            else:
-                changed += 1
-        state = "on" if enabled else "off"
-        self.message_user(
-            request, f"HTTP support turned {state} for {changed} account(s); {unchanged} already {state}."
+    def get_urls(self):
+        switch = path(
+            "<int:pk>/http-support/",
+            self.admin_site.admin_view(self.http_support_view),
+            name="accounts_account_http_support",
         )
+        return [switch, *super().get_urls()]
 
-    @admin.action(description="Turn HTTP support on (audit-logged)")
-    def turn_http_support_on(self, request, queryset) -> None:
-        self._set_http_support(request, queryset, True)
+    @admin.display(description="HTTP support")
+    def http_support(self, account: Account) -> str:
+        state = "on: webhooks may call plain http:// URLs" if account.http_support_enabled else "off: https only"
+        if account.pk is None:
+            return state
+        url = reverse("admin:accounts_account_http_support", args=[account.pk])
+        action = "Turn it off…" if account.http_support_enabled else "Turn it on…"
+        return format_html('{} <a class="button" href="{}">{}</a>', state, url, action)
 
-    @admin.action(description="Turn HTTP support off (audit-logged)")
-    def turn_http_support_off(self, request, queryset) -> None:
-        self._set_http_support(request, queryset, False)
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if not request.user.is_staff:
-            actions.pop("turn_http_support_on", None)
-            actions.pop("turn_http_support_off", None)
-        return actions
+    def http_support_view(self, request, pk: int):
+        """GET: what turning the switch changes, with Confirm; POST: change it (audited)."""
+        account = get_object_or_404(Account, pk=pk)
+        if not request.user.is_staff or not self.has_change_permission(request, account):
+            raise PermissionDenied("Only support staff may change HTTP support.")
+        enabled = not account.http_support_enabled
+        if request.method == "POST":
+            set_http_support(account, enabled, by=request.user, request=request)
+            state = "on" if enabled else "off"
+            self.message_user(request, f"HTTP support is {state} for {account.name} (logged).")
+            return redirect("admin:accounts_account_change", account.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "account": account,
+            "enabled": enabled,
+            "title": f"Turn HTTP support {'on' if enabled else 'off'} for {account.name}?",
+            "http_usage": http_usage(account),
+        }
+        return TemplateResponse(request, "admin/accounts/http_support_confirm.html", context)
 
 
 @admin.register(Membership)

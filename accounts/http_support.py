@@ -1,4 +1,6 @@
-"""The staff-only HTTP-support switch: one function, used by the command and the admin action."""
+"""The staff-only HTTP-support switch: one function, used by the command and the admin's switch."""
+
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -36,3 +38,22 @@ def set_http_support(account: Account, enabled: bool, *, by, request=None) -> Ht
             object_repr=f"HTTP support {on_off(old)} → {on_off(enabled)}",
         )
         return HttpSupportChange.objects.create(account=account, changed_by=by, old_value=old, new_value=enabled)
+
+
+# What calls plain http:// in an account, for the switch's confirmation. The apps that own such
+# URLs register a finder in their AppConfig.ready(), so accounts imports none of them.
+HTTP_URL_FINDERS: dict[str, Callable[[Account], list[str]]] = {}
+
+
+def register_http_urls(label: str, find: Callable[[Account], list[str]]) -> None:
+    """`find(account)` names what in the account calls an http:// URL ("Orders → w1")."""
+    HTTP_URL_FINDERS[label] = find
+
+
+def http_usage(account: Account) -> dict[str, list[str]]:
+    """{label: names} of everything that calls http:// in the account (turning support off makes it fail)."""
+    return {label: find(account) for label, find in HTTP_URL_FINDERS.items()}
+
+
+def is_http(url: object) -> bool:
+    return str(url or "").lower().startswith("http://")

@@ -19,7 +19,7 @@ class Account(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
     http_support_enabled = models.BooleanField(
-        "HTTP support", default=False, help_text="Allows plain-http webhook URLs. Only staff may change it."
+        "HTTP support", default=False, help_text="Allows plain-http webhook URLs; changed by support staff (audited)."
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Max, QuerySet
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from phonon import sql
@@ -54,9 +55,25 @@ CALL_DETAIL_FIELDS = {
 }
 
 
+def call_times(execution: Execution) -> dict[str, str]:
+    """A call that gave its `start` but no `end_time`/`duration` (every call started from the site)
+    lasted until its flow ended: those two come from the execution's end."""
+    call = execution.call or {}
+    times: dict[str, str] = {}
+    start = parse_datetime(str(call.get("start") or ""))
+    end = execution.finished_at
+    if start is None or end is None or start.tzinfo is None:
+        return times
+    if call.get("end_time") in (None, ""):
+        times["end_time"] = end.isoformat(timespec="seconds")
+    if call.get("duration") in (None, ""):
+        times["duration"] = str(max(0, round((end - start).total_seconds())))
+    return times
+
+
 def build_payload(execution: Execution) -> dict:
     """The predefined format: callDetails, keys (every $flow.key variable), phonon-uuid, recordingUrls."""
-    call = execution.call or {}
+    call = {**(execution.call or {}), **call_times(execution)}
     details = {}
     for key, field in CALL_DETAIL_FIELDS.items():
         value = call.get(field)

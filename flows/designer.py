@@ -21,10 +21,10 @@ from django_summernote.widgets import SummernoteInplaceWidget
 
 from accounts import audit
 from accounts.api.errors import NOT_FOUND
-from accounts.tenancy import AccountRequiredMixin
+from accounts.tenancy import AccountRequiredMixin, require_write
 from flows.models import Execution, Flow
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
-from flows.validation import LINES, FlowValidationError, public_widgets, validate_flow
+from flows.validation import LINES, MAX_LABEL_LENGTH, FlowValidationError, public_widgets, validate_flow
 from flows.variables import (
     ERROR_REASON,
     FAILED,
@@ -116,10 +116,32 @@ def flow_for_page(flow: Flow | None) -> dict[str, Any]:
     }
 
 
-class FlowDesignerView(AccountRequiredMixin, View):
-    """GET renders the designer; POST (JSON) validates and saves. Owners and developers only."""
+def registered_webhooks(account) -> list[dict[str, str]]:
+    """Advanced → Webhook entries offered in the URL field: picking one brings its request settings.
 
-    write_required = True
+    The password stays on the webhook (it is never sent to a browser); the form asks for it.
+    """
+    return [
+        {
+            "name": webhook.name,
+            "url": webhook.url,
+            "method": webhook.method,
+            "auth_type": webhook.auth_type,
+            "username": webhook.username,
+            "body_type": webhook.body_type,
+        }
+        for webhook in Webhook.objects.for_account(account).only(
+            "name", "url", "method", "auth_type", "username", "body_type"
+        )
+    ]
+
+
+class FlowDesignerView(AccountRequiredMixin, View):
+    """GET renders the designer (read-only for viewers); POST (JSON) validates and saves.
+
+    A new flow's page is a write's first step, so viewers get 403 there; on a saved flow they
+    see the diagram and every form, read-only, and posting is a write (403).
+    """
 
     def get_flow(self) -> Flow | None:
         pk = self.kwargs.get("pk")
@@ -128,8 +150,12 @@ class FlowDesignerView(AccountRequiredMixin, View):
         return get_object_or_404(Flow.objects.for_account(self.request.account), pk=pk)
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        if pk is None:
+            require_write(request)
         flow = self.get_flow()
+        read_only = not request.membership.can_write
         context = {
+            "read_only": read_only,
             "flow": flow,
             "designer_config": {
                 "flow": flow_for_page(flow),
@@ -138,6 +164,9 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "httpSupport": request.account.http_support_enabled,
                 "maxNotesChars": MAX_NOTES_CHARS,
                 "notesTooLong": NOTES_TOO_LONG,
+                "readOnly": read_only,
+                # Advanced → Webhook entries, offered in the URL field ("select the URL" in the original).
+                "registeredWebhooks": [] if read_only else registered_webhooks(request.account),
                 # What the script must agree on with validate_flow, read from where it is defined.
                 "lines": LINES,
                 "webhookKeys": {"custom": sorted(CUSTOM_KEYS), "internal": sorted(INTERNAL_KEYS)},
@@ -151,8 +180,7 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "mask": MASK,
             },
             "notes_form": NotesForm(),
-            # Advanced → Webhook URLs, offered in the URL field ("select the URL" in the original).
-            "registered_webhooks": Webhook.objects.for_account(request.account).only("name", "url", "method"),
+            "max_label_length": MAX_LABEL_LENGTH,
             "methods": METHODS,
             "outcomes": OUTCOMES,
         }

@@ -9,6 +9,14 @@ from django import forms
 from django.db.models import QuerySet
 
 from flows.models import Execution, ExecutionStatus, Flow
+from phone_numbers.models import clean_phone_number
+
+
+def phone_number(text: str) -> str:
+    try:
+        return clean_phone_number(text)
+    except ValueError as error:
+        raise forms.ValidationError(str(error)) from None
 
 
 class DateRangeFilterForm(forms.Form):
@@ -57,7 +65,8 @@ class ExecutionFilterForm(DateRangeFilterForm):
 
 
 class StartCallForm(forms.Form):
-    """The site's "Start a call": the caller and the number they dialled; the rest is optional."""
+    """The site's "Start a call": the caller and the number they dialled (phone numbers, by the
+    Direct Dial rule); the rest is optional."""
 
     cli = forms.CharField(label="Caller number (CLI)", max_length=40, initial="+15550100")
     did = forms.CharField(label="Dialled number (DID)", max_length=40, initial="+15550199")
@@ -67,6 +76,12 @@ class StartCallForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="One key=value a line; they become $user.key.KEY.",
     )
+
+    def clean_cli(self) -> str:
+        return phone_number(self.cleaned_data["cli"])
+
+    def clean_did(self) -> str:
+        return phone_number(self.cleaned_data["did"])
 
     def clean_user_keys(self) -> dict[str, str]:
         keys = {}

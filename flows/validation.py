@@ -29,9 +29,10 @@ from flows.widgets.cleaning import Errors, FieldErrors
 WIDGET_TYPES = ("webhook", "assign", "end")
 LINES = {"webhook": webhook_config.LINES, "assign": assign.LINES, "end": end.LINES}
 MAX_NAME_LENGTH = 200
+MAX_LABEL_LENGTH = 60  # a widget's optional label, shown on its box and in executions
 MAX_WIDGETS = 200
 WIDGET_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
-WIDGET_KEYS = frozenset({"id", "type", "config", "next"})
+WIDGET_KEYS = frozenset({"id", "type", "label", "config", "next"})
 
 
 class FlowValidationError(Exception):
@@ -142,7 +143,7 @@ def _clean_widget(
 ) -> dict[str, Any] | None:
     here = f"widgets.{widget_id}"
     for key in sorted(set(widget) - WIDGET_KEYS):
-        errors.add(f"{here}.{key}", f"Widget {widget_id}: unknown field {key!r}; use id, type, config and next.")
+        errors.add(f"{here}.{key}", f"Widget {widget_id}: unknown field {key!r}; use id, type, label, config and next.")
     widget_type = widget.get("type")
     if widget_type not in WIDGET_TYPES:
         errors.add(
@@ -163,12 +164,30 @@ def _clean_widget(
         cleaned_config = assign.clean_assign_config(config, field)
     else:
         cleaned_config = end.clean_end_config(config, field)
+    label = _clean_label(widget_id, widget.get("label"), errors)
     return {
         "id": widget_id,
         "type": widget_type,
+        **({"label": label} if label else {}),
         "config": cleaned_config,
         "next": _clean_next(widget_id, widget_type, widget.get("next"), errors),
     }
+
+
+def _clean_label(widget_id: str, label: Any, errors: Errors) -> str:
+    """The optional label: one line of text; the id stays what lines and executions refer to."""
+    if label is None:
+        return ""
+    if not isinstance(label, str) or any(ord(character) < 32 for character in label):
+        errors.add(f"widgets.{widget_id}.label", f"Widget {widget_id}: the label must be one line of text.")
+        return ""
+    label = label.strip()
+    if len(label) > MAX_LABEL_LENGTH:
+        errors.add(
+            f"widgets.{widget_id}.label",
+            f"Widget {widget_id}: the label can be at most {MAX_LABEL_LENGTH} characters; it has {len(label)}.",
+        )
+    return label
 
 
 def _clean_next(widget_id: str, widget_type: str, lines: Any, errors: Errors) -> dict[str, str]:
@@ -225,7 +244,15 @@ def _check_graph(widgets: list[dict[str, Any]], start: str, errors: Errors) -> N
         for target in widget["next"].values():
             if target in leads_to:
                 leads_to[target].append(widget["id"])
-    ends = [widget["id"] for widget in widgets if widget["type"] == "end"]
+    # A widget with a line not connected (or going nowhere) is told so; it is not also told that
+    # calls through it would loop forever: its open line may well go on to an end.
+    ends = [
+        widget["id"]
+        for widget in widgets
+        if widget["type"] == "end"
+        or len(widget["next"]) < len(LINES[widget["type"]])
+        or any(target not in by_id for target in widget["next"].values())
+    ]
     can_finish = _walk(ends, leads_to.__getitem__, by_id)
     for widget in widgets:
         if widget["id"] in reachable and widget["id"] not in can_finish:

@@ -13,6 +13,7 @@ from django.db.models import Count, Max
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView, View
 
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
@@ -21,6 +22,7 @@ from flows.delivery_log import DeliveryFilterForm, ReplayForm
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
+from flows.variables import initial_variables
 from phonon.downloads import csv_attachment
 from phonon.lib.sanitizer import sanitize_notes
 from webhooks.models import Webhook
@@ -124,7 +126,13 @@ class StartCallView(AccountRequiredMixin, View):
         serializer = ExecutionCreateSerializer(
             data={
                 "flow": flow.pk,
-                "call": {"cli": data["cli"], "did": data["did"], "incoming": True},
+                # The call starts now; its end is the flow's (flows.deliveries.call_times).
+                "call": {
+                    "cli": data["cli"],
+                    "did": data["did"],
+                    "incoming": True,
+                    "start": timezone.now().isoformat(timespec="seconds"),
+                },
                 "user_keys": data["user_keys"],
             },
             context={"account": request.account},
@@ -134,7 +142,7 @@ class StartCallView(AccountRequiredMixin, View):
                 messages.error(request, f"{field}: {' '.join(map(str, errors))}")
             return redirect("flows:detail", pk=flow.pk)
         execution = serializer.save()
-        messages.success(request, f"Call started: execution {execution.pk} is queued for the worker.")
+        messages.success(request, f"Call started: execution {execution.pk} is waiting for a worker.")
         return redirect("flows:execution-detail", pk=execution.pk)
 
 
@@ -169,7 +177,12 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
         execution = self.object
         variables = sorted((execution.variables or {}).items())
         delivery = deliveries.describe_delivery(execution)
+        labels = {widget["id"]: widget.get("label", "") for widget in execution.flow.widgets or []}
         return super().get_context_data(
+            # Each step with its widget's label (ids are stable, so today's label names it).
+            steps=[{**step, "label": labels.get(step.get("widget"), "")} for step in execution.steps or []],
+            # The call as the flow saw it: "$call.incoming" = "true", user keys spelt as sent.
+            call_variables=initial_variables(execution.call or {}, execution.user_keys or {}).items(),
             variables=variables,
             persisted=set(execution.persisted_variables or []),
             delivery=delivery,
@@ -234,7 +247,7 @@ class WebhookEnableDeliveriesView(AccountRequiredMixin, View):
 
     def post(self, request, pk: int):
         webhook = get_object_or_404(Webhook.objects.for_account(request.account), pk=pk)
-        ok, reason = check_webhook_url(request.account, webhook.url)
+        ok, reason, *_ = check_webhook_url(request.account, webhook.url)
         if not ok:
             messages.error(request, f"The check failed, so deliveries stay disabled: {reason}")
             return redirect("webhooks:edit", pk=webhook.pk)

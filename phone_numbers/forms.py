@@ -2,7 +2,7 @@
 
 from django import forms
 
-from .models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
+from .models import BlockedCaller, DirectDialNumber, clean_phone_number, number_variants
 
 
 class AccountNumberForm(forms.ModelForm):
@@ -15,10 +15,10 @@ class AccountNumberForm(forms.ModelForm):
         self.instance.account = account
 
     def clean_number(self) -> str:
-        number = normalise_number(self.cleaned_data["number"])
-        digits = number.lstrip("+")
-        if not 3 <= len(digits) <= 20:
-            raise forms.ValidationError("Number: enter 3 to 20 digits, with an optional leading +, e.g. +911234567890.")
+        try:
+            number = clean_phone_number(self.cleaned_data["number"])
+        except ValueError as error:
+            raise forms.ValidationError(f"Number: {error}") from None
         numbers = self._meta.model.objects.for_account(self.instance.account)
         if numbers.filter(number__in=number_variants(number)).exists():
             raise forms.ValidationError(f"Number: {number} is already a {self.number_kind} of this account.")

@@ -19,6 +19,31 @@ def normalise_number(text: str) -> str:
     return ("+" if text.startswith("+") else "") + text.replace("+", "")
 
 
+# E.164-ish: an optional leading +, digits, and the separators people type between them.
+_PHONE_NUMBER = re.compile(r"\+?[\d\s().-]+")
+MIN_DIGITS, MAX_DIGITS = 3, 15  # a short code … E.164's longest number
+
+
+def clean_phone_number(text: str) -> str:
+    """`text` as a phone number in the one stored spelling, or ValueError saying what to type.
+
+    The one rule for Direct Dial numbers, blocked callers and the site's "Start a call":
+    "+91 (123) 456-7890" → "+911234567890"; letters, markup or a + in the middle are refused.
+    """
+    text = (text or "").strip()
+    example = (
+        "use digits with an optional leading +, e.g. +15550100 (spaces, dots, hyphens and brackets may separate them)"
+    )
+    if not _PHONE_NUMBER.fullmatch(text):
+        raise ValueError(f"{text!r} is not a phone number: {example}." if text else f"Enter a phone number: {example}.")
+    number = normalise_number(text)
+    if not MIN_DIGITS <= len(number.lstrip("+")) <= MAX_DIGITS:
+        raise ValueError(
+            f"A phone number has {MIN_DIGITS} to {MAX_DIGITS} digits; {text!r} has {len(number.lstrip('+'))}."
+        )
+    return number
+
+
 def number_variants(text: str) -> list[str]:
     """The spellings a stored number may have: with and without the leading + (carriers differ)."""
     number = normalise_number(text)

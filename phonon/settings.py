@@ -211,11 +211,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Several choice sets are named `status`: name each after what it describes (also quiets check --deploy).
+    # Named enums, not drf-spectacular's hash-suffixed names ("Status608Enum"); several choice sets
+    # are named `status`, so each is named after what it describes (also quiets check --deploy).
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "flows.models.execution.ExecutionStatus",
         "DeliveryStatusEnum": "flows.models.delivery.DeliveryStatus",
         "MemberStatusEnum": ["active", "pending"],
+        "ReportOutcomeEnum": "reports.models.ReportOutcome",
     },
 }
 

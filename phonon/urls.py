@@ -15,7 +15,11 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/v1/", include("phonon.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", template_name="api_docs.html"),
+        name="api-docs",
+    ),
     path("internal/v1/", include("webhooks.internal_urls")),
     # By name, so nothing imports the demo app; its views answer 404 while DEMO_API is off.
     path("demo-api/", include("demo.urls")),

@@ -35,6 +35,9 @@ class ReportedExecution(AccountOwned):
     # per-row date function (SQLite runs those in Python).
     day = models.DateField()
     status = models.CharField(max_length=10, choices=ReportOutcome.choices)
+    # How many of its webhook calls failed: an execution that completes through line 1 is
+    # "completed" although its webhook failed, and the per-day chart says so.
+    webhook_failures = models.PositiveSmallIntegerField(default=0)
     cli = models.CharField(max_length=64, blank=True)
     did = models.CharField(max_length=64, blank=True)
     # {column: value}: `$flow.key.order_status` is stored under `order_status`.
@@ -53,6 +56,9 @@ class ReportedExecution(AccountOwned):
             models.Index(fields=["account", "flow", "started_at", "execution"], name="report_account_flow_time"),
             # The status filter: WHERE account_id = ? AND status = ? ORDER BY started_at.
             models.Index(fields=["account", "status", "started_at", "execution"], name="report_account_status_time"),
+            # The unfiltered "executions per day" chart: WHERE account_id = ? GROUP BY day, status,
+            # counting webhook_failures > 0, read from the index alone, already in day order.
+            models.Index(fields=["account", "day", "status", "webhook_failures"], name="report_account_day_outcome"),
         ]
 
     def __str__(self) -> str:
@@ -83,9 +89,12 @@ class ReportedWebhookCall(AccountOwned):
             models.UniqueConstraint(fields=["report", "position"], name="one_reported_call_per_step"),
         ]
         indexes = [
-            # The duration chart: WHERE account_id = ? [AND flow_id = ?] … ranked by duration
-            # within each (flow_id, widget), which this index already holds in order.
-            models.Index(fields=["account", "flow", "widget", "duration"], name="reported_call_widget"),
+            # The webhook charts: WHERE account_id = ? [AND flow_id = ?] GROUP BY flow_id, widget
+            # (counts, failures, average: from the index alone), and each widget's p95 read at its
+            # rank in duration order, which this index already holds.
+            models.Index(
+                fields=["account", "flow", "widget", "duration", "error_reason"], name="reported_call_widget_outcome"
+            ),
         ]
 
     def __str__(self) -> str:

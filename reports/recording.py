@@ -69,18 +69,6 @@ def report_values_for(execution) -> tuple[dict, list[dict]]:
     udf = {column_name(name): _as_text(variables.get(name)) for name in persisted}
     call = execution.call or {}
     started_at = _started_at(execution)
-    report = dict(
-        execution_id=execution.pk,
-        account_id=execution.account_id,
-        flow_id=execution.flow_id,
-        started_at=started_at,
-        day=started_at.date(),
-        status=execution.status,
-        cli=str(call.get("cli") or "")[:64],
-        did=str(call.get("did") or "")[:64],
-        udf=udf,
-        udf_names=UDF_NAMES_SEPARATOR.join(sorted(udf)),
-    )
     calls = [
         dict(
             report_id=execution.pk,
@@ -97,6 +85,19 @@ def report_values_for(execution) -> tuple[dict, list[dict]]:
         for position, step in enumerate(execution.steps or [])
         if isinstance(step, dict) and step.get("type") == "webhook"
     ]
+    report = dict(
+        execution_id=execution.pk,
+        account_id=execution.account_id,
+        flow_id=execution.flow_id,
+        started_at=started_at,
+        day=started_at.date(),
+        status=execution.status,
+        webhook_failures=min(sum(1 for row in calls if row["error_reason"]), 32767),
+        cli=str(call.get("cli") or "")[:64],
+        did=str(call.get("did") or "")[:64],
+        udf=udf,
+        udf_names=UDF_NAMES_SEPARATOR.join(sorted(udf)),
+    )
     return report, calls
 
 

@@ -44,6 +44,10 @@ class ExecutionsPerDaySerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.DateField())
     completed = serializers.ListField(child=serializers.IntegerField())
     failed = serializers.ListField(child=serializers.IntegerField())
+    completed_with_webhook_failures = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Of `completed`: executions that had a webhook call fail (they went on along line 1).",
+    )
 
 
 class ReportChartsSerializer(serializers.Serializer):

@@ -3,16 +3,17 @@ read one account's rows through `UdfReport`, so a filter means the same thing ev
 no row of another account can reach any of them."""
 
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
-from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Avg, Count, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
+from flows.models import Flow
 from phonon import sql
 from phonon.lib.spreadsheet import csv_text, format_time, safe_cells
 
@@ -24,6 +25,7 @@ FIXED_CSV_HEADER = ("execution", "flow", "flow_name", "started_at", "status", "c
 CSV_CHUNK_ROWS = 2000
 # Executions per day fills in the days without executions, unless the range is longer than this.
 MAX_FILLED_DAYS = 366
+WITH_WEBHOOK_FAILURES = "completed_with_webhook_failures"  # the per-day chart's third series
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -158,54 +160,60 @@ class UdfReport:
     # --- Charts ----------------------------------------------------------------------------------
 
     def executions_per_day(self) -> dict:
-        """{labels: [day…], completed: [n…], failed: [n…]} for a stacked bar chart."""
+        """{labels: [day…], completed: [n…], failed: [n…], completed_with_webhook_failures: [n…]}.
+
+        The last is the part of `completed` whose executions had a webhook call fail (they went on
+        along line 1): a stacked bar chart shows it apart, so a failing widget is not all green.
+        """
         counts: dict[date, dict[str, int]] = {}
-        for day, status, total in self.rows.values_list("day", "status").annotate(total=Count("*")).order_by("day"):
+        grouped = (
+            self.rows.values_list("day", "status")
+            .annotate(total=Count("*"), with_failures=Count("pk", filter=Q(webhook_failures__gt=0)))
+            .order_by("day")
+        )
+        for day, status, total, with_failures in grouped:
             counts.setdefault(day, {})[status] = total
+            if status == ReportOutcome.COMPLETED:
+                counts[day][WITH_WEBHOOK_FAILURES] = with_failures
         days = sorted(counts)
         if days and (days[-1] - days[0]).days < MAX_FILLED_DAYS:
             days = [days[0] + timedelta(days=offset) for offset in range((days[-1] - days[0]).days + 1)]
         chart: dict = {"labels": [day.isoformat() for day in days]}
-        for outcome in ReportOutcome.values:
+        for outcome in (*ReportOutcome.values, WITH_WEBHOOK_FAILURES):
             chart[outcome] = [counts.get(day, {}).get(outcome, 0) for day in days]
         return chart
 
     def webhook_durations(self) -> list[dict]:
         """Per webhook widget of the filtered executions: calls, failures, average and p95 seconds.
 
-        One query: window functions rank each widget's durations, and the row at the nearest
-        rank of the 95th percentile (ceil(0.95 * n)) carries the widget's figures.
+        One grouped query for the counts and averages, then per widget one read of the duration
+        at the nearest rank of the 95th percentile (ceil(0.95 * n)), which the index on
+        (account, flow, widget, duration, error_reason) holds in order. Ranking every row with window
+        functions instead (one query) cost 10 to 25 times as much over 20,000 calls on SQLite.
         """
         calls = self._filtered(ReportedWebhookCall).filter(duration__isnull=False)
-        widget = [F("flow_id"), F("widget")]
-        ranked = (
-            calls.annotate(
-                flow_name=F("flow__name"),
-                rank=Window(RowNumber(), partition_by=widget, order_by=[F("duration").asc(), F("pk").asc()]),
-                calls=Window(Count("pk"), partition_by=widget),
-                failures=Window(
-                    Sum(Case(When(~Q(error_reason=""), then=Value(1)), default=Value(0), output_field=IntegerField())),
-                    partition_by=widget,
-                ),
-                average=Window(Avg("duration"), partition_by=widget),
-            )
-            # rank == ceil(0.95 * calls): 0.95 * calls <= rank < 0.95 * calls + 1
-            .filter(Q(rank__gte=F("calls") * 19 / 20.0) & Q(rank__lt=F("calls") * 19 / 20.0 + 1))
-            .values("flow_id", "flow_name", "widget", "calls", "failures", "average", "duration")
-            .order_by("flow_name", "widget")
+        groups = calls.values("flow_id", "widget").annotate(
+            calls=Count("pk"), failures=Count("pk", filter=~Q(error_reason="")), average=Avg("duration")
         )
-        return [
-            {
-                "flow": item["flow_id"],
-                "flow_name": item["flow_name"],
-                "widget": item["widget"],
-                "calls": item["calls"],
-                "failures": item["failures"],
-                "average_seconds": round(item["average"], 3),
-                "p95_seconds": round(item["duration"], 3),
-            }
-            for item in ranked
-        ]
+        # Names afterwards: joining the flows before grouping would look one up for every call.
+        names = dict(Flow.objects.filter(pk__in={group["flow_id"] for group in groups}).values_list("pk", "name"))
+        widgets = []
+        for group in sorted(groups, key=lambda group: (names.get(group["flow_id"], ""), group["widget"])):
+            rank = math.ceil(group["calls"] * 19 / 20)
+            in_order = calls.filter(flow_id=group["flow_id"], widget=group["widget"]).order_by("duration")
+            p95 = in_order.values_list("duration", flat=True)[rank - 1]
+            widgets.append(
+                {
+                    "flow": group["flow_id"],
+                    "flow_name": names.get(group["flow_id"], ""),
+                    "widget": group["widget"],
+                    "calls": group["calls"],
+                    "failures": group["failures"],
+                    "average_seconds": round(group["average"], 3),
+                    "p95_seconds": round(p95, 3),
+                }
+            )
+        return widgets
 
     def chart_data(self) -> dict:
         return {"executions_per_day": self.executions_per_day(), "webhook_durations": self.webhook_durations()}

@@ -11,7 +11,7 @@ from accounts.api.viewsets import AccountScopedViewSet
 
 from .internal_functions import INTERNAL_FUNCTIONS, call_internal_function
 from .models import Webhook
-from .reachability import check_webhook_url
+from .reachability import check_answer, check_webhook_url
 from .serializers import (
     InternalFunctionSerializer,
     InternalResultSerializer,
@@ -31,8 +31,7 @@ class WebhookViewSet(audit.AuditedViewSetMixin, AccountScopedViewSet):
         """The check button: syntax, scheme, DNS, network policy, then a reachability probe."""
         serializer = UrlCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        ok, reason = check_webhook_url(self.account, serializer.validated_data["url"])
-        return Response({"ok": ok, "reason": reason})
+        return Response(check_answer(check_webhook_url(self.account, serializer.validated_data["url"])))
 
     @extend_schema(request=None, responses=WebhookSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")

@@ -6,8 +6,10 @@ Without HTTP support a webhook is saved only once its URL checks green, so savin
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts.models import Account
-from phonon.lib.outbound import probe_url
+from phonon.lib.outbound import Probe, probe_url
 from phonon.lib.url_policy import UrlPolicyError, check_url
 
 from .models import Webhook
@@ -15,18 +17,26 @@ from .models import Webhook
 PROBE_TIMEOUT_SECONDS = 10
 
 
-def probe(account: Account, url: str) -> tuple[bool, str]:
-    """The reachability probe through the one outbound client; (reachable, reason)."""
+def probe(account: Account, url: str) -> Probe:
+    """The reachability probe through the one outbound client."""
     return probe_url(url, **account.url_policy(), timeout=PROBE_TIMEOUT_SECONDS)
 
 
-def check_webhook_url(account: Account, url: str) -> tuple[bool, str]:
-    """The check button: syntax, scheme, DNS, network policy, then the probe; (ok, reason)."""
+def check_webhook_url(account: Account, url: str) -> Probe:
+    """The check button: syntax, scheme, DNS, network policy, then the probe."""
     try:
         check_url(url or "", **account.url_policy())
     except UrlPolicyError as error:
-        return False, error.reason
+        return Probe(False, error.reason)
     return probe(account, url.strip())
+
+
+def check_answer(probe: Probe) -> dict[str, Any]:
+    """The check's answer (SPEC §4): {ok, reason, status_code}, and `warning` when the URL answered 4xx/5xx."""
+    answer: dict[str, Any] = {"ok": probe.ok, "reason": probe.reason, "status_code": probe.status_code}
+    if probe.warning:
+        answer["warning"] = probe.warning
+    return answer
 
 
 def probe_required(account: Account, url: str, instance: Webhook | None) -> bool:

@@ -87,6 +87,10 @@ class UrlCheckSerializer(serializers.Serializer):
 class UrlCheckResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     reason = serializers.CharField()
+    status_code = serializers.IntegerField(allow_null=True, help_text="The answer's HTTP status, null without one.")
+    warning = serializers.CharField(
+        required=False, help_text="Only when the URL answered 4xx/5xx: reachable, but probably not the right address."
+    )
 
 
 class InternalFunctionSerializer(serializers.Serializer):

@@ -80,7 +80,7 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
         if problem:
             errors["url"] = [f"URL: {problem}"]
         elif probe_required(account, url, instance):
-            reachable, reason = probe(account, url)
+            reachable, reason, *_ = probe(account, url)
             if not reachable:
                 errors["url"] = [
                     f"URL: the check did not pass ({reason}). Without HTTP support a webhook is saved only "

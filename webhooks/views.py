@@ -19,7 +19,7 @@ from phonon.lib.sanitizer import sanitize_notes
 from .default_webhook import set_default
 from .forms import WebhookForm
 from .models import Webhook
-from .reachability import check_webhook_url
+from .reachability import check_answer, check_webhook_url
 
 FORM_TEMPLATE = "webhooks/webhook_form.html"
 
@@ -126,10 +126,9 @@ class WebhookEndSecretOverlapView(PostOnlyObjectView):
 
 
 class UrlCheckView(AccountRequiredMixin, View):
-    """The check button: POST url → {ok, reason}. Advisory only; saving checks again."""
+    """The check button: POST url → {ok, reason, status_code[, warning]}. Advisory only; saving checks again."""
 
     write_required = True
 
     def post(self, request: HttpRequest) -> JsonResponse:
-        ok, reason = check_webhook_url(request.account, request.POST.get("url", ""))
-        return JsonResponse({"ok": ok, "reason": reason})
+        return JsonResponse(check_answer(check_webhook_url(request.account, request.POST.get("url", ""))))

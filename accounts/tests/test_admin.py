@@ -1,7 +1,10 @@
 import pytest
 from django.contrib.auth import get_user_model
+from django.urls import reverse
 
 from accounts.models import ApiToken, HttpSupportChange
+from flows.tests.factories import end, make_flow, webhook
+from webhooks.models import Webhook
 
 
 @pytest.fixture
@@ -11,16 +14,38 @@ def staff_client(client, db):
     return client, staff
 
 
-def test_the_admin_action_turns_http_support_on_with_an_audit_row(staff_client, acme):
+def test_the_accounts_page_switches_http_support_after_a_confirmation_saying_what_changes(staff_client, acme):
     client, staff = staff_client
-    response = client.post(
-        "/admin/accounts/account/", {"action": "turn_http_support_on", "_selected_action": [acme.pk]}, follow=True
-    )
-    assert response.status_code == 200
+    acme.http_support_enabled = True
+    acme.save()
+    make_flow(acme, webhook("w1", "http://api.example.com/orders"), end())
+    Webhook.objects.create(account=acme, name="Plain receiver", url="http://receiver.example.com/")
+    switch = reverse("admin:accounts_account_http_support", args=[acme.pk])
+
+    page = client.get(f"/admin/accounts/account/{acme.pk}/change/").content.decode()
+    assert f'href="{switch}"' in page and "Turn it off…" in page
+    assert "Only staff may change it" not in page
+
+    confirmation = client.get(switch).content.decode()
+    assert acme.__class__.objects.get(pk=acme.pk).http_support_enabled is True  # asking changes nothing
+    assert "BLOCKED_DESTINATION" in confirmation
+    assert "Order status → w1" in confirmation and "Plain receiver" in confirmation
+
+    response = client.post(switch, follow=True)
+    assert "HTTP support is off for Acme (logged)." in response.content.decode()
     acme.refresh_from_db()
-    assert acme.http_support_enabled is True
+    assert acme.http_support_enabled is False
     change = HttpSupportChange.objects.get(account=acme)
-    assert (change.old_value, change.new_value, change.changed_by) == (False, True, staff)
+    assert (change.old_value, change.new_value, change.changed_by) == (True, False, staff)
+
+
+def test_the_switch_is_for_staff_with_the_change_permission_only(client, acme, db):
+    clerk = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
+    client.force_login(clerk)
+    assert client.post(reverse("admin:accounts_account_http_support", args=[acme.pk])).status_code == 403
+    acme.refresh_from_db()
+    assert acme.http_support_enabled is False
+    assert not HttpSupportChange.objects.exists()
 
 
 def test_the_account_form_cannot_change_http_support(staff_client, acme):

@@ -37,6 +37,20 @@ def test_it_creates_a_flow_in_the_tokens_account(alice_api, acme):
     assert [w["id"] for w in response.json()["widgets"]] == ["a1", "end"]
 
 
+def test_a_widget_label_is_written_and_read_back_with_the_id_unchanged(alice_api):
+    widgets = [assign("a1", greeting="hello") | {"label": "Greet the caller"}, end()]
+
+    response = alice_api.post(FLOWS, flow_body(widgets=widgets), format="json")
+
+    assert response.status_code == 201, response.json()
+    shown = alice_api.get(f"{FLOWS}{response.json()['id']}/").json()["widgets"][0]
+    assert (shown["id"], shown["label"]) == ("a1", "Greet the caller")
+    too_long = [assign("a1", greeting="hello") | {"label": "x" * 61}, end()]
+    refused = alice_api.post(FLOWS, flow_body(widgets=too_long), format="json")
+    assert refused.status_code == 400
+    assert "widgets.a1.label" in str(refused.json())
+
+
 def test_it_answers_the_validation_errors_by_dotted_path(alice_api):
     body = flow_body(start="nowhere")
 

@@ -5,17 +5,20 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from flows.deliveries import (
+    build_payload,
     claim_due_delivery,
     claim_statement_for_deliveries,
     describe_delivery,
     enqueue_flow_end_delivery,
     send_due_delivery,
 )
-from flows.models import Delivery, DeliveryStatus
+from flows.models import Delivery, DeliveryStatus, Execution, Flow
 from flows.tests.factories import finished_execution
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import AuthType, Webhook
@@ -286,6 +289,29 @@ def test_viewers_see_no_replay_button_and_cannot_post_it(acme, default_webhook, 
     delivery = enqueue_flow_end_delivery(execution)
     assert "/replay/" not in bob_client.get(f"/executions/{execution.pk}/").content.decode()
     assert bob_client.post(f"/deliveries/{delivery.pk}/replay/").status_code == 403
+
+
+def test_a_call_started_from_the_site_has_its_start_end_and_duration_in_the_payload(acme, alice_client):
+    flow = Flow.objects.create(account=acme, name="Orders", start="w1", widgets=[{"id": "w1", "type": "end"}])
+    alice_client.post(reverse("flows:start-call", args=[flow.pk]), {"cli": "+15550100", "did": "+15550199"})
+    execution = Execution.objects.get()
+    execution.finished_at = execution.created_at + timedelta(seconds=3.4)  # as the engine's finish() sets it
+
+    details = build_payload(execution)["callDetails"][0]
+
+    assert abs((parse_datetime(details["startTime"]) - execution.created_at).total_seconds()) < 2
+    assert details["endTime"] == execution.finished_at.isoformat(timespec="seconds")
+    expected = round((execution.finished_at - parse_datetime(details["startTime"])).total_seconds())
+    assert details["duration"] == str(expected) and expected >= 3
+
+
+def test_a_calls_own_end_time_and_duration_are_kept(acme):
+    execution = finished_execution(acme)
+    execution.finished_at = timezone.now()
+
+    details = build_payload(execution)["callDetails"][0]
+
+    assert (details["endTime"], details["duration"]) == ("2026-11-28T10:01:00Z", "57")
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])

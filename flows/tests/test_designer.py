@@ -117,9 +117,14 @@ def test_another_accounts_flow_is_404(alice_client, globex):
     assert flow.name == "Order status" and flow.layout == {}
 
 
-def test_viewers_cannot_open_or_save(bob_client, acme):
+def test_viewers_read_the_diagram_but_cannot_start_one_or_save(bob_client, acme):
     flow = make_flow(acme)
-    assert bob_client.get(reverse("flows:designer", args=[flow.pk])).status_code == 403
+    page = bob_client.get(reverse("flows:designer", args=[flow.pk]))
+    assert page.status_code == 200
+    assert page.context["designer_config"]["readOnly"] is True
+    assert page.context["designer_config"]["registeredWebhooks"] == []
+    assert b'id="save-flow"' not in page.content
+    assert bob_client.get(reverse("flows:designer-new")).status_code == 403
     assert post_json(bob_client, reverse("flows:designer", args=[flow.pk]), wire()).status_code == 403
 
 

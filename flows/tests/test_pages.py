@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 
 from flows.models import Execution
-from flows.tests.factories import make_flow, queue_execution
+from flows.tests.factories import end, make_flow, queue_execution, webhook
 
 
 def test_the_flows_list_says_what_to_do_when_empty(alice_client):
@@ -58,17 +60,46 @@ def test_starting_a_call_queues_an_execution_and_shows_it(alice_client, acme):
     execution = Execution.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("flows:execution-detail", args=[execution.pk])
+    start = execution.call.pop("start")
     assert execution.call == {"cli": "+15550111", "did": "+15550222", "incoming": True}
+    assert abs((parse_datetime(start) - execution.created_at).total_seconds()) < 5
     assert execution.user_keys == {"lang": "en"}
     page = alice_client.get(response["Location"]).content.decode()
-    assert "queued" in page and "Waiting for the worker" in page
+    assert "queued" in page and "Waiting for a worker to run this call" in page
+    assert "runworker" not in page
+    assert '<th><code>$call.incoming</code></th><td class="long">true</td>' in page
+    assert "<th><code>$user.key.lang</code></th>" in page
+
+
+@pytest.mark.parametrize("cli", ["abc", "<script>", "12", "+1 555 01+00", "1234567890123456"])
+def test_start_a_call_refuses_what_is_not_a_phone_number(alice_client, acme, cli):
+    flow = make_flow(acme)
+
+    response = alice_client.post(
+        reverse("flows:start-call", args=[flow.pk]), {"cli": cli, "did": "+15550222"}, follow=True
+    )
+
+    assert Execution.objects.count() == 0
+    assert "Caller number (CLI):" in response.content.decode()
+    assert "phone number" in response.content.decode()
+
+
+def test_start_a_call_stores_a_number_in_one_spelling(alice_client, acme):
+    flow = make_flow(acme)
+
+    alice_client.post(reverse("flows:start-call", args=[flow.pk]), {"cli": "+1 (555) 010-0", "did": "555.0222"})
+
+    assert Execution.objects.get().call["cli"] == "+15550100"
+    assert Execution.objects.get().call["did"] == "5550222"
 
 
 def test_a_bad_user_key_is_refused_with_a_message(alice_client, acme):
     flow = make_flow(acme)
 
     response = alice_client.post(
-        reverse("flows:start-call", args=[flow.pk]), {"cli": "1", "did": "2", "user_keys": "first name=x"}, follow=True
+        reverse("flows:start-call", args=[flow.pk]),
+        {"cli": "+15550100", "did": "+15550199", "user_keys": "first name=x"},
+        follow=True,
     )
 
     assert Execution.objects.count() == 0
@@ -113,7 +144,21 @@ def test_the_execution_page_shows_steps_lines_and_variables(alice_client, acme):
     assert "SERVER_ERROR" in page and "503" in page
     assert "down for &lt;maintenance&gt;" in page  # escaped, never markup
     assert "$flow.key.order_status" in page and "shipped" in page
-    assert "Waiting for the worker" not in page
+    assert "Waiting for a worker" not in page
+
+
+def test_the_execution_page_names_each_step_by_its_widgets_label(alice_client, acme):
+    flow = make_flow(acme, webhook("w1", "https://api.example.com/orders"), end())
+    flow.widgets[0]["label"] = "Look up <the> order"
+    flow.save()
+    execution = queue_execution(flow)
+    Execution.objects.filter(pk=execution.pk).update(
+        steps=[{"widget": "w1", "type": "webhook", "mode": "custom", "line": "0", "duration": 0.1}]
+    )
+
+    page = alice_client.get(reverse("flows:execution-detail", args=[execution.pk])).content.decode()
+
+    assert "1. Look up &lt;the&gt; order <code>w1</code>" in page
 
 
 def test_the_executions_list_filters_by_status(alice_client, acme, globex):

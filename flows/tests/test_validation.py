@@ -153,6 +153,28 @@ def test_it_refuses_a_dangling_line(acme):
     assert errors["widgets.w1.next.1"][0].startswith("Widget w1: line 1 is not connected")
 
 
+def test_a_widget_with_no_lines_yet_is_told_to_connect_them_not_that_it_loops(acme):
+    first = webhook_widget() | {"next": {}}
+    second = assign_widget("a1", next_={})
+
+    errors = errors_of(flow_data(first, second, end_widget(), start="w1"), acme)
+
+    assert "widgets.w1.next.0" in errors and "widgets.w1.next.1" in errors
+    assert not any("loop forever" in message for messages in errors.values() for message in messages), errors
+
+
+def test_a_widget_label_is_kept_trimmed_and_limited(acme):
+    labelled = webhook_widget() | {"label": "  Look up the order  "}
+    cleaned = validate_flow(flow_data(labelled, end_widget()), account=acme)
+    assert cleaned["widgets"][0]["label"] == "Look up the order"
+    assert "label" not in cleaned["widgets"][1]
+
+    errors = errors_of(flow_data(webhook_widget() | {"label": "x" * 61}, end_widget()), acme)
+    assert errors["widgets.w1.label"] == ["Widget w1: the label can be at most 60 characters; it has 61."]
+    errors = errors_of(flow_data(webhook_widget() | {"label": "two\nlines"}, end_widget()), acme)
+    assert errors["widgets.w1.label"] == ["Widget w1: the label must be one line of text."]
+
+
 def test_it_refuses_a_line_with_no_target(acme):
     widget = webhook_widget() | {"next": {"0": "end", "1": None}}
 

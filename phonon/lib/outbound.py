@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import heapq
+import http
 import http.client
 import itertools
 import os
@@ -29,7 +30,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
@@ -135,6 +136,29 @@ def send_request(
     return result
 
 
+class Probe(NamedTuple):
+    """What the check button says: reachable or not, why, the answer's status code, and a warning
+    when the answer was an error (4xx/5xx: the URL is reachable, but probably not right)."""
+
+    ok: bool
+    reason: str
+    status_code: int | None = None
+    warning: str = ""
+
+
+def status_warning(status_code: int | None) -> str:
+    """ "The URL answered 404 Not Found, a client error: …" for a 4xx/5xx answer, else ""."""
+    if status_code is None or status_code < 400:
+        return ""
+    try:
+        phrase = " " + http.HTTPStatus(status_code).phrase
+    except ValueError:
+        phrase = ""
+    if status_code < 500:
+        return f"The URL answered {status_code}{phrase}, a client error: check the path and the authentication."
+    return f"The URL answered {status_code}{phrase}, a server error: the endpoint is reachable but failing."
+
+
 def probe_url(
     url: str,
     *,
@@ -142,10 +166,11 @@ def probe_url(
     allowed_networks: Sequence[IPNetwork] = (),
     timeout: float = 10,
     resolve: Resolver | None = None,
-) -> tuple[bool, str]:
+) -> Probe:
     """The check button: policy, then a HEAD request where any HTTP answer means reachable.
 
-    Returns ``(True, "The URL is reachable.")`` or ``(False, <what failed, precisely>)``.
+    Returns ``Probe(True, "The URL is reachable.", 200)`` (with a warning for 4xx/5xx answers)
+    or ``Probe(False, <what failed, precisely>, code or None)``.
     """
     result = send_request(
         "HEAD",
@@ -157,8 +182,8 @@ def probe_url(
         resolve=resolve,
     )
     if result.status_code is not None and result.error_reason in (None, REDIRECTION, RESPONSE_TOO_LARGE):
-        return True, REACHABLE
-    return False, result.error_detail
+        return Probe(True, REACHABLE, result.status_code, status_warning(result.status_code))
+    return Probe(False, result.error_detail, result.status_code)
 
 
 # One request in a redirect chain.

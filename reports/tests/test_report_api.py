@@ -226,6 +226,7 @@ def test_the_chart_data_follows_the_filters(alice_api, orders, billing):
         "labels": ["2026-11-01", "2026-11-02", "2026-11-03"],
         "completed": [1, 0, 0],
         "failed": [0, 0, 1],
+        "completed_with_webhook_failures": [0, 0, 0],
     }
     assert charts["webhook_durations"] == [
         {
@@ -269,3 +270,22 @@ def test_a_csv_with_no_matching_rows_is_its_header(alice_api, orders):
     assert read_csv(alice_api.get(URL, {"format": "csv", "status": "failed"})) == [
         ["execution", "flow", "flow_name", "started_at", "status", "cli", "did"]
     ]
+
+
+def test_executions_that_completed_through_a_failed_webhook_are_counted_apart(alice_api, orders):
+    failing = webhook_step("w1", error_reason="SERVER_ERROR", code=503)
+    for _ in range(3):
+        finished_execution(orders, started_at=DAY_1, steps=[failing])  # completed along line 1
+    finished_execution(orders, started_at=DAY_1, steps=[webhook_step("w1")])
+    finished_execution(orders, status="failed", started_at=DAY_1, steps=[failing])
+
+    charts = alice_api.get(CHARTS_URL).json()
+
+    assert charts["executions_per_day"] == {
+        "labels": ["2026-11-01"],
+        "completed": [4],
+        "failed": [1],
+        "completed_with_webhook_failures": [3],
+    }
+    [widget] = charts["webhook_durations"]
+    assert (widget["calls"], widget["failures"]) == (5, 4)

@@ -12,6 +12,11 @@
  * openPanel moves into the open widget's form (its data-notes-slot). The notes count and
  * "empty editor" test are the shared ones of static/notes/notes_editor.js (window.PhononNotes),
  * which the page loads first.
+ *
+ * Keyboard: boxes are focusable (Enter opens the form), Esc closes it, Delete/Backspace removes
+ * the selected line or box whenever focus is not in a field, Ctrl+Z / Ctrl+Shift+Z undo and redo
+ * canvas edits (boxes added, moved, deleted, lines drawn or removed, the start mark). Viewers
+ * (config.readOnly) get the same canvas and forms with nothing to change.
  */
 (function () {
   "use strict";
@@ -39,7 +44,7 @@
     "config.timeout": "Timeout", "config.hold_music": "Hold music",
     "config.persist_response": "Persist response", "config.notes": "Notes",
     "config.function": "Function", "config.parameters": "Parameters",
-    "config.assignments": "Assignments", next: "Lines", type: "Type",
+    "config.assignments": "Assignments", next: "Lines", type: "Type", label: "Label",
   };
 
   const $ = (selector, root = document) => root.querySelector(selector);
@@ -52,6 +57,7 @@
   const saveButton = $("#save-flow");
   const saveStatus = $("#save-status");
   const flowErrors = $("#flow-errors");
+  const readOnly = Boolean(config.readOnly);
 
   const state = {
     flowId: config.flow.id,
@@ -70,6 +76,8 @@
   const editor = new Drawflow(canvas);
   editor.reroute = false;
   editor.start();
+  // "view" lets a viewer pan and zoom, but not move boxes or draw and delete lines.
+  if (readOnly) editor.editor_mode = "view";
 
   /* ---------------------------------------------------------------- helpers */
 
@@ -94,6 +102,7 @@
 
   function markDirty() {
     if (state.loading) return;
+    canvasHistory.recordSoon();
     state.dirty = true;
     saveStatus.textContent = "Unsaved changes";
     saveStatus.className = "save-status dirty";
@@ -156,9 +165,16 @@
     const errors = errorCount(widget.id);
     element.classList.toggle("is-start", state.start === widget.id);
     element.classList.toggle("has-errors", errors > 0);
+    const label = widget.label ? " " + widget.label : "";
+    element.setAttribute(
+      "aria-label",
+      TYPES[widget.type].label + " widget " + widget.id + label + (state.start === widget.id ? ", the start" : "") +
+        (errors ? ", " + errors + (errors === 1 ? " error" : " errors") : "") + ". Enter opens its form."
+    );
     element.querySelector(".drawflow_content_node").innerHTML =
       '<div class="wbox-head"><span class="wbox-type">' + TYPES[widget.type].label + "</span>" +
       '<span class="wbox-id">' + escapeHtml(widget.id) + "</span></div>" +
+      (widget.label ? '<div class="wbox-label">' + escapeHtml(widget.label) + "</div>" : "") +
       '<div class="wbox-summary">' + escapeHtml(summaryOf(widget)) + "</div>" +
       '<div class="wbox-flags">' +
       (state.start === widget.id ? '<span class="flag start">Start</span>' : "") +
@@ -171,14 +187,17 @@
     $("#canvas-empty").hidden = state.widgets.size > 0;
   }
 
-  function addWidget(type, id, widgetConfig, position) {
-    const widget = { id, type, config: completeConfig(type, widgetConfig), node: null };
+  function addWidget(type, id, widgetConfig, position, label = "") {
+    const widget = { id, type, label: label || "", config: completeConfig(type, widgetConfig), node: null };
     const inputs = 1;
     widget.node = String(
       editor.addNode(type, inputs, TYPES[type].outputs, position.x, position.y, "widget widget-" + type, { widget: id }, "")
     );
     state.widgets.set(id, widget);
     state.widgetOfNode.set(widget.node, id);
+    const element = document.getElementById("node-" + widget.node);
+    element.tabIndex = 0;
+    element.setAttribute("role", "button");
     refreshNode(widget);
     $("#canvas-empty").hidden = true;
     return widget;
@@ -269,7 +288,38 @@
       if (!length) continue;
       const point = path.getPointAtLength(length / 2);
       label.setAttribute("transform", "translate(" + point.x + " " + point.y + ")");
+      drawDeleteControl(svg, path.classList.contains("selected") ? point : null);
     }
+  }
+
+  /** A selected line gets a visible "×" beside its number, for those without a Delete key. */
+  function drawDeleteControl(svg, point) {
+    let control = svg.querySelector("g.line-delete");
+    if (!point) {
+      if (control) control.remove();
+      return;
+    }
+    if (!control) {
+      control = document.createElementNS("http://www.w3.org/2000/svg", "g");
+      control.setAttribute("class", "line-delete");
+      control.setAttribute("role", "button");
+      control.setAttribute("aria-label", "Delete this line");
+      control.innerHTML = '<title>Delete this line</title><circle r="11"></circle>' +
+        '<text text-anchor="middle" dominant-baseline="central">×</text>';
+      svg.appendChild(control);
+    }
+    control.setAttribute("transform", "translate(" + (point.x + 24) + " " + point.y + ")");
+  }
+
+  /** The line a delete control sits on, removed (Drawflow's classes name its two ends). */
+  function removeLineOf(control) {
+    const classes = control.closest("svg.connection").classList;
+    const inNode = Array.from(classes).find((name) => name.startsWith("node_in_node-")).slice(13);
+    const outNode = Array.from(classes).find((name) => name.startsWith("node_out_node-")).slice(14);
+    const output = Array.from(classes).find((name) => /^output_\d+$/.test(name));
+    const input = Array.from(classes).find((name) => /^input_\d+$/.test(name));
+    editor.connection_selected = null;
+    editor.removeSingleConnection(outNode, inNode, output, input);
   }
 
   editor.on("connectionCreated", (connection) => {
@@ -292,11 +342,13 @@
     scheduleLineLabels();
   });
   editor.on("mouseMove", scheduleLineLabels);
+  editor.on("connectionSelected", scheduleLineLabels);
+  editor.on("connectionUnselected", scheduleLineLabels);
   editor.on("zoom", scheduleLineLabels);
-  editor.on("nodeSelected", (nodeId) => openPanel(state.widgetOfNode.get(String(nodeId))));
   editor.on("nodeRemoved", (nodeId) => {
     const widgetId = state.widgetOfNode.get(String(nodeId));
     state.widgetOfNode.delete(String(nodeId));
+    if (state.widgets.has(widgetId)) canvasHistory.keep(state.widgets.get(widgetId));
     state.widgets.delete(widgetId);
     if (state.start === widgetId) state.start = "";
     if (state.open === widgetId) closePanel();
@@ -307,9 +359,20 @@
     const node = event.target.closest(".drawflow-node");
     if (node) openPanel(state.widgetOfNode.get(node.id.slice(5)));
   });
-  canvas.addEventListener("click", (event) => {
+  /* A box opens its form on a click that did not drag it, once the click is over: opening it on
+   * the press (Drawflow's nodeSelected) put the form under the finger on a phone, and the same
+   * tap landed on whatever field was there. */
+  let pressedAt = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    pressedAt = { x: event.clientX, y: event.clientY };
+  }, true);
+  // Drawflow's "view" mode (viewers) cancels the touch, so a tap sends no click there: the
+  // pointer's release opens the form instead (no click follows it to land on the form).
+  canvas.addEventListener(readOnly ? "pointerup" : "click", (event) => {
     const node = event.target.closest(".drawflow-node");
-    if (node && panel.hidden) openPanel(state.widgetOfNode.get(node.id.slice(5)));
+    if (!node || event.target.closest(".output, .input")) return;
+    const moved = pressedAt && Math.hypot(event.clientX - pressedAt.x, event.clientY - pressedAt.y) > 4;
+    if (!moved) openPanel(state.widgetOfNode.get(node.id.slice(5)));
   });
 
   /* ---------------------------------------------------------------- the widget form */
@@ -325,6 +388,7 @@
     panel.hidden = false;
     panel.dataset.type = widget.type;
     $("#panel-title").textContent = TYPES[widget.type].label + " widget · " + widget.id;
+    $("#panel-body").scrollTop = 0;
     for (const section of $$("[data-for-type]", panel)) section.hidden = section.dataset.forType !== widget.type;
     placeNotesPanel(widget);
     fillForm(widget);
@@ -332,14 +396,18 @@
     for (const node of $$(".drawflow-node.open", canvas)) node.classList.remove("open");
     const element = document.getElementById("node-" + widget.node);
     if (element) element.classList.add("open");
-    $("#panel-body").scrollTop = 0;
     panel.dispatchEvent(new CustomEvent("widget-opened", { detail: widget }));
   }
 
   function closePanel() {
+    const widget = openWidget();
+    const hadFocus = panel.contains(document.activeElement);
     state.open = null;
     panel.hidden = true;
     for (const node of $$(".drawflow-node.open", canvas)) node.classList.remove("open");
+    // Back to the box the form belonged to, so the keyboard carries on where it was.
+    const element = widget && document.getElementById("node-" + widget.node);
+    if (element && hadFocus) element.focus();
   }
 
   function fillInternalChoices(widget) {
@@ -379,9 +447,10 @@
       $("#password-help").hidden = !passwordSet;
       $("#wf-password").placeholder = passwordSet ? "•••••• (unchanged)" : "";
     }
+    $("#wf-label").value = widget.label || "";
     setNotes(widget.config.notes || "");
     $("#start-badge").hidden = state.start !== widget.id;
-    $("#make-start").hidden = state.start === widget.id;
+    $("#make-start").hidden = readOnly || state.start === widget.id;
     updateVisibility(widget);
   }
 
@@ -440,6 +509,30 @@
     return input.value;
   }
 
+  /** Picking an Advanced → Webhook entry in the URL field brings its method, authentication and
+   * body type along. Its password stays on the webhook (never sent to a browser): the form
+   * asks for it beside the username. */
+  function takeRegisteredWebhook(widget) {
+    const picked = config.registeredWebhooks.find((webhook) => webhook.url === widget.config.url);
+    const note = $("#url-picked");
+    if (!picked) {
+      note.hidden = true;
+      return;
+    }
+    const c = widget.config;
+    c.method = picked.method;
+    c.body_type = picked.body_type;
+    c.auth = picked.auth_type === "basic" ? { type: "basic", username: picked.username } : { type: "none" };
+    fillForm(widget);
+    for (const field of ["config.method", "config.body_type", "config.auth"]) clearFieldErrors(widget.id, field);
+    note.textContent =
+      "From the webhook “" + picked.name + "”: method " + picked.method + ", body type " + picked.body_type +
+      (picked.auth_type === "basic"
+        ? ", basic authentication as " + picked.username + ". Type its password below: passwords stay on the webhook."
+        : ", no authentication.");
+    note.hidden = false;
+  }
+
   function afterEdit(widget, fieldPath) {
     if (fieldPath) clearFieldErrors(widget.id, fieldPath);
     refreshNode(widget);
@@ -463,6 +556,7 @@
     if (input.dataset.bind) {
       if (input.type === "radio" && !input.checked) return;
       setPath(widget, input.dataset.bind, readValue(input));
+      if (input.dataset.bind === "config.url") takeRegisteredWebhook(widget);
       if (input.dataset.bind === "config.function") fillInternalChoices(widget);
       if (input.dataset.bind === "config.mode" && widget.config.mode === "internal") fillInternalChoices(widget);
       updateVisibility(widget);
@@ -500,6 +594,11 @@
     }
   });
 
+  // The label (what the box and the executions show) is the widget's own, outside its config.
+  $("#wf-label").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") event.preventDefault();
+  });
+
   $("#make-start").addEventListener("click", () => {
     if (!state.open) return;
     state.start = state.open;
@@ -508,10 +607,13 @@
     fillForm(openWidget());
     markDirty();
   });
-  $("#delete-widget").addEventListener("click", () => {
-    const widget = openWidget();
-    if (widget && window.confirm("Delete widget " + widget.id + " and its lines?")) editor.removeNodeId("node-" + widget.node);
-  });
+  if (!readOnly) {
+    $("#delete-widget").addEventListener("click", () => {
+      const widget = openWidget();
+      if (widget && window.confirm("Delete widget " + widget.id + " and its lines?")) editor.removeNodeId("node-" + widget.node);
+    });
+    saveButton.addEventListener("click", save);
+  }
   $("#close-panel").addEventListener("click", closePanel);
   $("#done-widget").addEventListener("click", closePanel);
 
@@ -582,10 +684,37 @@
 
   /* ---------------------------------------------------------------- errors */
 
+  /** A widget-relative path in the form's words: "config.headers.0.key" → "Headers, row 1, key". */
   function labelOf(path) {
     const row = /^(config\.\w+)\.(\d+)\.(\w+)$/.exec(path);
     if (row) return (FIELD_LABELS[row[1]] || row[1]) + ", row " + (Number(row[2]) + 1) + ", " + row[3].replace("_", " ");
-    return FIELD_LABELS[path] || path || "Flow";
+    const line = /^next\.(\d+)$/.exec(path);
+    if (line) return "Line " + line[1];
+    return FIELD_LABELS[path] || "";
+  }
+
+  /** "Widget w1: line 0 is not connected" said in w1's own form or beside its name: drop the "Widget w1". */
+  function withoutWidgetPrefix(widgetId, message) {
+    for (const prefix of ["Widget " + widgetId + ": ", "Widget " + widgetId + " "]) {
+      if (!message.startsWith(prefix)) continue;
+      const rest = message.slice(prefix.length);
+      return rest.charAt(0).toUpperCase() + rest.slice(1);
+    }
+    return message;
+  }
+
+  /** Opens the widget's form at the field an error names, scrolled into view and focused. */
+  function showError(widgetId, relativePath) {
+    openPanel(widgetId);
+    const target = relativePath ? targetOf(relativePath) : null;
+    if (!target) return;
+    const details = target.closest("details");
+    if (details) details.open = true;
+    target.scrollIntoView({ block: "center" });
+    const focusable = target.matches("input, select, textarea, [contenteditable]")
+      ? target
+      : $(".note-editable", target) || $("input:not([type=hidden]), select, textarea", target);
+    if (focusable) focusable.focus({ preventScroll: true });
   }
 
   function clearErrorLists(root) {
@@ -614,7 +743,7 @@
     }
     let path = relativePath;
     while (path) {
-      const field = $$('[data-field="' + path + '"]', section).find(shown);
+      const field = $$('[data-field="' + path + '"]', panel).find(shown);
       if (field) return field;
       path = path.includes(".") ? path.slice(0, path.lastIndexOf(".")) : "";
     }
@@ -635,9 +764,10 @@
         target.classList.add("invalid");
         const details = target.closest("details");
         if (details) details.open = true;
-        writeErrors($(":scope > .errorlist", target), messages);
+        writeErrors($(":scope > .errorlist", target), messages.map((m) => withoutWidgetPrefix(widgetId, m)));
       } else {
-        writeErrors(widgetList, messages.map((m) => (relative ? labelOf(relative) + ": " : "") + m));
+        const label = labelOf(relative);
+        writeErrors(widgetList, messages.map((m) => (label ? label + ": " : "") + withoutWidgetPrefix(widgetId, m)));
       }
     }
     if (openWidget()) updateNotesCount(openWidget().config.notes);
@@ -673,14 +803,21 @@
         const item = document.createElement("li");
         if (widgetMatch && state.widgets.has(widgetMatch[1])) {
           const widget = state.widgets.get(widgetMatch[1]);
+          const relative = widgetMatch[2] || "";
+          const text = withoutWidgetPrefix(widget.id, message);
+          // The field, unless the sentence starts with it already ("Line 0 is not connected").
+          const field = text.toLowerCase().startsWith(labelOf(relative).toLowerCase()) ? "" : labelOf(relative);
           const button = document.createElement("button");
           button.type = "button";
           button.className = "link-button";
-          button.textContent = TYPES[widget.type].label + " " + widget.id;
-          button.addEventListener("click", () => openPanel(widget.id));
-          item.append(button, " — " + message);
+          button.textContent =
+            TYPES[widget.type].label + " " + widget.id + (widget.label ? " (" + widget.label + ")" : "") +
+            (field ? " · " + field : "");
+          button.addEventListener("click", () => showError(widget.id, relative));
+          item.append(button, ": " + text);
         } else {
-          item.textContent = (path ? labelOf(path) + ": " : "") + message;
+          const field = FIELD_LABELS[path];
+          item.textContent = (field ? field + ": " : "") + message;
         }
         list.appendChild(item);
       }
@@ -717,8 +854,9 @@
     const wire = widgets.map((widget) => {
       const node = editor.getNodeFromId(widget.node);
       layout[widget.id] = { x: Math.round(node.pos_x), y: Math.round(node.pos_y) };
-      if (widget.type === "end") return { id: widget.id, type: "end", config: serializeConfig(widget) };
-      return { id: widget.id, type: widget.type, config: serializeConfig(widget), next: nextOf(widget) };
+      const labelled = widget.label.trim() ? { label: widget.label.trim() } : {};
+      if (widget.type === "end") return { id: widget.id, type: "end", ...labelled, config: serializeConfig(widget) };
+      return { id: widget.id, type: widget.type, ...labelled, config: serializeConfig(widget), next: nextOf(widget) };
     });
     return {
       name: nameInput.value.trim(),
@@ -792,6 +930,7 @@
     state.savedWidgetIds = new Set(answer.flow.widgets.map((widget) => widget.id));
     for (const saved of answer.flow.widgets) {
       const widget = state.widgets.get(saved.id);
+      if (widget) widget.label = saved.label || "";
       if (widget && saved.config) {
         // Keep what the form holds for the other mode; take what the server stored (password hidden).
         widget.config = { ...widget.config, ...completeConfig(widget.type, saved.config) };
@@ -809,9 +948,8 @@
     saveStatus.className = "save-status ok";
   }
 
-  saveButton.addEventListener("click", save);
   window.addEventListener("keydown", (event) => {
-    if ((event.ctrlKey || event.metaKey) && event.key === "s") {
+    if (!readOnly && (event.ctrlKey || event.metaKey) && event.key === "s") {
       event.preventDefault();
       save();
     }
@@ -846,22 +984,168 @@
     });
   }
 
+  /* ---------------------------------------------------------------- undo and redo */
+
+  /** Canvas edits, undone and redone as whole pictures of the canvas (boxes, positions, lines,
+   * start). A form's contents are not part of a picture: a box brought back by undo gets the
+   * config it had when it left, and undo never takes back typing in a form. */
+  const canvasHistory = {
+    pictures: [],
+    at: -1,
+    left: new Map(), // widget id -> {type, label, config} of boxes no longer on the canvas
+    timer: null,
+
+    picture() {
+      return JSON.stringify({
+        start: state.start,
+        widgets: Array.from(state.widgets.values()).map((widget) => {
+          const node = editor.getNodeFromId(widget.node);
+          return { id: widget.id, type: widget.type, x: Math.round(node.pos_x), y: Math.round(node.pos_y), next: nextOf(widget) };
+        }),
+      });
+    },
+    keep(widget) {
+      this.left.set(widget.id, { type: widget.type, label: widget.label, config: widget.config });
+    },
+    record() {
+      clearTimeout(this.timer);
+      const picture = this.picture();
+      if (picture === this.pictures[this.at]) return;
+      this.pictures = this.pictures.slice(Math.max(0, this.at - 99), this.at + 1);
+      this.pictures.push(picture);
+      this.at = this.pictures.length - 1;
+    },
+    /** One edit often fires several Drawflow events (a new line replaces the old one): one step. */
+    recordSoon() {
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.record(), 0);
+    },
+    undo() {
+      this.record();
+      if (this.at > 0) this.restore(this.pictures[--this.at]);
+    },
+    redo() {
+      this.record();
+      if (this.at < this.pictures.length - 1) this.restore(this.pictures[++this.at]);
+    },
+    restore(picture) {
+      const { start, widgets } = JSON.parse(picture);
+      const open = state.open;
+      for (const widget of state.widgets.values()) this.keep(widget);
+      state.loading = true;
+      editor.clear();
+      state.widgets.clear();
+      state.widgetOfNode.clear();
+      state.start = start;
+      drawWidgets(widgets.map((widget) => ({ ...widget, ...this.left.get(widget.id) })), {});
+      state.loading = false;
+      if (open && state.widgets.has(open)) openPanel(open);
+      else closePanel();
+      markDirty();
+    },
+  };
+
+  /* ---------------------------------------------------------------- the keyboard */
+
+  function inField(element) {
+    return Boolean(element.closest && element.closest("input, textarea, select, [contenteditable=true], .note-editor"));
+  }
+
+  function focusedBox() {
+    const box = document.activeElement && document.activeElement.closest(".drawflow-node");
+    return box && canvas.contains(box) ? box : null;
+  }
+
+  // On the document, before Drawflow's own handler (which listens on the canvas only, and so
+  // never heard a Delete once focus had left it).
+  document.addEventListener(
+    "keydown",
+    (event) => {
+      if (event.key === "Escape" && !panel.hidden && !event.target.closest(".note-editor .dropdown-menu, .note-modal")) {
+        closePanel();
+        event.preventDefault();
+        return;
+      }
+      if (inField(event.target)) return;
+      const box = focusedBox();
+      if (event.key === "Enter" && box) {
+        openPanel(state.widgetOfNode.get(box.id.slice(5)));
+        event.preventDefault();
+        return;
+      }
+      if (readOnly) return;
+      if (event.key === "Delete" || event.key === "Backspace") {
+        const node = box || editor.node_selected;
+        if (editor.connection_selected) editor.removeConnection();
+        else if (node) editor.removeNodeId(node.id);
+        else return;
+        event.preventDefault();
+        event.stopPropagation();
+        return;
+      }
+      const key = event.key.toLowerCase();
+      if ((event.ctrlKey || event.metaKey) && (key === "z" || key === "y")) {
+        if (key === "y" || event.shiftKey) canvasHistory.redo();
+        else canvasHistory.undo();
+        event.preventDefault();
+      }
+    },
+    true
+  );
+
+  // The "×" on a selected line: handled on the press, before Drawflow reads it as a click on
+  // the canvas (which unselects the line).
+  for (const type of ["mousedown", "touchstart"]) {
+    canvas.addEventListener(
+      type,
+      (event) => {
+        const control = event.target.closest && event.target.closest("g.line-delete");
+        if (!control || readOnly) return;
+        event.preventDefault();
+        event.stopPropagation();
+        removeLineOf(control);
+      },
+      { capture: true, passive: false }
+    );
+  }
+  // A box keeps the keyboard focus it gets from a click, so Delete and Enter reach it.
+  canvas.addEventListener("mousedown", (event) => {
+    const box = event.target.closest(".drawflow-node");
+    if (box && !event.target.closest(".output, .input")) box.focus({ preventScroll: true });
+  });
+
+  /* ---------------------------------------------------------------- read-only (viewers) */
+
+  if (readOnly) {
+    nameInput.readOnly = true;
+    flowEndInput.disabled = true;
+    const disableNotes = () => notes.summernote("disable");
+    if (notesReady()) disableNotes();
+    else if (notes) notes.on("summernote.init", disableNotes);
+  }
+
   /* ---------------------------------------------------------------- loading */
 
-  function load(flow) {
-    nameInput.value = flow.name || "";
-    flowEndInput.checked = Boolean(flow.flow_end_webhook);
-    const layout = { ...autoLayout(flow), ...(flow.layout || {}) };
-    for (const widget of flow.widgets) {
+  /** Boxes and lines for widgets [{id, type, label, config, next, x?, y?}]; `layout` places those without x/y. */
+  function drawWidgets(widgets, layout) {
+    for (const widget of widgets) {
       if (!TYPES[widget.type]) continue;
-      addWidget(widget.type, widget.id, widget.config, layout[widget.id] || freePosition());
+      const position = widget.x != null ? { x: widget.x, y: widget.y } : layout[widget.id] || freePosition();
+      addWidget(widget.type, widget.id, widget.config, position, widget.label);
     }
-    for (const widget of flow.widgets) {
+    for (const widget of widgets) {
       for (const [line, target] of Object.entries(widget.next || {})) connect(widget.id, line, target);
     }
     refreshAllNodes();
     scheduleLineLabels();
+  }
+
+  function load(flow) {
+    nameInput.value = flow.name || "";
+    flowEndInput.checked = Boolean(flow.flow_end_webhook);
+    drawWidgets(flow.widgets, { ...autoLayout(flow), ...(flow.layout || {}) });
     state.loading = false;
+    canvasHistory.record();
   }
 
   /** Replaces one config key of a widget as if typed in its form (static/flows/widget_test.js adds mappings so). */
@@ -886,6 +1170,6 @@
   load(config.flow);
   window.phononDesigner = {
     state, editor, collectFlow, config, openWidget, serializeConfig, setWidgetConfig, showWidgetFieldErrors,
-    postJson, escapeHtml, $, $$,
+    postJson, escapeHtml, $, $$, canvasHistory,
   };
 })();

@@ -1,4 +1,4 @@
-// The webhook form: the Check button (ask the server, show ✓ or the reason) and the basic-auth fields.
+// The webhook form: the Check button (ask the server, show ✓, ⚠ with the code, or the reason) and the basic-auth fields.
 (function () {
   "use strict";
   var button = document.getElementById("check-url");
@@ -6,9 +6,10 @@
   var urlInput = document.getElementById("id_url");
   var csrf = document.querySelector("input[name=csrfmiddlewaretoken]");
 
-  function show(ok, text) {
-    result.className = "check-result " + (ok ? "ok" : "bad");
-    result.textContent = ok ? "\u2713 " + text : text;
+  // A 4xx/5xx answer is reachable but probably wrong: amber with the code, not the green tick.
+  function show(ok, text, warning) {
+    result.className = "check-result " + (warning ? "warn" : ok ? "ok" : "bad");
+    result.textContent = warning ? "\u26a0 " + warning : ok ? "\u2713 " + text : text;
   }
 
   if (button && urlInput) {
@@ -27,7 +28,7 @@
           if (!response.ok) throw new Error("The check failed (HTTP " + response.status + "); reload the page and try again.");
           return response.json();
         })
-        .then(function (answer) { show(answer.ok, answer.reason || "Reachable"); })
+        .then(function (answer) { show(answer.ok, answer.reason || "Reachable", answer.warning); })
         .catch(function (error) { show(false, error.message); })
         .finally(function () { button.disabled = false; });
     });

@@ -63,20 +63,35 @@ def screenshot(page, request):
     """screenshot("designer-saved") writes test-artifacts/browser/<test>--designer-saved.png."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
 
-    def take(name: str) -> Path:
+    def take(name: str, of=None) -> Path:
         path = ARTIFACTS / f"{request.node.name}--{name}.png"
-        page.screenshot(path=str(path), full_page=False)
+        (of or page).screenshot(path=str(path), full_page=False)
         return path
 
     return take
 
 
-@pytest.fixture
-def signed_in(page, live_server, alice):
-    """The page, after alice logged in through the login form."""
+def sign_in(page, live_server, user):
+    """Log `user` in through the login form."""
     page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", alice.username)
+    page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
     return page
+
+
+@pytest.fixture
+def signed_in(page, live_server, alice):
+    """The page, after alice logged in through the login form."""
+    return sign_in(page, live_server, alice)
+
+
+@pytest.fixture
+def phone(browser):
+    """A page on a 390 x 844 touch screen (a phone); screenshot("name", of=phone) shows it."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    yield page
+    context.close()

@@ -79,6 +79,13 @@ class DesignerPage:
     def field_errors(self, path: str) -> Locator:
         return self.page.locator(f"#widget-panel [data-field='{path}'] > .errorlist")
 
+    def select_line(self, label: str) -> None:
+        """Click the line whose number is `label`, on its number (which lets the click through to the line)."""
+        self.lines()
+        self.page.locator("svg.connection", has=self.page.locator(".line-label text", has_text=label)).locator(
+            ".line-label circle"
+        ).click(force=True)
+
     def lines(self) -> list[tuple[str, str]]:
         """(line label, css classes) of every line drawn on the canvas."""
         # A new line gets its label a frame after it is drawn: wait until every line has one.

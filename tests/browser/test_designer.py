@@ -84,7 +84,7 @@ def test_a_timeout_over_60_is_shown_beside_the_field(signed_in, live_server, acm
     page.fill("#wf-timeout", "61")
     designer.save()
     errors = designer.field_errors("config.timeout")
-    expect(errors).to_contain_text("timeout must be between 1 and 60 seconds")
+    expect(errors).to_have_text("Timeout must be between 1 and 60 seconds (a whole number), not 61.")
     expect(page.locator("#save-status")).to_have_text("Not saved: 1 problem")
     expect(designer.node("w1").locator(".flag.errors")).to_have_text("1 error")
     screenshot("timeout-error")

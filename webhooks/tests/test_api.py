@@ -160,12 +160,20 @@ def test_rotating_the_secret_replaces_it(alice_api, acme):
 
 def test_check_answers_ok_for_a_reachable_url(alice_api, reachable_url):
     response = alice_api.post(f"{LIST}check/", {"url": reachable_url}, format="json")
-    assert response.json() == {"ok": True, "reason": "The URL is reachable."}
+    assert response.json() == {"ok": True, "reason": "The URL is reachable.", "status_code": 200}
 
 
-def test_check_counts_any_http_answer_as_reachable(alice_api, https_server):
+def test_check_counts_any_http_answer_as_reachable_but_warns_of_an_error_naming_its_code(alice_api, https_server):
     https_server.reply("/broken", Reply(status=500))
-    assert alice_api.post(f"{LIST}check/", {"url": https_server.url("/broken")}, format="json").json()["ok"] is True
+    https_server.reply("/missing", Reply(status=404))
+
+    broken = alice_api.post(f"{LIST}check/", {"url": https_server.url("/broken")}, format="json").json()
+    missing = alice_api.post(f"{LIST}check/", {"url": https_server.url("/missing")}, format="json").json()
+
+    assert (broken["ok"], broken["status_code"]) == (True, 500)
+    assert broken["warning"].startswith("The URL answered 500 Internal Server Error, a server error")
+    assert (missing["ok"], missing["status_code"]) == (True, 404)
+    assert missing["warning"].startswith("The URL answered 404 Not Found, a client error")
 
 
 @pytest.mark.parametrize(

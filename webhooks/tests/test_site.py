@@ -177,6 +177,7 @@ def test_the_check_button_answers_json(alice_client, https_server, fake_dns):
     assert alice_client.post(reverse("webhooks:check"), {"url": https_server.url("/ok")}).json() == {
         "ok": True,
         "reason": "The URL is reachable.",
+        "status_code": 200,
     }
     answer = alice_client.post(reverse("webhooks:check"), {"url": "https://10.1.2.3/"}).json()
     assert answer["ok"] is False and "private address" in answer["reason"]

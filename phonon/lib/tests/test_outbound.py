@@ -707,7 +707,13 @@ def test_a_redirect_from_https_to_http_needs_http_support(
 
 
 def test_probe_says_a_reachable_url_is_reachable(server: LocalHTTPServer):
-    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL) == (True, "The URL is reachable.")
+    server.reply("/hook", Reply(status=200))
+    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL) == (
+        True,
+        "The URL is reachable.",
+        200,
+        "",
+    )
     assert server.requests[0].method == "HEAD"
 
 
@@ -715,18 +721,35 @@ def test_probe_says_a_reachable_url_is_reachable(server: LocalHTTPServer):
 def test_probe_counts_any_http_answer_as_reachable(server: LocalHTTPServer, status: int):
     server.reply("/hook", Reply(status=status, headers={"Location": "/hook"}))
 
-    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL) == (True, "The URL is reachable.")
+    probe = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL)
+
+    assert (probe.ok, probe.reason, probe.status_code) == (True, "The URL is reachable.", status)
+
+
+@pytest.mark.parametrize(
+    "status, warning",
+    [
+        (200, ""),
+        (404, "The URL answered 404 Not Found, a client error: check the path and the authentication."),
+        (500, "The URL answered 500 Internal Server Error, a server error: the endpoint is reachable but failing."),
+        (599, "The URL answered 599, a server error: the endpoint is reachable but failing."),
+    ],
+)
+def test_probe_warns_of_an_error_answer_naming_its_code(server: LocalHTTPServer, status: int, warning: str):
+    server.reply("/hook", Reply(status=status))
+
+    assert probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL).warning == warning
 
 
 def test_probe_gives_the_policy_reason():
-    ok, reason = probe_url("https://10.0.0.1/hook", allow_http=False, allowed_networks=LOCAL)
+    ok, reason, *_ = probe_url("https://10.0.0.1/hook", allow_http=False, allowed_networks=LOCAL)
 
     assert not ok
     assert reason == "The host 10.0.0.1 is a private address; webhooks can only call public addresses."
 
 
 def test_probe_says_when_nothing_listens():
-    ok, reason = probe_url(f"http://127.0.0.1:{free_port()}/", allow_http=True, allowed_networks=LOCAL)
+    ok, reason, *_ = probe_url(f"http://127.0.0.1:{free_port()}/", allow_http=True, allowed_networks=LOCAL)
 
     assert (ok, reason) == (False, "Could not connect to 127.0.0.1: connection refused.")
 
@@ -734,7 +757,7 @@ def test_probe_says_when_nothing_listens():
 def test_probe_says_when_the_server_does_not_answer_in_time(server: LocalHTTPServer):
     server.reply("/hook", Reply(delay=5))
 
-    ok, reason = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL, timeout=0.3)
+    ok, reason, *_ = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL, timeout=0.3)
 
     assert (ok, reason) == (False, "The request to 127.0.0.1 did not finish within the 0.3-second deadline.")
 
@@ -742,7 +765,7 @@ def test_probe_says_when_the_server_does_not_answer_in_time(server: LocalHTTPSer
 def test_probe_refuses_a_url_redirecting_to_a_blocked_address(server: LocalHTTPServer):
     server.reply("/hook", Reply.redirect("http://192.168.1.1/"))
 
-    ok, reason = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL)
+    ok, reason, *_ = probe_url(server.url("/hook"), allow_http=True, allowed_networks=LOCAL)
 
     assert not ok
     assert reason.endswith("The host 192.168.1.1 is a private address; webhooks can only call public addresses.")
