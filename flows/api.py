@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedViewSet
+from flows import idempotency
 from flows.forms import ExecutionFilterForm
-from flows.models import Execution, Flow
+from flows.models import Execution, ExecutionStatus, Flow
 from flows.serializers import (
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
@@ -28,14 +30,15 @@ class FlowViewSet(AccountScopedViewSet):
     serializer_class = FlowSerializer
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("flow", OpenApiTypes.INT),
-        OpenApiParameter("status", OpenApiTypes.STR, enum=["queued", "running", "completed", "failed"]),
-        OpenApiParameter("since", OpenApiTypes.DATETIME, description="A date or an ISO date-time."),
-        OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
-    ],
-    methods=["GET"],
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("flow", OBJECT_ID, description="Only this flow's executions (its id)."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=ExecutionStatus.values),
+            OpenApiParameter("since", DATE_OR_DATETIME, description="A date or an ISO date-time."),
+            OpenApiParameter("until", DATE_OR_DATETIME, description="A date (the whole day) or an ISO date-time."),
+        ]
+    )
 )
 class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
     """Runs of flows for calls. POST queues one (202); the worker runs it; GET shows the outcome."""
@@ -58,14 +61,36 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
             raise ValidationError({name: list(messages) for name, messages in filters.errors.items()})
         return filters.filter(executions)
 
-    @extend_schema(request=ExecutionCreateSerializer, responses={202: QueuedSerializer})
+    @extend_schema(
+        request=ExecutionCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique text (a UUID): a retry with the same key and body starts no second "
+                "call but answers the first execution (200); kept 24 h per account.",
+            )
+        ],
+        responses={
+            202: QueuedSerializer,
+            200: OpenApiResponse(QueuedSerializer, description="The Idempotency-Key's first execution."),
+            409: OpenApiResponse(ErrorSerializer, description="The Idempotency-Key came with another body."),
+        },
+    )
     def create(self, request, *args, **kwargs):
+        key = request.headers.get(idempotency.HEADER)
+        key = None if key is None else idempotency.clean_key(key)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        execution = serializer.save()
+        if key is None:
+            execution, created = serializer.save(), True
+        else:
+            fingerprint = idempotency.body_fingerprint(request.data)
+            execution, created = idempotency.create_once(self.account, key, fingerprint, serializer.save)
         location = reverse("execution-detail", kwargs={"pk": execution.pk}, request=request)
         return Response(
             {"id": str(execution.pk), "status": execution.status},
-            status=status.HTTP_202_ACCEPTED,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers={"Location": location},
         )

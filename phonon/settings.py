@@ -154,8 +154,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.AccountAccess"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # The API speaks JSON only (SPEC §4): a form-encoded body is 415, not half-understood.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.errors.FormatNegotiation",
@@ -171,6 +174,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Request and response shapes as separate components (no readOnly/writeOnly juggling in
+    # generated clients), and stable enum names instead of hashes such as Status608Enum.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ExecutionStatusEnum": "flows.models.ExecutionStatus",
+        "ReportOutcomeEnum": "reports.models.ReportOutcome",
+    },
 }
 
 # --- Product settings (SPEC §4 to §8) -------------------------------------------------------

@@ -83,11 +83,21 @@ Handler = Callable[[Any, FunctionInput], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
+class FunctionParameter:
+    """A named parameter, as the API schema documents it for `/internal/v1/<name>/`."""
+
+    name: str
+    description: str
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class InternalFunction:
     name: str
     description: str
     methods: tuple[str, ...]
     handler: Handler
+    parameters: tuple[FunctionParameter, ...] = ()
 
     @property
     def variable(self) -> str:
@@ -235,6 +245,10 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("POST", "PUT"),
             handler=cli_pause_update,
+            parameters=(
+                FunctionParameter("number", "The Direct Dial number; default $call.did."),
+                FunctionParameter("action", "What to do; default toggle.", choices=PAUSE_ACTIONS),
+            ),
         ),
         InternalFunction(
             name="business_hours_check",
@@ -245,6 +259,11 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("GET", "POST"),
             handler=business_hours_check,
+            parameters=(
+                FunctionParameter("hours", "Opening hours, e.g. 09:00-13:00,14:00-18:00; default 09:00-17:00."),
+                FunctionParameter("days", "Opening days, e.g. mon-fri or sat,sun; default mon-fri."),
+                FunctionParameter("timezone", "A time zone name such as Asia/Kolkata; default UTC."),
+            ),
         ),
         InternalFunction(
             name="caller_blocklist_check",
@@ -254,6 +273,7 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("GET", "POST"),
             handler=caller_blocklist_check,
+            parameters=(FunctionParameter("number", "The caller's number; default $call.cli."),),
         ),
     )
 }

@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from accounts.api.strict import StrictFieldsMixin
+
 from .models import Webhook
 from .rules import WebhookRejected, clean_webhook, save_webhook
 
@@ -13,7 +15,7 @@ def can_see_signing_secret(context: dict) -> bool:
     return bool(token is not None and token.membership.can_write)
 
 
-class WebhookSerializer(serializers.ModelSerializer):
+class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     # Plain char fields: the choices, the URL policy and every other rule are checked once, in
     # rules.clean_webhook, so the API and the site answer with the same sentences.
     name = serializers.CharField(required=False, allow_blank=True, max_length=None)
@@ -60,7 +62,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         return save_webhook(self.context["account"], validated_data, instance=instance)
 
 
-class UrlCheckSerializer(serializers.Serializer):
+class UrlCheckSerializer(StrictFieldsMixin, serializers.Serializer):
     url = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
