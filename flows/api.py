@@ -66,7 +66,7 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
         parameters=[
             OpenApiParameter(
                 idempotency.HEADER,
-                str,
+                idempotency.KEY_SCHEMA,
                 OpenApiParameter.HEADER,
                 description="Any unique text (a UUID): a retry with the same key and body starts no second "
                 "call but answers the first execution (200); kept 24 h per account.",

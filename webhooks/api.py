@@ -95,9 +95,9 @@ class InternalFunctionEndpoint(APIView):
     def handle(self, request):
         function = self.function
         parameters = {key: request.query_params.get(key) for key in request.query_params}
-        if request.method in BODY_METHODS and request.data:
+        if request.method in BODY_METHODS:
             if not isinstance(request.data, dict):
-                raise exceptions.ValidationError({"detail": "Send the parameters as a JSON object."})
+                raise exceptions.ValidationError({"detail": "Send the parameters as a JSON object (or no body)."})
             wrong = [
                 p.name
                 for p in function.parameters

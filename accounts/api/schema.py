@@ -78,6 +78,15 @@ class ApiAutoSchema(AutoSchema):
                 responses[code]["description"] = ERROR_DESCRIPTIONS[code]
         return responses
 
+    def _get_parameters(self) -> list[dict]:
+        """An empty query parameter means "not given" throughout the API (the site's filter forms
+        share the code and send unset fields empty); only `?page=` must be a number."""
+        parameters = super()._get_parameters()
+        for parameter in parameters:
+            if parameter["in"] == "query" and parameter["name"] != PAGE_PARAMETER:
+                parameter["allowEmptyValue"] = True
+        return parameters
+
     def _map_basic_serializer(self, serializer, direction) -> dict:
         """A request body whose serializer refuses unknown fields says so (`additionalProperties: false`)."""
         schema = super()._map_basic_serializer(serializer, direction)
