@@ -45,11 +45,13 @@ class UdfReportView(ReportApiMixin, GenericAPIView):
 
     renderer_classes = [JSONRenderer, CsvRenderer]
 
-    def handle_exception(self, exc):
-        # Errors are JSON even when the CSV was asked for.
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Only the report itself is CSV (streamed by get()); errors and OPTIONS answer JSON even
+        # when the CSV was asked for.
+        if isinstance(response, Response) and getattr(request, "accepted_renderer", None) is not None:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["json", "csv"])],
