@@ -8,7 +8,9 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404
+from django.views import View
 from django.views.generic import DeleteView
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -65,3 +67,18 @@ class AccountObjectDeleteView(AccountObjectMixin, DeleteView):
     def form_valid(self, form):
         messages.success(self.request, self.success_message.format(object=self.object))
         return super().form_valid(form)
+
+
+class AccountObjectView(AccountObjectMixin, View):
+    """A plain view over one object of the current account (`pk` from the URL); the apps' actions build on it."""
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+class PostOnlyObjectView(AccountObjectView):
+    """An action on one object. GET answers 404 for another account's id (as POST does), else 405."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.get_object()
+        return HttpResponseNotAllowed(["POST"])

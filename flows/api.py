@@ -1,19 +1,27 @@
-"""`/api/v1/flows/` and `/api/v1/executions/`, scoped to the token's account."""
+"""`/api/v1/flows/`, `/api/v1/executions/` and `/api/v1/deliveries/{id}/replay/`, scoped to the token's account."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
-from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedViewSet
+from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
 from flows import idempotency
+from flows.deliveries import replay_delivery
 from flows.forms import ExecutionFilterForm
-from flows.models import Execution, ExecutionStatus, Flow
+from flows.models import Delivery, Execution, ExecutionStatus, Flow
 from flows.serializers import (
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
@@ -94,3 +102,22 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers={"Location": location},
         )
+
+
+class DeliveryViewSet(AccountScopedMixin, viewsets.GenericViewSet):
+    queryset = Delivery.objects.all()
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer(
+                "ReplayQueued", {"id": serializers.IntegerField(), "status": serializers.CharField()}
+            )
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def replay(self, request, pk=None):
+        """Queue the delivery again: a new attempt with the same webhook-id and body."""
+        delivery = self.get_object()
+        replay_delivery(delivery)
+        return Response({"id": delivery.pk, "status": "pending"}, status=status.HTTP_202_ACCEPTED)

@@ -1,8 +1,9 @@
 from rest_framework.routers import SimpleRouter
 
-from .api import ExecutionViewSet, FlowViewSet
+from .api import DeliveryViewSet, ExecutionViewSet, FlowViewSet
 
 router = SimpleRouter()
 router.register("flows", FlowViewSet, basename="flow")
 router.register("executions", ExecutionViewSet, basename="execution")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
 urlpatterns = router.urls

@@ -24,6 +24,7 @@ from accounts.tenancy import AccountRequiredMixin
 from flows.models import Flow
 from flows.validation import FlowValidationError, public_widgets, validate_flow
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
+from webhooks import internal_functions
 from webhooks.models import Webhook
 
 WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
@@ -60,14 +61,12 @@ class NotesForm(forms.Form):
 
 
 def internal_function_catalogue() -> list[dict[str, Any]]:
-    """`webhooks.internal.INTERNAL_FUNCTIONS` as [{name, description, methods, variable}].
+    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` as [{name, description, methods, variable}].
 
     Accepts a mapping or a list, of dicts or of objects with those attributes, so the
     catalogue's own shape stays the webhooks app's business; empty until it exists.
     """
-    from webhooks import internal
-
-    functions = getattr(internal, "INTERNAL_FUNCTIONS", None) or []
+    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or []
     if isinstance(functions, dict):
         functions = list(functions.values())
     catalogue = []

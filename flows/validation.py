@@ -35,6 +35,7 @@ from phonon.lib.extraction import RESPONSE_TYPES, InvalidPath, validate_path
 from phonon.lib.sanitizer import NotesTooLong, check_notes
 from phonon.lib.templating import BODY_TYPES, VARIABLE_RE, TemplateError, validate_body_template
 from phonon.lib.url_policy import UrlPolicyError, check_url
+from webhooks import internal_functions
 from webhooks.models import Method
 
 WIDGET_TYPES = ("webhook", "assign", "end")
@@ -637,10 +638,8 @@ def _clean_internal(config: Mapping[str, Any], field: _FieldErrors) -> dict[str,
 
 
 def _catalogue() -> dict[str, Any]:
-    """`webhooks.internal.INTERNAL_FUNCTIONS` by name (a mapping or a list of named entries)."""
-    from webhooks import internal
-
-    functions = getattr(internal, "INTERNAL_FUNCTIONS", None) or {}
+    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` by name (a mapping or a list of named entries)."""
+    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or {}
     if isinstance(functions, Mapping):
         return dict(functions)
     return {_read(function, "name"): function for function in functions}

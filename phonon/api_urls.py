@@ -6,6 +6,5 @@ urlpatterns = [
     path("", include("accounts.api.urls")),
     path("", include("webhooks.api_urls")),
     path("", include("flows.api_urls")),
-    path("", include("flows.delivery_api")),
     path("", include("reports.api_urls")),
 ]

@@ -73,8 +73,10 @@ INSTALLED_APPS = [
     "phonon",
     "accounts",
     "webhooks",
+    "phone_numbers",
     "flows",
     "reports",
+    "demo",  # seed_demo and the /demo-api/ routes; nothing imports it
     "phonon.summernote.PhononSummernoteConfig",  # django-summernote, text-only notes editor
 ]
 
@@ -162,7 +164,7 @@ REST_FRAMEWORK = {
     "DEFAULT_METADATA_CLASS": "accounts.api.metadata.OptionsMetadata",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.errors.FormatNegotiation",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.negotiation.FormatNegotiation",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Phonon webhooks API",
@@ -206,7 +208,7 @@ if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
 
 # Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
-# Serve the public demo API under /demo-api/ (phonon.demo.urls); off in production unless asked.
+# Serve the public demo API under /demo-api/ (demo.urls); off in production unless asked.
 DEMO_API = env.bool("DEMO_API", default=DEBUG)
 
 

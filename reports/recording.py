@@ -1,4 +1,4 @@
-"""What reports keep of a finished execution. Interface fixed by the lead; the reports work fills it in.
+"""What reports keep of a finished execution.
 
 `report_rows_for()` builds the rows without saving them, so the benchmark (and any backfill) can
 bulk-create what `record_finished_execution()` would have written one execution at a time.

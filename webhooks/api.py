@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from accounts.api.schema import BODY_METHODS, ApiAutoSchema
 from accounts.api.viewsets import AccountScopedViewSet
 
-from .internal import INTERNAL_FUNCTIONS, InternalFunction, call_internal_function
+from .internal_functions import INTERNAL_FUNCTIONS, InternalFunction, call_internal_function
 from .models import Webhook
 from .rules import check_webhook_url, rotate_signing_secret
 from .serializers import (

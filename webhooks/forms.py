@@ -5,16 +5,7 @@ from django import forms
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG, visible_text
 from phonon.summernote import NotesEditorWidget
 
-from .models import (
-    AuthType,
-    BlockedCaller,
-    BodyType,
-    DirectDialNumber,
-    Method,
-    Webhook,
-    normalise_number,
-    number_variants,
-)
+from .models import AuthType, BodyType, Method, Webhook
 from .rules import WebhookRejected, clean_webhook, save_webhook
 
 
@@ -82,39 +73,3 @@ class WebhookForm(forms.Form):
     def save(self) -> Webhook:
         self.instance = save_webhook(self.account, self.cleaned_webhook, instance=self.instance)
         return self.instance
-
-
-class AccountNumberForm(forms.ModelForm):
-    """A number of the account: stored normalised, once per account whichever way it is spelt."""
-
-    number_kind: str  # how the duplicate message names it: "a <number_kind> of this account"
-
-    def __init__(self, *args, account, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.instance.account = account
-
-    def clean_number(self) -> str:
-        number = normalise_number(self.cleaned_data["number"])
-        digits = number.lstrip("+")
-        if not 3 <= len(digits) <= 20:
-            raise forms.ValidationError("Number: enter 3 to 20 digits, with an optional leading +, e.g. +911234567890.")
-        numbers = self._meta.model.objects.for_account(self.instance.account)
-        if numbers.filter(number__in=number_variants(number)).exists():
-            raise forms.ValidationError(f"Number: {number} is already a {self.number_kind} of this account.")
-        return number
-
-
-class DirectDialNumberForm(AccountNumberForm):
-    number_kind = "Direct Dial number"
-
-    class Meta:
-        model = DirectDialNumber
-        fields = ["number", "label"]
-
-
-class BlockedCallerForm(AccountNumberForm):
-    number_kind = "blocked caller"
-
-    class Meta:
-        model = BlockedCaller
-        fields = ["number", "reason"]

@@ -6,7 +6,7 @@ One route per function, with only its methods, so the API schema describes each 
 from django.urls import path
 
 from .api import InternalFunctionEndpoint, UnknownInternalFunction
-from .internal import INTERNAL_FUNCTIONS
+from .internal_functions import INTERNAL_FUNCTIONS
 
 urlpatterns = [
     *(

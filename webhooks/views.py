@@ -1,22 +1,22 @@
-"""Site pages: Advanced → Webhook, Direct Dial numbers, caller blocklist.
+"""Site pages: Advanced → Webhook.
 
 Every object is reached through the current account's queryset (`accounts.tenancy`), so
 another account's id answers 404 like a missing one; viewers get 403 on every write.
 """
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 from django.views.generic import DetailView, ListView
 
-from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
+from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin, PostOnlyObjectView
 from phonon.lib.sanitizer import sanitize_notes
 
-from .forms import BlockedCallerForm, DirectDialNumberForm, WebhookForm
-from .models import BlockedCaller, DirectDialNumber, Webhook
+from .forms import WebhookForm
+from .models import Webhook
 from .rules import check_webhook_url, rotate_signing_secret, set_default
 
 FORM_TEMPLATE = "webhooks/webhook_form.html"
@@ -46,19 +46,6 @@ class WebhookDetailView(AccountObjectMixin, DetailView):
         """Another account's id is a 404 whatever the method, as on the other webhook routes."""
         self.get_object()
         return super().http_method_not_allowed(request, *args, **kwargs)
-
-
-class AccountObjectView(AccountObjectMixin, View):
-    def get_object(self):
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
-
-
-class PostOnlyObjectView(AccountObjectView):
-    """An action on one object. GET answers 404 for another account's id (as POST does), else 405."""
-
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        self.get_object()
-        return HttpResponseNotAllowed(["POST"])
 
 
 class WebhookFormView(AccountRequiredMixin, View):
@@ -123,78 +110,3 @@ class UrlCheckView(AccountRequiredMixin, View):
     def post(self, request: HttpRequest) -> JsonResponse:
         ok, reason = check_webhook_url(request.account, request.POST.get("url", ""))
         return JsonResponse({"ok": ok, "reason": reason})
-
-
-class NumberListView(AccountObjectMixin, View):
-    """A list of the account's numbers with an add form (Direct Dial numbers, blocked callers)."""
-
-    form_class: type
-    template_name: str
-    success_message: str
-
-    def get(self, request: HttpRequest) -> HttpResponse:
-        return self.render(self.form_class(account=request.account))
-
-    def post(self, request: HttpRequest) -> HttpResponse:
-        form = self.form_class(request.POST, account=request.account)
-        if not form.is_valid():
-            return self.render(form, status=400)
-        number = form.save()
-        messages.success(request, self.success_message.format(number=number.number))
-        return redirect(request.path)
-
-    def render(self, form, status: int = 200) -> HttpResponse:
-        context = {"form": form, "numbers": self.get_queryset()}
-        return render(self.request, self.template_name, context, status=status)
-
-
-class NumberDeleteView(PostOnlyObjectView):
-    """Deletes a number straight from its list page, which the redirect returns to."""
-
-    success_message: str
-    list_url_name: str
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        number = self.get_object()
-        number.delete()
-        messages.success(request, self.success_message.format(number=number.number))
-        return redirect(self.list_url_name)
-
-
-class DirectDialListView(NumberListView):
-    model = DirectDialNumber
-    form_class = DirectDialNumberForm
-    template_name = "webhooks/directdial_list.html"
-    success_message = "Direct Dial {number} added."
-
-
-class DirectDialPauseView(PostOnlyObjectView):
-    model = DirectDialNumber
-
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        number = self.get_object()
-        action = request.POST.get("action")
-        number.is_paused = {"pause": True, "unpause": False}.get(action, not number.is_paused)
-        number.save(update_fields=["is_paused", "updated_at"])
-        verb = "paused" if number.is_paused else "unpaused"
-        messages.success(request, f"The Direct Dial {number.number} was successfully {verb}.")
-        return redirect("webhooks:direct-dial-list")
-
-
-class DirectDialDeleteView(NumberDeleteView):
-    model = DirectDialNumber
-    success_message = "Direct Dial {number} removed."
-    list_url_name = "webhooks:direct-dial-list"
-
-
-class BlocklistView(NumberListView):
-    model = BlockedCaller
-    form_class = BlockedCallerForm
-    template_name = "webhooks/blocklist.html"
-    success_message = "{number} is now blocked."
-
-
-class BlockedCallerDeleteView(NumberDeleteView):
-    model = BlockedCaller
-    success_message = "{number} is no longer blocked."
-    list_url_name = "webhooks:blocklist"

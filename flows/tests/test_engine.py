@@ -178,7 +178,9 @@ def test_an_internal_function_puts_its_result_in_a_flow_key(loopback_allowed):
         },
         end(),
     )
-    with mock.patch("webhooks.internal.call_internal_function", autospec=True, return_value=(True, "paused")) as call:
+    with mock.patch(
+        "webhooks.internal_functions.call_internal_function", autospec=True, return_value=(True, "paused")
+    ) as call:
         execution = run(queue_execution(flow))
 
     assert execution.status == "completed"

@@ -43,7 +43,7 @@ def catalogue(monkeypatch):
         "cli_pause_update": SimpleNamespace(name="cli_pause_update", methods=("POST",)),
         "lookup_caller": SimpleNamespace(name="lookup_caller", methods=("GET", "POST")),
     }
-    monkeypatch.setattr("webhooks.internal.INTERNAL_FUNCTIONS", functions, raising=False)
+    monkeypatch.setattr("webhooks.internal_functions.INTERNAL_FUNCTIONS", functions, raising=False)
     return functions
 
 

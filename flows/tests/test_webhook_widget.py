@@ -574,7 +574,7 @@ def internal_calls(monkeypatch):
             raise RuntimeError("boom")
         return name != "refuse", f"{name} done"
 
-    monkeypatch.setattr("webhooks.internal.call_internal_function", fake)
+    monkeypatch.setattr("webhooks.internal_functions.call_internal_function", fake)
     return calls
 
 
@@ -901,7 +901,7 @@ def test_a_host_name_with_a_public_address_passes_the_policy(acme, config, netwo
 
 
 def test_an_internal_widget_runs_the_real_catalogue_function(acme, globex):
-    from webhooks.models import BlockedCaller
+    from phone_numbers.models import BlockedCaller
 
     BlockedCaller.objects.create(account=acme, number="555")
     BlockedCaller.objects.create(account=globex, number="777")

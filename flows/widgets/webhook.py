@@ -74,6 +74,7 @@ from phonon.lib.extraction import (
 from phonon.lib.outbound import OutboundResult, send_request
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
+from webhooks import internal_functions
 
 logger = logging.getLogger(__name__)
 
@@ -284,15 +285,13 @@ def outcome_from_result(
 
 def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
     """Call a platform function in-process with the chosen variable groups; its text lands in $flow.key.<function>."""
-    from webhooks.internal import call_internal_function
-
     function, method = config["function"], config["method"]
     parameters: dict[str, str | None] = {}
     for group in config.get("parameters", []):
         parameters.update(variables_with_prefix(variables, PARAMETER_PREFIXES[group]))
     started = time.monotonic()
     try:
-        succeeded, text = call_internal_function(account, function, method, parameters)
+        succeeded, text = internal_functions.call_internal_function(account, function, method, parameters)
     except Exception:
         logger.exception("Internal function %s failed for account %s", function, getattr(account, "pk", None))
         succeeded, text = False, f"The internal function {function} failed unexpectedly."

@@ -9,7 +9,7 @@ from itertools import count
 from django.db.models import Model
 
 from accounts.models import Account
-from webhooks.models import BlockedCaller, DirectDialNumber, Webhook
+from webhooks.models import Webhook
 
 _serial = count(1)
 
@@ -21,16 +21,6 @@ def make_webhook(account: Account, **fields) -> Webhook:
     return Webhook.objects.create(account=account, **values)
 
 
-def make_direct_dial(account: Account, **fields) -> DirectDialNumber:
-    values = {"number": f"+9110000{next(_serial):05d}", "label": "Line"} | fields
-    return DirectDialNumber.objects.create(account=account, **values)
-
-
-def make_blocked_caller(account: Account, **fields) -> BlockedCaller:
-    values = {"number": f"+4420000{next(_serial):05d}", "reason": "Spam"} | fields
-    return BlockedCaller.objects.create(account=account, **values)
-
-
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {
     "webhook-detail": make_webhook,
     "webhook-rotate-secret": make_webhook,
@@ -39,7 +29,4 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {
     "webhooks:delete": make_webhook,
     "webhooks:set-default": make_webhook,
     "webhooks:rotate-secret": make_webhook,
-    "webhooks:direct-dial-pause": make_direct_dial,
-    "webhooks:direct-dial-delete": make_direct_dial,
-    "webhooks:blocked-caller-delete": make_blocked_caller,
 }

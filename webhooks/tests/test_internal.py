@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 
 from accounts.models import IpWhitelistEntry
-from webhooks.internal import INTERNAL_FUNCTIONS, call_internal_function
-from webhooks.models import DirectDialNumber
-from webhooks.tests.factories import make_blocked_caller, make_direct_dial
+from phone_numbers.models import DirectDialNumber
+from phone_numbers.tests.factories import make_blocked_caller, make_direct_dial
+from webhooks.internal_functions import INTERNAL_FUNCTIONS, call_internal_function
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def frozen_now(monkeypatch):
     """Sets the clock business_hours_check reads."""
 
     def freeze(moment: datetime) -> None:
-        monkeypatch.setattr("webhooks.internal.timezone.now", lambda: moment)
+        monkeypatch.setattr("webhooks.internal_functions.timezone.now", lambda: moment)
 
     return freeze
 

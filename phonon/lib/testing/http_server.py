@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import http
+import ipaddress
 import socket
 import ssl
 import threading
@@ -37,6 +38,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from requests.structures import CaseInsensitiveDict
 
 
@@ -317,13 +322,6 @@ class TestCertificates:
 
 def make_test_certificates(directory: Path, hostnames: Sequence[str] = ("localhost",)) -> TestCertificates:
     """Write a CA and a server certificate for ``hostnames`` (DNS names or IPs) into ``directory``."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     now = datetime.datetime.now(datetime.UTC)
     validity = (now - datetime.timedelta(hours=1), now + datetime.timedelta(days=1))
 

@@ -24,7 +24,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
+from phone_numbers.models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,6 @@ class FunctionParameter:
 
     name: str
     description: str
-    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,7 +246,7 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             handler=cli_pause_update,
             parameters=(
                 FunctionParameter("number", "The Direct Dial number; default $call.did."),
-                FunctionParameter("action", "What to do; default toggle.", choices=PAUSE_ACTIONS),
+                FunctionParameter("action", "pause, unpause or toggle; default toggle."),
             ),
         ),
         InternalFunction(

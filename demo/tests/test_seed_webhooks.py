@@ -1,5 +1,6 @@
-from webhooks.demo import seed_demo_webhooks
-from webhooks.models import DirectDialNumber, Webhook
+from demo.seed_webhooks import seed_demo_webhooks
+from phone_numbers.models import DirectDialNumber
+from webhooks.models import Webhook
 
 
 def test_the_demo_registers_a_default_receiver_and_the_orders_api(settings, acme):

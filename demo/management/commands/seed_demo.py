@@ -1,10 +1,7 @@
-"""The demo: an account, its users, and whatever demo webhooks and flows the apps provide.
+"""The demo: an account, its users, its webhooks, Direct Dial numbers and flows.
 
 Safe to run again: it finds what exists and only fills in what is missing.
 """
-
-import importlib
-from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,6 +10,8 @@ from django.db import transaction
 
 from accounts.http_support import set_http_support
 from accounts.models import Account, Membership, Role
+from demo.seed_flows import seed_demo_flows
+from demo.seed_webhooks import seed_demo_webhooks
 from phonon.lib.url_policy import UrlPolicyError, check_url
 
 DEMO_SLUG = "demo"
@@ -22,18 +21,6 @@ DEMO_USERS = [
     ("viewer", "viewer-password", Role.VIEWER),
     ("admin", "admin-password", None),
 ]
-DEMO_SEEDERS = [("webhooks.demo", "seed_demo_webhooks"), ("flows.demo", "seed_demo_flows")]
-
-
-def find_seeder(module_name: str, function_name: str) -> Callable[[Account], object] | None:
-    """The app's seeder, or None while that app has not written its demo module yet."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:  # the module exists but is broken: say so
-            raise
-        return None
-    return getattr(module, function_name)
 
 
 def check_demo_api_allowed(base_url: str) -> None:
@@ -71,12 +58,8 @@ class Command(BaseCommand):
                 Membership.objects.update_or_create(user=user, account=account, defaults={"role": role})
         # The demo API is plain http on this machine. Turned on like any other change: by staff, logged.
         set_http_support(account, True, by=staff)
-        for module_name, function_name in DEMO_SEEDERS:
-            seeder = find_seeder(module_name, function_name)
-            if seeder is None:
-                self.stdout.write(f"({module_name} not there yet: skipped)")
-            else:
-                seeder(account)
+        seed_demo_webhooks(account)
+        seed_demo_flows(account)
         self.stdout.write(
             f"Demo ready at {base_url}/ — log in as demo / demo-password (owner) or viewer / viewer-password "
             f"(read-only); admin / admin-password opens {base_url}/admin/."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from flows.demo import seed_demo_flows
+from demo.seed_flows import seed_demo_flows
 from flows.models import Execution, Flow
 from flows.worker import Worker
 

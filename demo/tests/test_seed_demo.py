@@ -7,7 +7,6 @@ from django.core.management import CommandError, call_command
 
 from accounts.models import Account, HttpSupportChange, Membership, Role
 from flows.models import Flow
-from phonon.management.commands.seed_demo import find_seeder
 
 
 def seed() -> str:
@@ -50,14 +49,3 @@ def test_seed_demo_refuses_to_start_when_the_url_policy_blocks_the_demo_api(db, 
 
     assert not Account.objects.exists()
     assert not get_user_model().objects.exists()
-
-
-def test_a_demo_module_that_is_not_written_yet_is_skipped():
-    assert find_seeder("phonon.demo.not_written_yet", "seed") is None
-
-
-def test_a_broken_demo_module_is_not_hidden(tmp_path, monkeypatch):
-    (tmp_path / "broken_demo_module.py").write_text("import module_that_does_not_exist\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ModuleNotFoundError):
-        find_seeder("broken_demo_module", "seed")

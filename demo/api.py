@@ -1,4 +1,4 @@
-"""The demo API the demo flows call (mounted under /demo-api/ by phonon.demo.urls).
+"""The demo API the demo flows call (mounted under /demo-api/ by demo.urls).
 
 A stand-in for a customer's order system, so `make run` works with no internet:
 

@@ -3,9 +3,9 @@
 from django.conf import settings
 
 from accounts.models import Account
-
-from .models import DirectDialNumber, Method, Webhook
-from .rules import set_default
+from phone_numbers.models import DirectDialNumber
+from webhooks.models import Method, Webhook
+from webhooks.rules import set_default
 
 DEMO_DIRECT_DIALS = (
     ("+911234567890", "Sales line"),

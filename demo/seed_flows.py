@@ -1,4 +1,4 @@
-"""Demo flows for `seed_demo`, calling the local demo API (phonon.demo.api) at DEMO_BASE_URL.
+"""Demo flows for `seed_demo`, calling the local demo API (demo.api) at DEMO_BASE_URL.
 
 Idempotent: flows are found by name and rewritten with the current DEMO_BASE_URL; a couple of
 executions are queued only the first time, so the pages have something to show once the worker

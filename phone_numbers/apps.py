@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class PhoneNumbersConfig(AppConfig):
+    name = "phone_numbers"
