@@ -3,7 +3,8 @@
 Read-only: viewers may use both; any other method is 403 for viewers and 405 for writers.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -55,7 +56,10 @@ class UdfReportView(ReportApiMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["json", "csv"])],
-        responses={200: UdfReportSerializer},
+        responses={
+            (200, JSONRenderer.media_type): UdfReportSerializer,
+            (200, CsvRenderer.media_type): OpenApiResponse(OpenApiTypes.STR, description="With ?format=csv."),
+        },
     )
     def get(self, request, *args, **kwargs):
         report = self.get_report(request)

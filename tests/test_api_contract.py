@@ -22,6 +22,9 @@ from pathlib import Path
 import pytest
 
 from accounts.models import ApiToken, IpWhitelistEntry
+from flows.tests.factories import make_delivery
+from phone_numbers.tests.factories import make_direct_dial
+from webhooks.tests.factories import make_webhook
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 
@@ -74,6 +77,11 @@ def schemathesis(*arguments: str, cwd: Path, env: dict[str, str]) -> subprocess.
 def test_schemathesis_finds_nothing_the_schema_does_not_describe(
     live_server, loopback_only, alice, acme, charlie, globex, tmp_path
 ):
+    # Something to find: the run reads, edits and deletes what the lists show (it cannot create
+    # webhooks itself: saving one checks its URL, which would reach out).
+    make_webhook(acme)
+    delivery = make_delivery(acme)  # with its flow and execution
+    make_direct_dial(acme, number="+911234")
     _, key = ApiToken.issue(user=alice, account=acme)
     _, whitelist_key = ApiToken.issue(user=charlie, account=globex)
 
@@ -82,7 +90,7 @@ def test_schemathesis_finds_nothing_the_schema_does_not_describe(
         "--checks",
         "all",
         cwd=tmp_path,
-        env={"PHONON_API_TOKEN": key, "PHONON_WHITELIST_TOKEN": whitelist_key},
+        env={"PHONON_API_TOKEN": key, "PHONON_WHITELIST_TOKEN": whitelist_key, "PHONON_DELIVERY_ID": str(delivery.pk)},
     )
 
     assert run.returncode == 0, run.stdout[-20000:] + run.stderr[-5000:]

@@ -104,7 +104,7 @@ class InternalFunctionEndpoint(APIView):
                 if p.name in request.data and not isinstance(request.data[p.name], str)
             ]
             if wrong:
-                raise exceptions.ValidationError({name: ['Give text, e.g. "+911234".'] for name in wrong})
+                raise exceptions.ValidationError({name: ["Give text (a JSON string)."] for name in wrong})
             parameters.update(request.data)
         ok, value = call_internal_function(request.auth.account, function.name, request.method, parameters)
         return Response({"variable": function.variable, "value": value, "ok": ok})
