@@ -4,8 +4,8 @@ from django.conf import settings
 
 from accounts.models import Account
 from phone_numbers.models import DirectDialNumber
+from webhooks.default_webhook import set_default
 from webhooks.models import Method, Webhook
-from webhooks.rules import set_default
 
 DEMO_DIRECT_DIALS = (
     ("+911234567890", "Sales line"),

@@ -19,18 +19,19 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from phonon.lib.outbound import OutboundResult, send_request
+from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
 from webhooks.models import AuthType, Webhook
 
 from .leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
+from .variables import FLOW_KEY_PREFIX, ErrorReason
 from .widgets.webhook import error_reason_for
 
 logger = logging.getLogger(__name__)
 
 DELIVERY_TIMEOUT_SECONDS = 30
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
-RETRYABLE_ERRORS = frozenset({"TIMEOUT", "CONNECTION_ERROR"})
+RETRYABLE_ERRORS = frozenset({ErrorReason.TIMEOUT, ErrorReason.CONNECTION_ERROR})
 
 # SPEC §8: callDetails keys and the call fields they come from.
 CALL_DETAIL_FIELDS = {
@@ -60,7 +61,7 @@ def build_payload(execution: Execution) -> dict:
         "keys": [
             {"name": name, "value": value}
             for name, value in (execution.variables or {}).items()
-            if name.startswith("$flow.key.")
+            if name.startswith(FLOW_KEY_PREFIX)
         ],
         "phonon-uuid": str(execution.id),
         "recordingUrls": [
@@ -94,7 +95,7 @@ def signature_headers(delivery: Delivery, secret: str, now: datetime) -> dict[st
     timestamp = now.astimezone(UTC)
     return {
         "Content-Type": "application/json",
-        "User-Agent": "Phonon-Webhooks/1.0",
+        "User-Agent": USER_AGENT,
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
         "webhook-signature": StandardWebhook(secret).sign(delivery.message_id, timestamp, delivery.payload),

@@ -22,31 +22,35 @@ from django_summernote.widgets import SummernoteInplaceWidget
 
 from accounts.tenancy import AccountRequiredMixin
 from flows.models import Flow
-from flows.validation import FlowValidationError, public_widgets, validate_flow
+from flows.validation import LINES, FlowValidationError, public_widgets, validate_flow
+from flows.variables import (
+    ERROR_REASON,
+    FAILED,
+    RESPONSE_DURATION,
+    RESPONSE_ERROR,
+    RESPONSE_RAW,
+    RESPONSE_STATUS,
+    RESPONSE_STATUS_CODE,
+    RESPONSE_STATUS_TYPE,
+    SUCCESS,
+    ErrorReason,
+)
+from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, METHODS
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
 from webhooks import internal_functions
 from webhooks.models import Webhook
 
 WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-ERROR_REASONS = (
-    "CLIENT_ERROR SERVER_ERROR REDIRECTION TIMEOUT CONNECTION_ERROR BLOCKED_DESTINATION "
-    "INVALID_RESPONSE RESPONSE_TOO_LARGE MANDATORY_FIELD_MISSING MANDATORY_PARAMETER_MISSING"
-)
 # SPEC §6's output variables, shown in the webhook form's collapsible panels:
 # (variable, value on success, value on failure).
 OUTPUT_VARIABLES = (
-    ("$flow.key.response_status", "SUCCESS", "FAILED"),
-    ("$flow.key.response_status_code", "e.g. 200", "the code, or null when no answer"),
-    (
-        "$flow.key.response_status_type",
-        "Success",
-        "Informational / Redirection / Client Error / Server Error / null",
-    ),
-    ("$flow.key.response_duration", "seconds, two decimals, e.g. 0.11", "same"),
-    ("$flow.key.response_raw", "raw body, null if empty", "same"),
-    ("$flow.key.response_error", "false", "true"),
-    ("$flow.key.error_reason", "null", ERROR_REASONS.replace(" ", ", ")),
+    (RESPONSE_STATUS, SUCCESS, FAILED),
+    (RESPONSE_STATUS_CODE, "e.g. 200", "the code, or null when no answer"),
+    (RESPONSE_STATUS_TYPE, "Success", "Informational / Redirection / Client Error / Server Error / null"),
+    (RESPONSE_DURATION, "seconds, two decimals, e.g. 0.11", "same"),
+    (RESPONSE_RAW, "raw body, null if empty", "same"),
+    (RESPONSE_ERROR, "false", "true"),
+    (ERROR_REASON, "null", ", ".join(ErrorReason.ALL)),
 )
 OUTCOMES = (
     {"name": "success", "line": 0, "rows": [(variable, success) for variable, success, _ in OUTPUT_VARIABLES]},
@@ -61,31 +65,8 @@ class NotesForm(forms.Form):
 
 
 def internal_function_catalogue() -> list[dict[str, Any]]:
-    """`webhooks.internal_functions.INTERNAL_FUNCTIONS` as [{name, description, methods, variable}].
-
-    Accepts a mapping or a list, of dicts or of objects with those attributes, so the
-    catalogue's own shape stays the webhooks app's business; empty until it exists.
-    """
-    functions = getattr(internal_functions, "INTERNAL_FUNCTIONS", None) or []
-    if isinstance(functions, dict):
-        functions = list(functions.values())
-    catalogue = []
-    for function in functions:
-
-        def read(key: str, default: Any = "", function=function) -> Any:
-            if isinstance(function, dict):
-                return function.get(key, default)
-            return getattr(function, key, default)
-
-        catalogue.append(
-            {
-                "name": read("name"),
-                "description": read("description"),
-                "methods": list(read("methods", [])),
-                "variable": read("variable") or f"$flow.key.{read('name')}",
-            }
-        )
-    return catalogue
+    """The internal functions as the API's catalogue lists them: [{name, description, methods, variable}]."""
+    return [function.as_catalogue_entry() for function in internal_functions.INTERNAL_FUNCTIONS.values()]
 
 
 def clean_layout(layout: Any, widget_ids: set[str]) -> dict[str, dict[str, float]]:
@@ -138,6 +119,9 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "httpSupport": request.account.http_support_enabled,
                 "maxNotesChars": MAX_NOTES_CHARS,
                 "notesTooLong": NOTES_TOO_LONG,
+                # What the script must agree on with validate_flow, read from where it is defined.
+                "lines": LINES,
+                "webhookKeys": {"custom": sorted(CUSTOM_KEYS), "internal": sorted(INTERNAL_KEYS)},
             },
             "notes_form": NotesForm(),
             # Advanced → Webhook URLs, offered in the URL field ("select the URL" in the original).

@@ -63,7 +63,7 @@ from flows.widgets.webhook import (
     PreparedRequest,
     outcome_from_result,
     prepare_webhook_request,
-    run_internal_widget,
+    run_webhook_widget,
     send_prepared,
 )
 from reports.recording import record_finished_execution
@@ -223,16 +223,11 @@ class ExecutionRun:
             outcome = run_assign_widget(config, self.variables)
         elif widget["type"] != "webhook":
             raise ValueError(f"unknown widget type {widget['type']!r}")
-        elif config.get("mode") == "internal":
-            outcome = run_internal_widget(config, self.variables, account=account)
-        else:
+        elif config.get("mode") != "internal" and not config.get("wait_for_response", True):
             prepared = prepare_webhook_request(config, self.variables, account=account)
-            if not config.get("wait_for_response", True):
-                return self.send_without_waiting(widget, config, prepared, started)
-            if isinstance(prepared, WidgetOutcome):
-                outcome = prepared
-            else:
-                outcome = outcome_from_result(config, send_prepared(prepared), prepared)
+            return self.send_without_waiting(widget, config, prepared, started)
+        else:
+            outcome = run_webhook_widget(config, self.variables, account=account)
         self.variables.update(outcome.variables)
         self.persisted.extend(name for name in outcome.persisted if name not in self.persisted)
         step = self.new_step(widget, line=outcome.line, started=started)

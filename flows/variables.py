@@ -10,15 +10,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from phonon.lib import outbound
 from phonon.lib.extraction import value_text
-
-CALL_PREFIX = "$call."
-FLOW_KEY_PREFIX = "$flow.key."
-USER_KEY_PREFIX = "$user.key."
+from phonon.lib.templating import CALL_PREFIX, FLOW_KEY_PREFIX, USER_KEY_PREFIX
 
 # The names a template can address (phonon.lib.templating.VARIABLE_RE uses the same rule).
 NAME_RE = re.compile(r"[A-Za-z0-9_]+")
-FLOW_KEY_RE = re.compile(r"\$flow\.key\.(?P<name>[A-Za-z0-9_]+)")
+FLOW_KEY_RE = re.compile(re.escape(FLOW_KEY_PREFIX) + r"(?P<name>[A-Za-z0-9_]+)")
 
 # The call fields SPEC §7 names; a call may carry any subset.
 CALL_FIELDS = (
@@ -63,16 +61,20 @@ FAILED = "FAILED"
 
 
 class ErrorReason:
-    """The values of $flow.key.error_reason (SPEC §6)."""
+    """The values of $flow.key.error_reason (SPEC §6), which deliveries log and the designer lists.
+
+    The outbound client's own failures (no answer, or one it would not read) are its reasons,
+    defined beside it in the Django-free phonon.lib.outbound; the rest judge an answer it got.
+    """
 
     CLIENT_ERROR = "CLIENT_ERROR"
     SERVER_ERROR = "SERVER_ERROR"
-    REDIRECTION = "REDIRECTION"
-    TIMEOUT = "TIMEOUT"
-    CONNECTION_ERROR = "CONNECTION_ERROR"
-    BLOCKED_DESTINATION = "BLOCKED_DESTINATION"
+    REDIRECTION = outbound.REDIRECTION
+    TIMEOUT = outbound.TIMEOUT
+    CONNECTION_ERROR = outbound.CONNECTION_ERROR
+    BLOCKED_DESTINATION = outbound.BLOCKED_DESTINATION
     INVALID_RESPONSE = "INVALID_RESPONSE"
-    RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
+    RESPONSE_TOO_LARGE = outbound.RESPONSE_TOO_LARGE
     MANDATORY_FIELD_MISSING = "MANDATORY_FIELD_MISSING"
     MANDATORY_PARAMETER_MISSING = "MANDATORY_PARAMETER_MISSING"
 

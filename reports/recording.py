@@ -9,9 +9,9 @@ from datetime import datetime
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
-from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
+from phonon.lib.templating import FLOW_KEY_PREFIX
 
-FLOW_KEY_PREFIX = "$flow.key."
+from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
 
 
 def column_name(variable: str) -> str:

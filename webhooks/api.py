@@ -11,7 +11,7 @@ from accounts.api.viewsets import AccountScopedViewSet
 
 from .internal_functions import INTERNAL_FUNCTIONS, InternalFunction, call_internal_function
 from .models import Webhook
-from .rules import check_webhook_url, rotate_signing_secret
+from .reachability import check_webhook_url
 from .serializers import (
     InternalFunctionSerializer,
     InternalResultSerializer,
@@ -39,7 +39,7 @@ class WebhookViewSet(AccountScopedViewSet):
     def rotate_secret(self, request, pk=None):
         """Replace the signing secret; receivers must switch to the new one."""
         webhook = self.get_object()
-        rotate_signing_secret(webhook)
+        webhook.rotate_signing_secret()
         return Response(self.get_serializer(webhook).data)
 
 

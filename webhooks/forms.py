@@ -1,4 +1,4 @@
-"""Site forms. The webhook form only gathers values; `rules.clean_webhook` decides, as for the API."""
+"""Site forms. The webhook form only gathers values; `validation.clean_webhook` decides, as for the API."""
 
 from django import forms
 
@@ -6,7 +6,7 @@ from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG, visible_text
 from phonon.summernote import NotesEditorWidget
 
 from .models import AuthType, BodyType, Method, Webhook
-from .rules import WebhookRejected, clean_webhook, save_webhook
+from .validation import WebhookRejected, clean_webhook, save_webhook
 
 
 class WebhookForm(forms.Form):

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from phone_numbers.models import BlockedCaller, DirectDialNumber, normalise_number, number_variants
+from phonon.lib.templating import CALL_PREFIX, FLOW_KEY_PREFIX, USER_KEY_PREFIX
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ GROUP_NAMES = {
     "user_key": "user_key",
     "user_keys": "user_key",
 }
-VARIABLE_PREFIXES = (("$call.", "call"), ("$flow.key.", "flow_key"), ("$user.key.", "user_key"))
+VARIABLE_PREFIXES = ((CALL_PREFIX, "call"), (FLOW_KEY_PREFIX, "flow_key"), (USER_KEY_PREFIX, "user_key"))
 
 
 def _text(value: Any) -> str:
@@ -100,7 +101,7 @@ class InternalFunction:
 
     @property
     def variable(self) -> str:
-        return f"$flow.key.{self.name}"
+        return FLOW_KEY_PREFIX + self.name
 
     def as_catalogue_entry(self) -> dict[str, Any]:
         return {

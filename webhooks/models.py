@@ -63,3 +63,9 @@ class Webhook(AccountOwned):
 
     def __repr__(self) -> str:  # never the password or the signing secret
         return f"<Webhook {self.pk} {self.name!r} {self.method} {self.url}>"
+
+    def rotate_signing_secret(self) -> str:
+        """A new signing secret; deliveries sign with it from their next attempt on."""
+        self.signing_secret = new_signing_secret()
+        self.save(update_fields=["signing_secret", "updated_at"])
+        return self.signing_secret

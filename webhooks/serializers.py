@@ -1,11 +1,11 @@
-"""The webhook as the API shows it; every rule lives in `webhooks.rules`, shared with the site form."""
+"""The webhook as the API shows it; every rule lives in `webhooks.validation`, shared with the site form."""
 
 from rest_framework import serializers
 
 from accounts.api.strict import StrictFieldsMixin
 
 from .models import Webhook
-from .rules import WebhookRejected, clean_webhook, save_webhook
+from .validation import WebhookRejected, clean_webhook, save_webhook
 
 
 def can_see_signing_secret(context: dict) -> bool:
@@ -17,7 +17,7 @@ def can_see_signing_secret(context: dict) -> bool:
 
 class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     # Plain char fields: the choices, the URL policy and every other rule are checked once, in
-    # rules.clean_webhook, so the API and the site answer with the same sentences.
+    # validation.clean_webhook, so the API and the site answer with the same sentences.
     name = serializers.CharField(required=False, allow_blank=True, max_length=None)
     url = serializers.CharField(required=False, allow_blank=True, max_length=None, trim_whitespace=False)
     method = serializers.CharField(required=False, allow_blank=True)

@@ -15,9 +15,10 @@ from django.views.generic import DetailView, ListView
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin, PostOnlyObjectView
 from phonon.lib.sanitizer import sanitize_notes
 
+from .default_webhook import set_default
 from .forms import WebhookForm
 from .models import Webhook
-from .rules import check_webhook_url, rotate_signing_secret, set_default
+from .reachability import check_webhook_url
 
 FORM_TEMPLATE = "webhooks/webhook_form.html"
 
@@ -97,7 +98,7 @@ class WebhookRotateSecretView(PostOnlyObjectView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
-        rotate_signing_secret(webhook)
+        webhook.rotate_signing_secret()
         messages.success(request, "New signing secret created; update your receiver to verify with it.")
         return redirect("webhooks:edit", pk=webhook.pk)
 

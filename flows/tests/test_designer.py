@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from flows.models import Flow
 from flows.tests.factories import end, make_flow, webhook
+from flows.widgets import webhook_config
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -42,6 +43,16 @@ def test_it_renders_the_designer_with_local_files_only(alice_client):
     assert "summernote/summernote-lite.min.js" in page
     assets = re.findall(r'<(?:script|link)\b[^>]*?(?:src|href)="([^"]+)"', page)
     assert assets and all(url.startswith("/static/") for url in assets), assets
+
+
+def test_the_page_gives_the_script_the_lines_and_webhook_keys_validation_uses(alice_client):
+    """designer.js keeps no copies: it reads these from the page's config JSON."""
+    page = alice_client.get(reverse("flows:designer-new")).content.decode()
+    config = json.loads(re.search(r'<script id="designer-config" type="application/json">(.*?)</script>', page)[1])
+
+    assert config["lines"] == {"webhook": ["0", "1"], "assign": ["0"], "end": []}
+    assert set(config["webhookKeys"]["internal"]) == {"mode", "function", "method", "parameters", "notes"}
+    assert set(config["webhookKeys"]["custom"]) == set(webhook_config.DEFAULTS) | {"url"}
 
 
 def test_it_creates_a_flow_with_its_layout(alice_client, acme):

@@ -13,6 +13,7 @@ from django.utils import timezone
 from flows import engine
 from flows.models import Execution, Flow
 from flows.tests.factories import assign, end, make_flow, queue_execution, webhook
+from flows.widgets import webhook as webhook_widget
 from flows.worker import Worker
 from phonon.lib.testing.http_server import Reply
 
@@ -268,13 +269,13 @@ def test_a_recovered_execution_continues_from_its_checkpoint(loopback_allowed, s
 def test_a_worker_whose_claim_was_taken_over_writes_nothing(loopback_allowed, server):
     server.reply("/slow", Reply(body="{}"))
     execution = queue_execution(order_flow(loopback_allowed, server.url("/slow")))
-    send = engine.send_prepared
+    send = webhook_widget.send_prepared
 
     def taken_over_while_sending(prepared):
         Execution.objects.filter(pk=execution.pk).update(claimed_by="another-worker")
         return send(prepared)
 
-    with mock.patch("flows.engine.send_prepared", side_effect=taken_over_while_sending):
+    with mock.patch("flows.widgets.webhook.send_prepared", side_effect=taken_over_while_sending):
         run(execution)
 
     assert execution.status == "running"

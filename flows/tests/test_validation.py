@@ -553,6 +553,14 @@ def test_credentials_do_not_belong_in_the_url(acme):
     assert "use basic authentication instead" in errors["widgets.w1.config.url"][0]
 
 
+def test_an_at_sign_in_the_query_is_not_a_user_name(acme):
+    url = "https://api.example.com?email=a@b.example"
+
+    cleaned = validate_flow(flow_data(webhook_widget(url=url), end_widget()), account=acme)
+
+    assert cleaned["widgets"][0]["config"]["url"] == url
+
+
 # --- basic auth ----------------------------------------------------------------------------
 
 
@@ -633,7 +641,7 @@ def test_basic_auth_needs_a_user_name_without_a_colon(acme):
     errors = webhook_errors(acme, auth=basic(username="a:b"))
 
     assert errors["widgets.w1.config.auth.username"] == [
-        "Widget w1: basic authentication needs a user name (without ':')."
+        "Widget w1: basic authentication does not allow ':' in the username."
     ]
 
 

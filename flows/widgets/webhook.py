@@ -4,7 +4,8 @@ The work is split in three so the engine can run the middle part in the backgrou
 `wait_for_response` is off: `prepare_webhook_request` renders everything from the variables
 (and may already fail with MANDATORY_PARAMETER_MISSING), `send_prepared` is the only call to
 the network, and `outcome_from_result` maps the answer to the output variables, the line and
-the step record. `run_webhook_widget` chains them for the waiting case.
+the step record. `run_webhook_widget` chains them for the waiting case (and runs internal
+mode); the engine calls it for every webhook widget but a custom one that does not wait.
 
 Decisions where SPEC §6 is silent:
 
@@ -43,7 +44,6 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
-from flows.validation import WEBHOOK_DEFAULTS
 from flows.variables import (
     CALL_PREFIX,
     ERROR_REASON,
@@ -62,6 +62,7 @@ from flows.variables import (
     variables_with_prefix,
 )
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
+from flows.widgets.webhook_config import DEFAULTS
 from phonon.encryption import decrypt_secret
 from phonon.lib.extraction import (
     InvalidPath,
@@ -146,7 +147,7 @@ class PreparedRequest:
 
 def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config with SPEC §6 defaults for anything left out (stored flows have them all)."""
-    return {**WEBHOOK_DEFAULTS, **config}
+    return {**DEFAULTS, **config}
 
 
 def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:

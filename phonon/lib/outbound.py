@@ -40,13 +40,15 @@ from urllib3.util.ssl_match_hostname import CertificateError
 
 from phonon.lib.url_policy import DEFAULT_PORTS, CheckedURL, IPNetwork, Resolver, UrlPolicyError, check_url
 
+# Why there is no answer (or none worth reading); a flow's $flow.key.error_reason takes these
+# values too (flows.variables.ErrorReason reads them here).
 TIMEOUT = "TIMEOUT"
 CONNECTION_ERROR = "CONNECTION_ERROR"
 BLOCKED_DESTINATION = "BLOCKED_DESTINATION"
 RESPONSE_TOO_LARGE = "RESPONSE_TOO_LARGE"
 REDIRECTION = "REDIRECTION"
 
-USER_AGENT = "Phonon-Webhooks/1.0"
+USER_AGENT = "Phonon-Webhooks/1.0"  # every outbound request's, flow-end deliveries' too
 REACHABLE = "The URL is reachable."
 _READ_CHUNK = 64 * 1024
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

@@ -20,7 +20,11 @@ from urllib.parse import quote, quote_plus
 
 from phonon.lib.extraction import InvalidResponse, loads_strict, parse_xml
 
-_PREFIX = r"(?:call|flow\.key|user\.key)\."
+# The three namespaces of variable names; flows, reports and internal functions read them here.
+CALL_PREFIX = "$call."
+FLOW_KEY_PREFIX = "$flow.key."
+USER_KEY_PREFIX = "$user.key."
+_PREFIX = "(?:" + "|".join(re.escape(prefix[1:]) for prefix in (CALL_PREFIX, FLOW_KEY_PREFIX, USER_KEY_PREFIX)) + ")"
 _NAME = r"[A-Za-z0-9_]+"
 VARIABLE_RE = re.compile(rf"\$(?:\{{(?P<braced>{_PREFIX}{_NAME})\}}|(?P<bare>{_PREFIX}{_NAME}))")
 

@@ -17,18 +17,17 @@
   "use strict";
 
   const config = JSON.parse(document.getElementById("designer-config").textContent);
+  // The lines of each type and the webhook config keys come from the server (flows.validation,
+  // flows.widgets.webhook_config), so the page and validate_flow never disagree.
   const TYPES = {
-    webhook: { label: "Webhook", outputs: 2 },
-    assign: { label: "Assign", outputs: 1 },
-    end: { label: "End", outputs: 0 },
+    webhook: { label: "Webhook", outputs: config.lines.webhook.length },
+    assign: { label: "Assign", outputs: config.lines.assign.length },
+    end: { label: "End", outputs: config.lines.end.length },
   };
   const LINE_OF_OUTPUT = { output_1: "0", output_2: "1" };
   const OUTPUT_OF_LINE = { 0: "output_1", 1: "output_2" };
-  const CUSTOM_KEYS = [
-    "mode", "url", "method", "auth", "headers", "query_params", "body_type", "body",
-    "response_type", "mappings", "wait_for_response", "timeout", "hold_music", "persist_response", "notes",
-  ];
-  const INTERNAL_KEYS = ["mode", "function", "method", "parameters", "notes"];
+  const CUSTOM_KEYS = config.webhookKeys.custom;
+  const INTERNAL_KEYS = config.webhookKeys.internal;
   const FIELD_LABELS = {
     name: "Flow name", start: "Start widget", flow_end_webhook: "Webhook for the flow",
     "config.mode": "Mode", "config.url": "URL", "config.method": "Method",

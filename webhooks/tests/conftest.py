@@ -3,7 +3,6 @@
 import pytest
 
 from phonon.lib.testing.http_server import local_http_server, make_test_certificates
-from webhooks import rules
 
 
 @pytest.fixture
@@ -16,7 +15,7 @@ def fake_dns(monkeypatch):
             raise OSError("no such host")
         return table[host]
 
-    monkeypatch.setattr(rules, "resolve", resolve)
+    monkeypatch.setattr("phonon.lib.url_policy.resolve_host", resolve)
     return table
 
 

@@ -5,24 +5,26 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError
 
-from webhooks import rules
+from webhooks import reachability
 from webhooks.models import Webhook
-from webhooks.rules import WebhookRejected, clean_webhook, save_webhook
 from webhooks.tests.factories import make_webhook
+from webhooks.validation import WebhookRejected, clean_webhook, save_webhook
 
 URL = "https://93.184.215.14/hook"
 
 
 @pytest.fixture
 def probe():
-    with mock.patch.object(rules, "probe_url", autospec=True, return_value=(True, "The URL is reachable.")) as patched:
+    with mock.patch.object(
+        reachability, "probe_url", autospec=True, return_value=(True, "The URL is reachable.")
+    ) as patched:
         yield patched
 
 
 def test_a_new_url_is_probed_without_http_support(acme, probe):
     clean_webhook(acme, {"name": "A", "url": URL})
     probe.assert_called_once_with(
-        URL, allow_http=False, allowed_networks=(), timeout=rules.PROBE_TIMEOUT_SECONDS, resolve=None
+        URL, allow_http=False, allowed_networks=(), timeout=reachability.PROBE_TIMEOUT_SECONDS
     )
 
 
@@ -82,3 +84,35 @@ def test_the_database_refuses_two_defaults(acme):
     make_webhook(acme, is_default=True)
     with pytest.raises(IntegrityError):
         make_webhook(acme, is_default=True)
+
+
+def test_an_at_sign_in_the_query_is_not_a_user_name(acme, probe, fake_dns):
+    """The webhook widget accepts this URL too (flows/tests/test_validation.py): one rule for both."""
+    fake_dns["api.example.com"] = ["93.184.215.14"]
+    url = "https://api.example.com?email=a@b.example"
+
+    assert clean_webhook(acme, {"name": "A", "url": url})["url"] == url
+
+
+def test_a_user_name_in_the_authority_is_refused(acme, probe, fake_dns):
+    fake_dns["api.example.com"] = ["93.184.215.14"]
+    with pytest.raises(WebhookRejected) as rejected:
+        clean_webhook(acme, {"name": "A", "url": "https://user:secret@api.example.com/?email=a@b.example"})
+    assert rejected.value.errors["url"] == [
+        "URL: the URL must not contain a user name or password; use basic authentication instead."
+    ]
+    probe.assert_not_called()
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("", "Username: basic authentication needs a username."),
+        ("a:b", "Username: basic authentication does not allow ':' in the username."),
+        ("x" * 201, "Username: the username is longer than 200 characters."),
+    ],
+)
+def test_basic_auth_needs_a_short_username_without_a_colon(acme, probe, username, message):
+    with pytest.raises(WebhookRejected) as rejected:
+        clean_webhook(acme, {"name": "A", "url": URL, "auth_type": "basic", "username": username})
+    assert rejected.value.errors["username"] == [message]

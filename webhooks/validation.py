@@ -1,35 +1,27 @@
 """The rules a webhook must follow to be saved, in one place: the site form and the API serializer
 both call `clean_webhook()` and `save_webhook()`, so the two can never disagree.
 
-URL rule (SPEC §5): the URL always passes the one URL policy (`check_url`) at save time. Without
-HTTP support it must also pass the reachability probe (the check button's green tick), run here on
-the server whatever the browser showed. With HTTP support the probe is not required: such accounts
-register http endpoints on networks they are still setting up, and every request is checked
-against the policy again when it is sent. The probe only runs when the URL is new or changed, so
-renaming a webhook whose endpoint is down for a minute is not refused; an unchanged URL still
-passes the policy again (a host that now resolves to a private address is refused).
+URL rule (SPEC §5): the URL meets the endpoint rules a webhook widget's URL meets too
+(`phonon.lib.endpoint_rules`: no user info, the one URL policy) at save time. Without HTTP
+support it must also pass the reachability probe (`webhooks.reachability`, the check button's
+green tick) when it is new or changed; an unchanged URL still passes the policy again (a host
+that now resolves to a private address is refused).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.db import transaction
 
 from accounts.models import Account
-from phonon.lib.outbound import probe_url
+from phonon.lib.endpoint_rules import MAX_URL_LENGTH, url_problem, username_problem
 from phonon.lib.sanitizer import NotesTooLong, check_notes
-from phonon.lib.url_policy import UrlPolicyError, check_url
 
-from .models import AuthType, BodyType, Method, Webhook, new_signing_secret
-
-# The DNS resolver for the policy and the probe; None is the system resolver. Tests replace it.
-resolve: Callable[[str, int], Iterable[str]] | None = None
-
-PROBE_TIMEOUT_SECONDS = 10
-FIELDS = ("name", "url", "method", "auth_type", "username", "password", "body_type", "notes", "is_default")
+from .default_webhook import clear_default, lock_defaults
+from .models import AuthType, BodyType, Method, Webhook
+from .reachability import probe, probe_required
 
 
 class WebhookRejected(Exception):
@@ -42,53 +34,6 @@ class WebhookRejected(Exception):
 
 def _choices_sentence(choices: type) -> str:
     return ", ".join(str(value) for value in choices.values)
-
-
-def has_userinfo(url: str) -> bool:
-    """Whether the URL carries a user name or password (`https://user:pw@host/`).
-
-    Refused on save: the URL is shown to viewers, in the admin and in lists, so a password in
-    it would leak; basic authentication keeps it encrypted and write-only instead.
-    """
-    try:
-        return "@" in urlsplit(url).netloc
-    except ValueError:
-        return False  # the policy says what is wrong with it
-
-
-def url_policy_problem(account: Account, url: str) -> str | None:
-    """Why the URL policy refuses `url` for this account, or None when it passes."""
-    try:
-        check_url(
-            url,
-            **account.url_policy(),
-            resolve=resolve,
-        )
-    except UrlPolicyError as error:
-        return error.reason
-    return None
-
-
-def probe(account: Account, url: str) -> tuple[bool, str]:
-    """The reachability probe (any HTTP answer counts) through the one outbound client."""
-    return probe_url(
-        url,
-        **account.url_policy(),
-        timeout=PROBE_TIMEOUT_SECONDS,
-        resolve=resolve,
-    )
-
-
-def check_webhook_url(account: Account, url: str) -> tuple[bool, str]:
-    """The check button: syntax, scheme, DNS, network policy, then the probe; (ok, reason)."""
-    problem = url_policy_problem(account, url or "")
-    if problem:
-        return False, problem
-    return probe(account, url.strip())
-
-
-def probe_required(account: Account, url: str, instance: Webhook | None) -> bool:
-    return not account.http_support_enabled and (instance is None or instance.url != url)
 
 
 def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webhook | None = None) -> dict[str, Any]:
@@ -128,12 +73,10 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
     url = str(current("url")).strip()
     if not url:
         errors["url"] = ["URL: enter the address to call, e.g. https://api.example.com/hook."]
-    elif len(url) > 2000:
-        errors["url"] = ["URL: use at most 2000 characters."]
-    elif has_userinfo(url):
-        errors["url"] = ["URL: the URL must not contain a user name or password; use basic authentication instead."]
+    elif len(url) > MAX_URL_LENGTH:
+        errors["url"] = [f"URL: use at most {MAX_URL_LENGTH} characters."]
     else:
-        problem = url_policy_problem(account, url)
+        problem = url_problem(url, **account.url_policy())
         if problem:
             errors["url"] = [f"URL: {problem}"]
         elif probe_required(account, url, instance):
@@ -153,10 +96,9 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
             f"Authentication: {auth_type!r} is not allowed; choose one of {_choices_sentence(AuthType)}."
         ]
     elif auth_type == AuthType.BASIC:
-        if not username:
-            errors["username"] = ["Username: basic authentication needs a username."]
-        elif ":" in username:
-            errors["username"] = ["Username: basic authentication does not allow ':' in the username."]
+        problem = username_problem(username)
+        if problem:
+            errors["username"] = [f"Username: {problem}"]
         if password:
             cleaned["password"] = password
     else:
@@ -189,32 +131,7 @@ def save_webhook(account: Account, cleaned: Mapping[str, Any], *, instance: Webh
         setattr(webhook, field, value)
     with transaction.atomic():
         if webhook.is_default:
-            _lock_defaults(account)
-            _clear_default(account, keep=webhook.pk)
+            lock_defaults(account)
+            clear_default(account, keep=webhook.pk)
         webhook.save()
     return webhook
-
-
-def set_default(webhook: Webhook) -> None:
-    """Make this the account's default webhook, in one transaction with clearing the old mark."""
-    with transaction.atomic():
-        _lock_defaults(webhook.account)
-        _clear_default(webhook.account, keep=webhook.pk)
-        Webhook.objects.filter(pk=webhook.pk).update(is_default=True)
-    webhook.is_default = True
-
-
-def rotate_signing_secret(webhook: Webhook) -> str:
-    """Give the webhook a new signing secret; deliveries sign with it from the next attempt on."""
-    webhook.signing_secret = new_signing_secret()
-    webhook.save(update_fields=["signing_secret", "updated_at"])
-    return webhook.signing_secret
-
-
-def _lock_defaults(account: Account) -> None:
-    """Serialise default changes of one account (a row lock on PostgreSQL; SQLite locks at BEGIN IMMEDIATE)."""
-    list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
-
-
-def _clear_default(account: Account, *, keep: int | None) -> None:
-    Webhook.objects.for_account(account).filter(is_default=True).exclude(pk=keep).update(is_default=False)

@@ -1,0 +1,302 @@
+"""The webhook widget's config (SPEC §6): its defaults and the rules a saved config follows.
+
+Running the widget is `flows.widgets.webhook`; this module is what the designer, the API and
+`validate_flow` know of a webhook widget before any call reaches it.
+
+What is checked at save time and what only at run time:
+
+* The URL's scheme and host must be written literally (variables may only follow the host: in
+  the path, query or fragment), so the destination is known when the flow is saved. The URL
+  then meets the same endpoint rules as a registered webhook (`phonon.lib.endpoint_rules`):
+  no user info, the URL policy's syntax and scheme (https unless the account has HTTP support),
+  and an IP-literal host must pass the network policy. Host names are not looked up here: DNS
+  answers change, and the policy runs again before every request and every redirect hop.
+* Bodies are checked as templates (`validate_body_template`), mapping paths as paths of the
+  declared response type (`validate_path`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from flows.variables import OUTPUT_VARIABLES
+from flows.widgets import FAILURE_LINE, SUCCESS_LINE
+from flows.widgets.cleaning import MAX_ROWS, FieldErrors, clean_flow_key, clean_notes, clean_template
+from phonon.encryption import encrypt_secret
+from phonon.lib.endpoint_rules import MAX_URL_LENGTH, url_problem, username_problem
+from phonon.lib.extraction import RESPONSE_TYPES, InvalidPath, validate_path
+from phonon.lib.templating import BODY_TYPES, VARIABLE_RE, TemplateError, validate_body_template
+from webhooks import internal_functions
+from webhooks.models import Method
+
+LINES = (SUCCESS_LINE, FAILURE_LINE)
+MODES = ("custom", "internal")
+METHODS = tuple(Method.values)
+PARAMETER_GROUPS = ("call", "flow_key", "user_key")
+MIN_TIMEOUT, MAX_TIMEOUT = 1, 60
+MAX_BODY_LENGTH = 64 * 1024
+# RFC 9110 token characters, without "$" so a variable can never hide in a header name.
+HEADER_NAME_RE = re.compile(r"[!#%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
+# Headers the HTTP client computes; a widget setting them would corrupt the request.
+RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+
+DEFAULTS: dict[str, Any] = {
+    "mode": "custom",
+    "method": "POST",
+    "auth": {"type": "none"},
+    "headers": [],
+    "query_params": [],
+    "body_type": "none",
+    "body": "",
+    "response_type": "json",
+    "mappings": [],
+    "wait_for_response": True,
+    "timeout": 60,
+    "hold_music": False,
+    "persist_response": False,
+    "notes": "",
+}
+BOOLEANS = ("wait_for_response", "hold_music", "persist_response")
+CUSTOM_KEYS = frozenset(DEFAULTS) | {"url"}
+INTERNAL_KEYS = frozenset({"mode", "function", "method", "parameters", "notes"})
+# Either mode's keys are accepted (a designer switching modes may send both); only the chosen
+# mode's are stored.
+KEYS = CUSTOM_KEYS | INTERNAL_KEYS
+
+
+def clean_webhook_config(
+    config: Mapping[str, Any], field: FieldErrors, *, account, previous: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    mode = config.get("mode", "custom")
+    if mode not in MODES:
+        field.add("mode", f"mode must be custom or internal, not {mode!r}.")
+        return dict(config)
+    if mode == "internal":
+        return _clean_internal(config, field)
+    field.unknown_keys(config, KEYS, "a webhook widget")
+    cleaned: dict[str, Any] = {"mode": "custom"}
+    cleaned["url"] = _clean_url(config.get("url"), field, account=account)
+    cleaned["method"] = _choice(config, "method", METHODS, field, upper=True)
+    cleaned["auth"] = _clean_auth(config.get("auth", DEFAULTS["auth"]), field, previous)
+    cleaned["headers"] = _clean_rows(config.get("headers", []), field, "headers", header=True)
+    cleaned["query_params"] = _clean_rows(config.get("query_params", []), field, "query_params", header=False)
+    cleaned["body_type"] = _choice(config, "body_type", BODY_TYPES, field)
+    cleaned["body"] = _clean_body(cleaned["body_type"], config.get("body", ""), field)
+    cleaned["response_type"] = _choice(config, "response_type", RESPONSE_TYPES, field)
+    cleaned["mappings"] = _clean_mappings(config.get("mappings", []), cleaned["response_type"], field)
+    for key in BOOLEANS:
+        value = config.get(key, DEFAULTS[key])
+        if not isinstance(value, bool):
+            field.add(key, f"{key} must be true or false.")
+        cleaned[key] = value
+    cleaned["timeout"] = _clean_timeout(config.get("timeout", DEFAULTS["timeout"]), field)
+    cleaned["notes"] = clean_notes(config, field)
+    return cleaned
+
+
+def _choice(
+    config: Mapping[str, Any], key: str, choices: tuple[str, ...], field: FieldErrors, *, upper: bool = False
+) -> str:
+    value = config.get(key, DEFAULTS[key])
+    if upper:
+        value = _upper(value)
+    if value not in choices:
+        field.add(key, f"{key} must be one of {', '.join(choices)}, not {value!r}.")
+    return value
+
+
+def _upper(value: Any) -> Any:
+    """A method in any case ("post", " Get") as stored, upper-case, like the webhooks API does."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def _clean_timeout(value: Any, field: FieldErrors) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+        field.add(
+            "timeout",
+            f"timeout must be between {MIN_TIMEOUT} and {MAX_TIMEOUT} seconds (a whole number), not {value!r}.",
+        )
+    return value
+
+
+def _clean_url(url: Any, field: FieldErrors, *, account) -> str:
+    if not isinstance(url, str) or not url.strip():
+        field.add("url", "the URL is required, for example https://api.example.com/orders/$call.cli.")
+        return url if isinstance(url, str) else ""
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        field.add("url", f"the URL is longer than {MAX_URL_LENGTH} characters.")
+        return url
+    first_variable = VARIABLE_RE.search(url)
+    if first_variable is not None and not _authority_is_literal(url[: first_variable.start()]):
+        field.add(
+            "url",
+            "write the URL's scheme and host literally; variables may only appear after the host "
+            "(in the path or query), like https://api.example.com/orders/$call.cli.",
+        )
+        return url
+    # Variables stand for a sample value; they cannot change the structure of the URL (render_url
+    # percent-encodes them), so the literal parts are what is checked.
+    problem = url_problem(VARIABLE_RE.sub("0", url), **account.url_policy(), look_up_names=False)
+    if problem:
+        field.add("url", problem)
+    return url
+
+
+def _authority_is_literal(prefix: str) -> bool:
+    """True when `prefix` (the URL before its first variable) holds the whole scheme://host[:port]."""
+    scheme, separator, rest = prefix.partition("://")
+    return bool(scheme and separator) and any(mark in rest for mark in "/?#")
+
+
+def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Basic auth needs a user name; the password may be empty (some APIs take a key as the user
+    name), as for registered webhooks.
+
+    A blank or missing password keeps the one stored for this widget, if any, else it is empty
+    (stored as no `password_encrypted`). To remove a stored password, save the widget with auth
+    type none once (that drops it) and then with basic again: the same rule as webhooks.
+    """
+    if not isinstance(auth, Mapping) or auth.get("type") not in ("none", "basic"):
+        field.add("auth", 'auth must be {"type": "none"} or {"type": "basic", "username": …, "password": …}.')
+        return {"type": "none"}
+    if auth["type"] == "none":
+        return {"type": "none"}
+    username = auth.get("username")
+    problem = username_problem(username)
+    if problem:
+        field.add("auth.username", problem)
+    password = auth.get("password")
+    if password not in (None, "") and not isinstance(password, str):
+        field.add("auth.password", "the password must be text.")
+        return {"type": "basic", "username": username}
+    if password:
+        return {"type": "basic", "username": username, "password_encrypted": encrypt_secret(password)}
+    previous_auth = previous.get("auth") if previous else None
+    if isinstance(previous_auth, Mapping) and previous_auth.get("password_encrypted"):
+        return {"type": "basic", "username": username, "password_encrypted": previous_auth["password_encrypted"]}
+    return {"type": "basic", "username": username}  # an empty password
+
+
+def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool) -> list[dict[str, Any]]:
+    what = "header" if header else "query parameter"
+    if not isinstance(rows, list):
+        field.add(key, f'{key} must be a list of {{"key", "value", "mandatory"}} rows.')
+        return []
+    if len(rows) > MAX_ROWS:
+        field.add(key, f"at most {MAX_ROWS} {what}s are allowed.")
+        return []
+    cleaned = []
+    for index, row in enumerate(rows):
+        here = f"{key}.{index}"
+        if not isinstance(row, Mapping) or set(row) - {"key", "value", "mandatory"}:
+            field.add(here, f"{what} {index + 1} must be an object with key, value and mandatory.")
+            continue
+        name = row.get("key")
+        if header:
+            valid = isinstance(name, str) and HEADER_NAME_RE.fullmatch(name)
+            if not valid:
+                field.add(f"{here}.key", f"{what} {index + 1} needs a name of letters, digits and -_.!#%&'*+^`|~.")
+            elif name.lower() in RESERVED_HEADERS:
+                field.add(f"{here}.key", f"the {name} header is set by Phonon itself; remove it.")
+        elif not isinstance(name, str) or not name.strip() or len(name) > 200:
+            field.add(f"{here}.key", f"{what} {index + 1} needs a name.")
+        value = clean_template(row.get("value", ""), field, f"{here}.value", f"the value of {what} {name!r}")
+        mandatory = row.get("mandatory", False)
+        if not isinstance(mandatory, bool):
+            field.add(f"{here}.mandatory", f"mandatory of {what} {name!r} must be true or false.")
+        cleaned.append({"key": name, "value": value, "mandatory": mandatory})
+    return cleaned
+
+
+def _clean_body(body_type: str, body: Any, field: FieldErrors) -> str:
+    if body_type not in BODY_TYPES:
+        return ""  # the body_type error is already there
+    body = clean_template(body, field, "body", "the body", MAX_BODY_LENGTH)
+    if body is None:
+        return ""
+    if body_type == "none":
+        return ""
+    try:
+        validate_body_template(body_type, body)
+    except TemplateError as exc:
+        field.add("body", str(exc))
+    return body
+
+
+def _clean_mappings(mappings: Any, response_type: str, field: FieldErrors) -> list[dict[str, Any]]:
+    if not isinstance(mappings, list):
+        field.add("mappings", 'mappings must be a list of {"save_in", "path", "mandatory"} rows.')
+        return []
+    if len(mappings) > MAX_ROWS:
+        field.add("mappings", f"at most {MAX_ROWS} mappings are allowed.")
+        return []
+    cleaned = []
+    targets: set[str] = set()
+    for index, row in enumerate(mappings):
+        here = f"mappings.{index}"
+        if not isinstance(row, Mapping) or set(row) - {"save_in", "path", "mandatory"}:
+            field.add(here, f"mapping {index + 1} must be an object with save_in, path and mandatory.")
+            continue
+        save_in = clean_flow_key(row.get("save_in"), field, f"{here}.save_in", f"mapping {index + 1}")
+        if save_in in OUTPUT_VARIABLES:
+            field.add(
+                f"{here}.save_in", f"mapping {index + 1}: {save_in} is set by the widget itself; pick another name."
+            )
+        elif save_in in targets:
+            field.add(f"{here}.save_in", f"mapping {index + 1}: {save_in} is already the target of another mapping.")
+        elif save_in:
+            targets.add(save_in)
+        path = row.get("path")
+        if not isinstance(path, str) or not path.strip():
+            example = "data.order.status" if response_type == "json" else "/order/status"
+            field.add(f"{here}.path", f"mapping {index + 1} needs a path, for example {example}.")
+        elif response_type in RESPONSE_TYPES:
+            try:
+                validate_path(path, response_type)
+            except InvalidPath as exc:
+                field.add(f"{here}.path", f"mapping {index + 1}: {exc}")
+        mandatory = row.get("mandatory", False)
+        if not isinstance(mandatory, bool):
+            field.add(f"{here}.mandatory", f"mandatory of mapping {index + 1} must be true or false.")
+        cleaned.append({"save_in": save_in, "path": path, "mandatory": mandatory})
+    return cleaned
+
+
+def _clean_internal(config: Mapping[str, Any], field: FieldErrors) -> dict[str, Any]:
+    field.unknown_keys(config, KEYS, "a webhook widget")
+    function = config.get("function")
+    methods = internal_function_methods(function) if isinstance(function, str) else None
+    if methods is None:
+        names = ", ".join(internal_function_names()) or "none yet"
+        field.add("function", f"the internal function {function!r} does not exist; choose one of: {names}.")
+        methods = ()
+    method = _upper(config.get("method", "POST" if "POST" in methods or not methods else methods[0]))
+    if methods and method not in methods:
+        field.add("method", f"the function {function} takes {' or '.join(methods)}, not {method!r}.")
+    parameters = config.get("parameters", [])
+    if not isinstance(parameters, list) or any(group not in PARAMETER_GROUPS for group in parameters):
+        field.add("parameters", f"parameters must be a list drawn from {', '.join(PARAMETER_GROUPS)}.")
+        parameters = []
+    return {
+        "mode": "internal",
+        "function": function,
+        "method": method,
+        "parameters": [group for group in PARAMETER_GROUPS if group in parameters],
+        "notes": clean_notes(config, field),
+    }
+
+
+# --- the internal-function catalogue -------------------------------------------------------
+
+
+def internal_function_names() -> list[str]:
+    return sorted(internal_functions.INTERNAL_FUNCTIONS)
+
+
+def internal_function_methods(name: str) -> tuple[str, ...] | None:
+    """The methods an internal function accepts, or None when there is no such function."""
+    function = internal_functions.INTERNAL_FUNCTIONS.get(name)
+    return None if function is None else tuple(function.methods)
