@@ -101,3 +101,28 @@ def test_enum_names_are_stable_not_hashed(schema):
     hashed = [name for name in schema["components"]["schemas"] if re.search(r"\d{3}Enum$", name)]
     assert hashed == [], "name them in SPECTACULAR_SETTINGS['ENUM_NAME_OVERRIDES']"
     assert "ExecutionStatusEnum" in schema["components"]["schemas"]
+
+
+def test_a_throttled_view_documents_429_without_saying_so_itself(db):
+    """The error answers come from what a view is, so a new route needs no schema work."""
+    from django.urls import path
+    from drf_spectacular.generators import SchemaGenerator
+    from rest_framework.response import Response
+    from rest_framework.throttling import UserRateThrottle
+    from rest_framework.views import APIView
+
+    class Throttle(UserRateThrottle):
+        rate = "5/minute"
+
+    class Quiet(APIView):
+        def get(self, request):
+            return Response({})
+
+    class Throttled(Quiet):
+        throttle_classes = [Throttle]
+
+    generator = SchemaGenerator(patterns=[path("quiet/", Quiet.as_view()), path("throttled/", Throttled.as_view())])
+    paths = generator.get_schema(request=None, public=True)["paths"]
+
+    assert set(paths["/throttled/"]["get"]["responses"]) == {"200", "401", "403", "429"}
+    assert set(paths["/quiet/"]["get"]["responses"]) == {"200", "401", "403"}
