@@ -149,7 +149,7 @@ def _csv_export(client, params: dict | None = None) -> tuple[int, float]:
 def _csv_memory_peak(account, until: datetime | None) -> tuple[int, float]:
     """tracemalloc's peak while the export streams (rows, MiB); only Python allocations count."""
     from reports.filters import ReportFilters
-    from reports.queries import UdfReport
+    from reports.udf_report import UdfReport
 
     report = UdfReport(account, ReportFilters(until=until))
     report.columns  # noqa: B018 - computed before measuring, as the view does

@@ -19,10 +19,11 @@ from django.db.models import F
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from phonon import sql
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
 from webhooks.models import AuthType, Webhook
 
-from .leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
+from .leases import lease_end
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .variables import FLOW_KEY_PREFIX, ErrorReason
 from .widgets.webhook import error_reason_for
@@ -159,14 +160,14 @@ def send(delivery: Delivery) -> OutboundResult:
 
 @functools.cache
 def claim_statement_for_deliveries(vendor: str) -> str:
-    """The claim of claim_due_delivery(), written once per backend (flows.leases.claim_statement).
+    """The claim of claim_due_delivery(), written once per backend (phonon.sql.claim).
 
     `pending` is a literal, so the sub-select reads the `delivery_due` partial index (pending
     rows by next_attempt_at) instead of scanning every delivered one.
     """
-    status, next_attempt_at = quoted_columns(Delivery, "status", "next_attempt_at")
-    due = f"{status} = '{DeliveryStatus.PENDING}' AND {next_attempt_at} <= %s AND {lease_free(Delivery)}"
-    return claim_statement(Delivery, due=due, order_by=next_attempt_at)
+    status, next_attempt_at = sql.columns(Delivery, "status", "next_attempt_at")
+    due = f"{status} = {sql.literal(DeliveryStatus.PENDING)} AND {next_attempt_at} <= %s AND {sql.lease_free(Delivery)}"
+    return sql.claim(Delivery, due=due, order_by=next_attempt_at)
 
 
 def claim_due_delivery(worker_id: str):
@@ -174,7 +175,7 @@ def claim_due_delivery(worker_id: str):
     adapt = connection.ops.adapt_datetimefield_value
     now = timezone.now()
     due_params = [adapt(now), adapt(now)]
-    return run_claim(
+    return sql.run_claim(
         claim_statement_for_deliveries(connection.vendor),
         [worker_id, adapt(lease_end(now)), *due_params, *due_params],
         Delivery,

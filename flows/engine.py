@@ -47,15 +47,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import Model
-from django.db.models.expressions import Col
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
-from accounts.models import Account
 from flows import deliveries
-from flows.leases import lease_end, quoted_columns
-from flows.models import Execution, ExecutionStatus, Flow
+from flows.leases import lease_end
+from flows.models import Execution, ExecutionStatus
+from flows.signals import execution_finished
 from flows.variables import initial_variables
 from flows.widgets import WidgetOutcome
 from flows.widgets.assign import run_assign_widget
@@ -66,7 +64,7 @@ from flows.widgets.webhook import (
     run_webhook_widget,
     send_prepared,
 )
-from reports.recording import record_finished_execution
+from phonon import sql
 
 logger = logging.getLogger(__name__)
 
@@ -94,55 +92,19 @@ class BackgroundRequest:
 
 
 @functools.cache
-def load_statement(vendor: str) -> tuple[str, list[tuple[type[Model], list[str], list[tuple[Col, list]]]]]:
-    """The SELECT of load_claimed_execution() and, per model, its attribute names and converters.
+def load_statement(vendor: str) -> sql.JoinedSelect:
+    """The SELECT of load_claimed_execution(), written once per backend.
 
     `Execution.objects.select_related("flow", "account").get(…)` cost about 1.4 ms a call, 1 ms
-    of it Django compiling the same query again; this is that query, written once per backend,
-    with the converters Django's compiler would apply to each column.
+    of it Django compiling the same query again.
     """
-    quote = connection.ops.quote_name
-    columns, models = [], []
-    for model in (Execution, Flow, Account):
-        table = model._meta.db_table
-        fields = model._meta.concrete_fields
-        cols = [field.get_col(table) for field in fields]
-        columns += [f"{quote(table)}.{quote(field.column)}" for field in fields]
-        converters = [(col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)) for col in cols]
-        models.append((model, [field.attname for field in fields], converters))
-    execution, flow, account = (quote(model._meta.db_table) for model in (Execution, Flow, Account))
-    pk, flow_id, account_id, claimed_by = quoted_columns(Execution, "id", "flow", "account", "claimed_by")
-    flow_pk, account_pk = quoted_columns(Flow, "id")[0], quoted_columns(Account, "id")[0]
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {execution}"  # noqa: S608 - quoted names only
-        f" INNER JOIN {flow} ON {flow}.{flow_pk} = {execution}.{flow_id}"
-        f" INNER JOIN {account} ON {account}.{account_pk} = {execution}.{account_id}"
-        f" WHERE {execution}.{pk} = %s AND {execution}.{claimed_by} = %s"
-    )
-    return sql, models
+    return sql.select_joined(Execution, related=("flow", "account"), where=("id", "claimed_by"))
 
 
 def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
     """The execution with its flow and account, if `worker_id` holds its claim; else None."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
-    sql, models = load_statement(db.vendor)
-    with db.cursor() as cursor:
-        cursor.execute(sql, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    instances, offset = [], 0
-    for model, attnames, converters in models:
-        values = list(row[offset : offset + len(attnames)])
-        offset += len(attnames)
-        for index, (col, functions) in enumerate(converters):
-            for convert in functions:
-                values[index] = convert(values[index], col, db)
-        instances.append(model.from_db(db.alias, attnames, values))
-    execution, flow, account = instances
-    Execution.flow.field.set_cached_value(execution, flow)
-    Execution.account.field.set_cached_value(execution, account)
-    return execution
+    return load_statement(db.vendor).load(db, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
 
 
 def run_execution(execution_id, worker_id: str) -> Execution | None:
@@ -279,7 +241,7 @@ class ExecutionRun:
         with transaction.atomic():
             saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(steps=self.steps)
             if saved:
-                record_finished_execution(self.execution)
+                execution_finished.send(Execution, execution=self.execution, first=False)
 
     def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:
         return {
@@ -303,7 +265,8 @@ class ExecutionRun:
             raise LeaseLost
 
     def finish(self, status: str, reason: str) -> Execution:
-        """End the execution in one transaction with its flow-end delivery and report rows.
+        """End the execution in one transaction with its flow-end delivery and report rows
+        (execution_finished's receiver, reports.recording).
 
         No-wait requests still out are not waited for: write_background_outcomes() follows.
         """
@@ -320,19 +283,19 @@ class ExecutionRun:
         }
         execution = self.execution
         db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
-        sql, model_fields = finish_statement(db.vendor)
-        params = [field.get_db_prep_save(fields[field.name], db) for field in model_fields]
+        statement, model_fields = finish_statement(db.vendor)
+        params = sql.save_params(model_fields, fields, db)
         params += [Execution._meta.pk.get_db_prep_value(execution.pk, db), self.worker_id]
         with transaction.atomic():
             with db.cursor() as cursor:
-                cursor.execute(sql, params)
+                cursor.execute(statement, params)
                 if cursor.rowcount != 1:
                     raise LeaseLost
             for name, value in fields.items():
                 setattr(execution, name, value)
             execution.status = ExecutionStatus(status)
             deliveries.enqueue_flow_end_delivery(execution)
-            record_finished_execution(execution, first=True)
+            execution_finished.send(Execution, execution=execution, first=True)
         return execution
 
 
@@ -341,7 +304,7 @@ FINISH_FIELDS = ("status", "failure_reason", "variables", "steps", "persisted_va
 
 @functools.cache
 def finish_statement(vendor: str) -> tuple[str, list]:
-    """The UPDATE of ExecutionRun.finish() and the fields of its parameters, written once per backend.
+    """The UPDATE of ExecutionRun.finish() and the fields of its first parameters, written once per backend.
 
         UPDATE execution SET <FINISH_FIELDS> = %s…, next_widget = '' WHERE pk = %s AND claimed_by = %s
             AND status = 'running'
@@ -350,15 +313,13 @@ def finish_statement(vendor: str) -> tuple[str, list]:
     get_db_prep_save() gives them (JSON encoded once, with the JSONField's encoder); the ORM's
     UPDATE cost more to build than to run.
     """
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    model_fields = [Execution._meta.get_field(name) for name in FINISH_FIELDS]
-    sets = ", ".join(f"{column} = %s" for column in quoted_columns(Execution, *FINISH_FIELDS))
-    pk, claimed_by, status, next_widget = quoted_columns(Execution, "id", "claimed_by", "status", "next_widget")
-    sql = (
-        f"UPDATE {table} SET {sets}, {next_widget} = '' WHERE {pk} = %s"  # noqa: S608 - quoted names only
-        f" AND {claimed_by} = %s AND {status} = '{ExecutionStatus.RUNNING}'"
+    return sql.update(
+        Execution,
+        FINISH_FIELDS,
+        set_literals={"next_widget": ""},
+        where=("id", "claimed_by"),
+        where_literals={"status": ExecutionStatus.RUNNING},
     )
-    return sql, model_fields
 
 
 def background_result(outcome: WidgetOutcome) -> dict[str, Any]:

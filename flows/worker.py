@@ -29,9 +29,10 @@ from django.utils import timezone
 
 from flows import deliveries
 from flows.engine import run_execution
-from flows.leases import claim_statement, lease_end, lease_free, quoted_columns, run_claim
+from flows.leases import lease_end
 from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
+from phonon import sql
 
 logger = logging.getLogger(__name__)
 
@@ -62,20 +63,17 @@ def claim_statements(vendor: str) -> tuple[str, str]:
 
     They are the queries the worker runs most. The unfinished statuses are literals, so the
     planner reads the oldest unfinished rows from the `execution_unfinished` partial index
-    instead of scanning every finished execution (see flows.leases.claim_statement).
+    instead of scanning every finished execution (see phonon.sql.claim).
     """
-    table = connection.ops.quote_name(Execution._meta.db_table)
-    status, started_at, attempts, created_at = quoted_columns(
-        Execution, "status", "started_at", "attempts", "created_at"
-    )
-    unfinished = ", ".join(f"'{value}'" for value in UNFINISHED_STATUSES)  # our constants
-    due = f"{status} IN ({unfinished}) AND {lease_free(Execution)}"
-    probe = f"SELECT 1 FROM {table} WHERE {due} LIMIT 1"  # noqa: S608
-    claim = claim_statement(
+    status, started_at, attempts, created_at = sql.columns(Execution, "status", "started_at", "attempts", "created_at")
+    unfinished = ", ".join(map(sql.literal, UNFINISHED_STATUSES))
+    due = f"{status} IN ({unfinished}) AND {sql.lease_free(Execution)}"
+    probe = f"SELECT 1 FROM {sql.table(Execution)} WHERE {due} LIMIT 1"  # noqa: S608
+    claim = sql.claim(
         Execution,
         due=due,
         order_by=created_at,
-        also_set=f"{status} = '{ExecutionStatus.RUNNING}', {started_at} = COALESCE({started_at}, %s),"
+        also_set=f"{status} = {sql.literal(ExecutionStatus.RUNNING)}, {started_at} = COALESCE({started_at}, %s),"
         f" {attempts} = {attempts} + 1",
     )
     return probe, claim
@@ -86,7 +84,7 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
 
     With `probe_first`, a plain read comes first, so an idle worker does not take SQLite's write
     lock twenty times a second; a busy worker (its last claim found work) claims straight away.
-    The claim is flows.leases.claim_statement()'s one UPDATE … RETURNING; the execution turns
+    The claim is phonon.sql.claim()'s one UPDATE … RETURNING; the execution turns
     `running` in it.
     """
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
@@ -98,7 +96,7 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
             cursor.execute(probe, [adapt(now)])
             if cursor.fetchone() is None:
                 return None
-    return run_claim(claim, [worker_id, adapt(lease_end(now)), adapt(now), adapt(now), adapt(now)], Execution)
+    return sql.run_claim(claim, [worker_id, adapt(lease_end(now)), adapt(now), adapt(now), adapt(now)], Execution)
 
 
 class Worker:

@@ -4,6 +4,7 @@ The first key encrypts; every key decrypts, so a key can be rotated without down
 (`manage.py rotate_secrets` re-encrypts stored values with the newest key).
 """
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -34,6 +35,17 @@ def decrypt_secret(token: str) -> str:
 def rotate_secret(token: str) -> str:
     """Re-encrypt a stored value with the newest key."""
     return current_fernet().rotate(token.encode()).decode()
+
+
+# Secrets that live inside another value (a widget password inside a flow's JSON definition),
+# which `rotate_secrets` cannot find as EncryptedTextField columns. The app that owns such values
+# registers how to re-encrypt them (in its AppConfig.ready()), so the project imports no app.
+EMBEDDED_SECRET_ROTATORS: dict[str, Callable[[], int]] = {}
+
+
+def register_embedded_secrets(label: str, rotate: Callable[[], int]) -> None:
+    """`rotate()` re-encrypts every such secret with the newest key and returns how many."""
+    EMBEDDED_SECRET_ROTATORS[label] = rotate
 
 
 class EncryptedTextField(models.TextField):

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .filters import parse_filters
-from .queries import UdfReport
 from .serializers import FILTER_PARAMETERS, ReportChartsSerializer, UdfReportSerializer
+from .udf_report import UdfReport
 from .views import csv_download
 
 

@@ -1,4 +1,4 @@
-"""What reports keep of a finished execution.
+"""What reports keep of a finished execution, recorded in the transaction that ends it.
 
 `report_rows_for()` builds the rows without saving them, so the benchmark (and any backfill) can
 bulk-create what `record_finished_execution()` would have written one execution at a time.
@@ -7,8 +7,9 @@ bulk-create what `record_finished_execution()` would have written one execution 
 import functools
 from datetime import datetime
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 
+from phonon import sql
 from phonon.lib.templating import FLOW_KEY_PREFIX
 
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
@@ -103,61 +104,40 @@ def report_values_for(execution) -> tuple[dict, list[dict]]:
 _CALL_ROWS_PER_INSERT = 100
 
 
-def _insert_sql(model: type[models.Model], rows: int = 1, *, upsert: bool = False) -> tuple[str, list[models.Field]]:
-    """`INSERT INTO t (cols) VALUES (…)[, (…)…]` of every concrete field but an automatic key, and the fields.
-
-    With `upsert`, `ON CONFLICT (pk) DO UPDATE SET` every other column (SQLite ≥ 3.24 and
-    PostgreSQL say it alike). Only quoted names are formatted in; values are parameters.
-    """
-    quote = connection.ops.quote_name
-    fields = [field for field in model._meta.concrete_fields if not isinstance(field, models.AutoField)]
-    columns = [quote(field.column) for field in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"  # noqa: S608
-    if upsert:
-        key = quote(model._meta.pk.column)
-        updates = ", ".join(f"{column} = EXCLUDED.{column}" for column in columns if column != key)
-        sql += f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    return sql, fields
-
-
 @functools.cache
 def _report_insert(vendor: str) -> tuple[str, list[models.Field]]:
-    return _insert_sql(ReportedExecution, upsert=True)
+    return sql.insert(ReportedExecution, upsert=True)
 
 
 @functools.cache
 def _calls_insert(vendor: str, rows: int) -> tuple[str, list[models.Field]]:
-    return _insert_sql(ReportedWebhookCall, rows)
+    return sql.insert(ReportedWebhookCall, rows)
 
 
-def _values(row: dict, fields: list[models.Field], db) -> list:
-    """The parameters Django's own INSERT would bind for `row` (each field's save-time value; defaults for the rest)."""
-    return [
-        field.get_db_prep_save(row[field.attname] if field.attname in row else field.get_default(), db)
-        for field in fields
-    ]
+def on_execution_finished(sender, *, execution, first: bool, **kwargs) -> None:
+    """The receiver of flows.signals.execution_finished (connected in ReportsConfig.ready())."""
+    record_finished_execution(execution, first=first)
 
 
 def record_finished_execution(execution, *, first: bool = False) -> None:
-    """Called by the engine inside the transaction that ends an execution (completed or failed).
+    """Run (through flows.signals.execution_finished) inside the transaction that ends an execution.
 
     Idempotent: recording the same execution again (a retried finish, the outcomes of requests
     sent without waiting) replaces its rows. `first` says no rows can exist yet (the engine's
     finishing transaction, which runs once per execution), so the old step rows need no DELETE.
     Two or three statements: an INSERT … ON CONFLICT DO UPDATE of the report row, the DELETE,
     one INSERT of the step rows; inside the caller's transaction no savepoint is added. The
-    INSERTs are SQL written once per backend (the ORM's bulk_create took longer to build them
-    than the database took to run them), with the values each field would bind.
+    INSERTs are phonon.sql's, written once per backend (the ORM's bulk_create took longer to
+    build them than the database took to run them), with the values each field would bind.
     """
     report, calls = report_values_for(execution)
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     with transaction.atomic(savepoint=False), db.cursor() as cursor:
         if not first:
             ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
-        sql, fields = _report_insert(db.vendor)
-        cursor.execute(sql, _values(report, fields, db))
+        statement, fields = _report_insert(db.vendor)
+        cursor.execute(statement, sql.save_params(fields, report, db))
         for start in range(0, len(calls), _CALL_ROWS_PER_INSERT):
             chunk = calls[start : start + _CALL_ROWS_PER_INSERT]
-            sql, fields = _calls_insert(db.vendor, len(chunk))
-            cursor.execute(sql, [value for call in chunk for value in _values(call, fields, db)])
+            statement, fields = _calls_insert(db.vendor, len(chunk))
+            cursor.execute(statement, [value for call in chunk for value in sql.save_params(fields, call, db)])

@@ -12,7 +12,7 @@ from django.views.generic import TemplateView
 from accounts.tenancy import AccountRequiredMixin
 
 from .filters import SORT_NEWEST_FIRST, SORT_OLDEST_FIRST, ReportFilterForm
-from .queries import UdfReport
+from .udf_report import UdfReport
 
 PAGE_SIZE = 50
 

@@ -11,11 +11,13 @@ import pytest
 from django.utils import timezone
 
 from flows import engine
-from flows.models import Execution, Flow
+from flows.models import Delivery, Execution, Flow
+from flows.signals import execution_finished
 from flows.tests.factories import assign, end, make_flow, queue_execution, webhook
 from flows.widgets import webhook as webhook_widget
-from flows.worker import Worker
+from flows.worker import Worker, claim_next_execution
 from phonon.lib.testing.http_server import Reply
+from webhooks.models import Webhook
 
 JSON = {"Content-Type": "application/json"}
 ORDER = json.dumps({"order": {"status": "shipped", "items": [{"sku": "A1"}, {"sku": "B2"}]}})
@@ -222,17 +224,49 @@ def test_an_exception_in_a_widget_fails_only_that_execution(acme):
     assert "boom" in execution.failure_reason and "'a1'" in execution.failure_reason
 
 
-def test_it_ends_with_the_flow_end_delivery_and_the_report_row(acme):
+def test_it_ends_with_the_flow_end_delivery_and_the_finished_signal(acme):
     execution = queue_execution(make_flow(acme))
-    with (
-        mock.patch("flows.deliveries.enqueue_flow_end_delivery", autospec=True) as enqueue,
-        mock.patch("flows.engine.record_finished_execution", autospec=True) as record,
-    ):
-        execution = run(execution)
+    finished = []
+
+    def receiver(sender, execution, first, **kwargs):
+        finished.append((sender, execution, first))
+
+    execution_finished.connect(receiver)
+    try:
+        with mock.patch("flows.deliveries.enqueue_flow_end_delivery", autospec=True) as enqueue:
+            execution = run(execution)
+    finally:
+        execution_finished.disconnect(receiver)
 
     (ended,) = enqueue.call_args.args
     assert ended.pk == execution.pk and ended.status == "completed" and ended.finished_at
-    assert record.call_args.args[0].variables["$flow.key.greeting"] == "hello +15550100"
+    ((sender, signalled, first),) = finished
+    assert (sender, signalled.pk, first) == (Execution, execution.pk, True)
+    assert signalled.variables["$flow.key.greeting"] == "hello +15550100"
+
+
+def test_a_failing_finished_receiver_undoes_the_end_of_the_execution(acme):
+    """The signal is sent inside the finishing transaction: the end, its delivery and what the
+    receivers write (the report rows) commit together or not at all."""
+    Webhook.objects.create(account=acme, name="CRM", url="https://crm.example.com/hook", is_default=True)
+    execution = queue_execution(make_flow(acme, flow_end_webhook=True))
+
+    def receiver(**kwargs):
+        raise RuntimeError("report storage is down")
+
+    execution_finished.connect(receiver)
+    try:
+        with pytest.raises(RuntimeError, match="report storage is down"):
+            engine.run_execution(claim_next_execution("test-worker"), "test-worker")
+    finally:
+        execution_finished.disconnect(receiver)
+
+    execution.refresh_from_db()
+    assert (execution.status, execution.finished_at) == ("running", None)
+    assert not Delivery.objects.exists()
+
+    assert engine.run_execution(execution.pk, "test-worker").status == "completed"  # the claim still holds
+    assert Delivery.objects.get().execution_id == execution.pk
 
 
 def test_a_recovered_execution_continues_from_its_checkpoint(loopback_allowed, server):

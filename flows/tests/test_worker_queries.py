@@ -16,7 +16,7 @@ from flows.worker import Worker
 from phonon.lib.testing.http_server import Reply
 
 TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "COMMIT")
-# reports.recording.record_finished_execution(), in the transaction that ends the execution: the
+# reports.recording (on flows.signals.execution_finished), in the transaction that ends the execution: the
 # report row's INSERT and one INSERT of the webhook step rows.
 REPORT_STATEMENTS = 2
 

@@ -10,8 +10,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from flows.widget_passwords import rotate_widget_passwords
-from phonon.encryption import EncryptedTextField, rotate_secret
+from phonon.encryption import EMBEDDED_SECRET_ROTATORS, EncryptedTextField, rotate_secret
 
 BATCH_SIZE = 500
 
@@ -68,13 +67,14 @@ class Command(BaseCommand):
             count = rotate_column(table, pk, column)
             total += count
             self.stdout.write(f"{table}.{column}: {count} value(s) re-encrypted")
-        try:
-            count = rotate_widget_passwords()
-        except InvalidToken:
-            raise CommandError(
-                "A webhook widget password cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
-                "add the key it was encrypted with and run again."
-            )
-        total += count
-        self.stdout.write(f"webhook widget passwords in flows: {count} value(s) re-encrypted")
+        for label, rotate in EMBEDDED_SECRET_ROTATORS.items():
+            try:
+                count = rotate()
+            except InvalidToken:
+                raise CommandError(
+                    f"One of the {label} cannot be decrypted with any key in FIELD_ENCRYPTION_KEYS; "
+                    "add the key it was encrypted with and run again."
+                )
+            total += count
+            self.stdout.write(f"{label}: {count} value(s) re-encrypted")
         self.stdout.write(self.style.SUCCESS(f"{total} secret(s) now use the newest key."))

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 
-from django.db import connections
 from django.db.models import Avg, Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
+from phonon import sql
 
 from .filters import ReportFilters
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
@@ -52,17 +52,6 @@ def spreadsheet_safe(value: str | None) -> str:
     except ValueError:
         return "'" + value
     return value
-
-
-def _driver_rows(queryset: QuerySet) -> list[tuple]:
-    """The queryset's rows as the database driver returns them, without Django's per-value
-    converters, which took over half of the CSV export's time. The SQL, scoping and filters
-    still come from the queryset; `_csv_row()` and `_as_datetime()` read the raw values
-    (SQLite gives naive UTC datetimes and text for UUIDs and JSON)."""
-    sql, params = queryset.query.get_compiler(queryset.db).as_sql()
-    with connections[queryset.db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -180,7 +169,7 @@ class UdfReport:
         )
         chunk = query
         while True:
-            rows = _driver_rows(chunk[:chunk_rows])
+            rows = sql.driver_rows(chunk[:chunk_rows])
             if rows:
                 yield rows
             if len(rows) < chunk_rows:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from reports.filters import ReportFilters
-from reports.queries import UdfReport, format_time, spreadsheet_safe
+from reports.udf_report import UdfReport, format_time, spreadsheet_safe
 
 from .factories import finished_execution, make_flow, webhook_step
 
