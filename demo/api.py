@@ -2,7 +2,8 @@
 
 A stand-in for a customer's order system, so `make run` works with no internet:
 
-- `orders/<id>/`             JSON `{"data": {"order": {...}}}` — the status depends on the id
+- `orders/<id>/`             JSON `{"order": {...}}` — the status depends on the id; a mapping
+                             reads it as `data.order.status` (`data` is the answer's root, SPEC §6)
 - `secure/orders/<id>/`      the same behind basic auth (demo / demo-secret)
 - `orders/<id>/status.xml`   the same order as XML
 - `failing/`                 always 500, for the failure branch
@@ -54,7 +55,7 @@ def order_json(order_id: str) -> JsonResponse:
     order = demo_order(order_id)
     if order is None:
         return JsonResponse({"error": f"No order {order_id}."}, status=404)
-    return JsonResponse({"data": {"order": order}})
+    return JsonResponse({"order": order})
 
 
 @csrf_exempt
@@ -111,7 +112,7 @@ def slow(request: HttpRequest) -> JsonResponse:
     except ValueError:
         seconds = 2.0
     time.sleep(seconds)
-    return JsonResponse({"data": {"waited": seconds}})
+    return JsonResponse({"waited": seconds})
 
 
 urlpatterns = [

@@ -18,6 +18,7 @@ from flows.validation import FlowValidationError, validate_flow
 
 logger = logging.getLogger(__name__)
 
+DEMO_API_KEY = "demo-api-key"  # published with the demo, like its basic-auth password
 DEMO_CALLS = ({"cli": "+15550100", "did": "+911234567890"}, {"cli": "+15550142", "did": "+911234567891"})
 
 
@@ -49,14 +50,18 @@ def demo_flow_definitions(base: str) -> list[dict[str, Any]]:
                         "method": "GET",
                         "url": f"{api}/secure/orders/$call.cli/",
                         "auth": {"type": "basic", "username": "demo", "password": "demo-secret"},
-                        "headers": [{"key": "X-Caller", "value": "$call.cli", "mandatory": True}],
+                        "headers": [
+                            {"key": "X-Caller", "value": "$call.cli", "mandatory": True},
+                            # Kept like a password: encrypted, shown as "***", masked in steps.
+                            {"key": "X-Api-Key", "value": DEMO_API_KEY, "mandatory": True, "secret": True},
+                        ],
                         "response_type": "json",
                         "mappings": [
-                            {"save_in": "$flow.key.order_status", "path": "data.data.order.status", "mandatory": True},
-                            {"save_in": "$flow.key.order_eta", "path": "data.data.order.eta", "mandatory": False},
+                            {"save_in": "$flow.key.order_status", "path": "data.order.status", "mandatory": True},
+                            {"save_in": "$flow.key.order_eta", "path": "data.order.eta", "mandatory": False},
                             {
                                 "save_in": "$flow.key.item_skus",
-                                "path": "data.data.order.items[*].sku",
+                                "path": "data.order.items[*].sku",
                                 "mandatory": False,
                             },
                         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -12,7 +13,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -28,7 +29,11 @@ from flows.serializers import (
     ExecutionSerializer,
     FlowSerializer,
     QueuedSerializer,
+    WidgetTestResultSerializer,
+    WidgetTestSerializer,
 )
+from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
+from flows.validation import FlowValidationError
 
 
 class FlowViewSet(AccountScopedViewSet):
@@ -36,6 +41,26 @@ class FlowViewSet(AccountScopedViewSet):
 
     queryset = Flow.objects.all()
     serializer_class = FlowSerializer
+
+    @extend_schema(
+        request=WidgetTestSerializer,
+        responses={200: WidgetTestResultSerializer},
+        description=(
+            "Send one webhook widget's request exactly as a call would (SPEC §13) and show the answer, "
+            "each mapping's value (or suggestions) and the line a call would take. Nothing is stored. "
+            "At most WIDGET_TESTS_PER_MINUTE (30) tests per rolling minute per account, then 429 with Retry-After."
+        ),
+    )
+    @action(detail=False, methods=["post"], url_path="test-widget")
+    def test_widget(self, request):
+        try:
+            return Response(run_widget_test(request.data, account=self.account))
+        except FlowValidationError as error:
+            raise ValidationError(error.errors)
+        except WidgetNotFound:
+            raise Http404
+        except TooManyTests as error:
+            raise Throttled(wait=error.wait, detail=str(error))
 
 
 @extend_schema_view(

@@ -7,7 +7,9 @@ class FlowsConfig(AppConfig):
     name = "flows"
 
     def ready(self) -> None:
-        """Widget passwords live inside flow definitions: tell rotate_secrets how to reach them."""
-        from flows.widget_passwords import rotate_widget_passwords  # needs the models loaded
+        """Widget secrets live inside flow definitions: tell rotate_secrets how to reach them."""
+        from flows.widget_secrets import rotate_widget_secrets  # needs the models loaded
 
-        register_embedded_secrets("webhook widget passwords in flows", rotate_widget_passwords)
+        register_embedded_secrets(
+            "webhook widget secrets in flows (passwords, secret headers and query parameters)", rotate_widget_secrets
+        )

@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.views import View
 from django_summernote.widgets import SummernoteInplaceWidget
 
+from accounts.api.errors import NOT_FOUND
 from accounts.tenancy import AccountRequiredMixin
-from flows.models import Flow
+from flows.models import Execution, Flow
+from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import LINES, FlowValidationError, public_widgets, validate_flow
 from flows.variables import (
     ERROR_REASON,
@@ -34,9 +36,15 @@ from flows.variables import (
     RESPONSE_STATUS_TYPE,
     SUCCESS,
     ErrorReason,
+    initial_variables,
 )
-from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, METHODS
+from flows.variables import (
+    OUTPUT_VARIABLES as OUTPUT_VARIABLE_NAMES,
+)
+from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, MASK, METHODS
+from phonon.lib.extraction import JSON_ROOT_PATTERN
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
+from phonon.lib.templating import VARIABLE_RE
 from webhooks import internal_functions
 from webhooks.models import Webhook
 
@@ -83,6 +91,16 @@ def clean_layout(layout: Any, widget_ids: set[str]) -> dict[str, dict[str, float
     return cleaned
 
 
+def sample_variables(flow: Flow | None) -> dict[str, str | None]:
+    """The variables of the flow's last execution, to prefill a widget test's sample values."""
+    if flow is None:
+        return {}
+    execution = Execution.objects.for_account(flow.account).filter(flow=flow).order_by("-created_at").first()
+    if execution is None:
+        return {}
+    return {**initial_variables(execution.call or {}, execution.user_keys or {}), **(execution.variables or {})}
+
+
 def flow_for_page(flow: Flow | None) -> dict[str, Any]:
     """What the script starts from: the wire format (passwords hidden) and the layout."""
     if flow is None:
@@ -122,6 +140,14 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 # What the script must agree on with validate_flow, read from where it is defined.
                 "lines": LINES,
                 "webhookKeys": {"custom": sorted(CUSTOM_KEYS), "internal": sorted(INTERNAL_KEYS)},
+                # Testing a widget (SPEC §13): where to send it, the values to start from, and the
+                # rules the script needs to list a widget's variables and propose mapping names.
+                "testUrl": reverse("flows:test-widget"),
+                "sampleVariables": sample_variables(flow),
+                "variablePattern": VARIABLE_RE.pattern.replace("(?P<", "(?<"),
+                "jsonRootPattern": JSON_ROOT_PATTERN,
+                "outputVariables": list(OUTPUT_VARIABLE_NAMES),
+                "mask": MASK,
             },
             "notes_form": NotesForm(),
             # Advanced → Webhook URLs, offered in the URL field ("select the URL" in the original).
@@ -162,3 +188,26 @@ class FlowDesignerView(AccountRequiredMixin, View):
             },
             status=201 if created else 200,
         )
+
+
+class WidgetTestView(AccountRequiredMixin, View):
+    """The designer's Test button: `flows.trial.run_widget_test` with the session, answered as the
+    API answers it (400 field errors under `errors`, as saving does; 404; 429 with Retry-After)."""
+
+    write_required = True
+
+    def post(self, request: HttpRequest) -> JsonResponse:
+        try:
+            data = json.loads(request.body or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+        try:
+            return JsonResponse(run_widget_test(data, account=request.account))
+        except FlowValidationError as error:
+            return JsonResponse({"errors": error.errors}, status=400)
+        except WidgetNotFound:
+            return JsonResponse({"detail": NOT_FOUND}, status=404)
+        except TooManyTests as error:
+            response = JsonResponse({"detail": str(error)}, status=429)
+            response["Retry-After"] = str(error.wait)
+            return response

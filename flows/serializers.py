@@ -203,3 +203,30 @@ class QueuedSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.CharField()
+
+
+class WidgetTestSerializer(serializers.Serializer):
+    """The request of `POST /api/v1/flows/test-widget/` (for the schema; flows.trial judges it)."""
+
+    config = serializers.JSONField(help_text="A webhook widget's config (SPEC §6).")
+    variables = serializers.JSONField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
+    flow = serializers.IntegerField(required=False, help_text="With widget: use that widget's stored secrets.")
+    widget = serializers.CharField(required=False)
+    confirm = serializers.BooleanField(
+        required=False, help_text="Run an internal function that changes data for real (else it is rolled back)."
+    )
+
+
+class WidgetTestResultSerializer(serializers.Serializer):
+    """The answer of a widget test (SPEC §13)."""
+
+    request = serializers.JSONField(help_text="{method, url, headers, auth, body}; secrets masked.")
+    response = serializers.JSONField(
+        help_text="{status_code, headers, body (first 64 KiB), truncated, duration} or null."
+    )
+    mappings = serializers.JSONField(help_text="[{save_in, path, mandatory, matched, value, suggestions}]")
+    variables = serializers.JSONField(help_text="The variables a call would set.")
+    line = serializers.IntegerField(help_text="0 success, 1 failure.")
+    error_reason = serializers.CharField(allow_null=True)
+    error_detail = serializers.CharField()
+    tree = serializers.JSONField(help_text="The answer as {label, path, value, children} nodes, or null.")

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .designer import FlowDesignerView
+from .designer import FlowDesignerView, WidgetTestView
 
 app_name = "flows"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("flows/<int:pk>/", views.FlowDetailView.as_view(), name="detail"),
     path("flows/<int:pk>/delete/", views.FlowDeleteView.as_view(), name="delete"),
     path("flows/<int:pk>/designer/", FlowDesignerView.as_view(), name="designer"),
+    path("flows/test-widget/", WidgetTestView.as_view(), name="test-widget"),
     path("flows/<int:pk>/start-call/", views.StartCallView.as_view(), name="start-call"),
     path("executions/", views.ExecutionListView.as_view(), name="execution-list"),
     path("executions/<uuid:pk>/", views.ExecutionDetailView.as_view(), name="execution-detail"),

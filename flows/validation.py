@@ -83,17 +83,13 @@ def validate_flow(data: Any, *, account, previous: list | None = None) -> dict[s
 
 
 def public_widgets(widgets: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The widgets as the API and the designer show them: no password, just whether one is set."""
+    """The widgets as the API and the pages show them: no password or secret value, just whether one is set."""
     shown = []
     for widget in widgets or []:
         widget = dict(widget)
         config = widget.get("config")
-        auth = config.get("auth") if isinstance(config, Mapping) else None
-        if isinstance(auth, Mapping):
-            auth = {key: value for key, value in auth.items() if key not in ("password", "password_encrypted")}
-            if auth.get("type") == "basic":
-                auth["password_set"] = bool(config["auth"].get("password_encrypted"))
-            widget["config"] = {**config, "auth": auth}
+        if widget.get("type") == "webhook" and isinstance(config, Mapping):
+            widget["config"] = webhook_config.public_webhook_config(config)
         shown.append(widget)
     return shown
 

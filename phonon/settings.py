@@ -200,6 +200,10 @@ WEBHOOK_RETRY_SCHEDULE = env_int_list("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200
 # WEBHOOK_MAX_TIMEOUT_SECONDS is the longest webhook widget deadline (SPEC §6: 60 s); only the
 # worker-recovery tests lower it, together with the lease, to see a claim expire in seconds.
 WEBHOOK_MAX_TIMEOUT_SECONDS = env.int("WEBHOOK_MAX_TIMEOUT_SECONDS", default=60)
+# Widget tests (SPEC §13) an account may run per rolling minute.
+WIDGET_TESTS_PER_MINUTE = env.int("WIDGET_TESTS_PER_MINUTE", default=30)
+if WIDGET_TESTS_PER_MINUTE < 1:
+    raise ImproperlyConfigured("WIDGET_TESTS_PER_MINUTE must be 1 or more.")
 WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=90)
 if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(

@@ -98,6 +98,9 @@ class InternalFunction:
     methods: tuple[str, ...]
     handler: Handler
     parameters: tuple[FunctionParameter, ...] = ()
+    # True when a call changes the account's data: a widget test then runs it in a transaction it
+    # rolls back, unless the user confirms (flows.trial).
+    changes_data: bool = False
 
     @property
     def variable(self) -> str:
@@ -109,6 +112,7 @@ class InternalFunction:
             "description": self.description,
             "methods": list(self.methods),
             "variable": self.variable,
+            "changes_data": self.changes_data,
         }
 
 
@@ -249,6 +253,7 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
                 FunctionParameter("number", "The Direct Dial number; default $call.did."),
                 FunctionParameter("action", "pause, unpause or toggle; default toggle."),
             ),
+            changes_data=True,
         ),
         InternalFunction(
             name="business_hours_check",

@@ -26,7 +26,12 @@ def test_the_demo_flows_run_against_the_demo_api(live_server, settings, transact
         pass
 
     by_flow = {flow.name: list(Execution.objects.filter(flow=flow)) for flow in flows}
+    json_flow = next(flow for flow in flows if flow.name == "Order status (JSON API)")
+    api_key = json_flow.widgets[0]["config"]["headers"][1]
+    assert api_key["key"] == "X-Api-Key" and api_key["secret"] is True and "value" not in api_key
     json_call = by_flow["Order status (JSON API)"][0]
+    assert json_call.steps[0]["request_headers"]["X-Api-Key"] == "***"
+    assert json_call.steps[0]["unmatched"] == []  # the help's data.order.status matches the demo API
     assert json_call.status == "completed", json_call.failure_reason
     assert json_call.steps[0]["line"] == "0", json_call.steps[0]
     assert json_call.variables["$flow.key.order_status"] in ("shipped", "processing", "delivered", "cancelled")

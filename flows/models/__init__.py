@@ -2,5 +2,15 @@ from .delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from .execution import Execution, ExecutionStatus
 from .flow import Flow
 from .idempotency import IdempotencyKey
+from .widget_test import WidgetTestUse
 
-__all__ = ["Delivery", "DeliveryAttempt", "DeliveryStatus", "Execution", "ExecutionStatus", "Flow", "IdempotencyKey"]
+__all__ = [
+    "Delivery",
+    "DeliveryAttempt",
+    "DeliveryStatus",
+    "Execution",
+    "ExecutionStatus",
+    "Flow",
+    "IdempotencyKey",
+    "WidgetTestUse",
+]

@@ -6,9 +6,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from flows.models import Flow
+from flows.models import Execution, Flow
 from flows.tests.factories import end, make_flow, webhook
 from flows.widgets import webhook_config
+from phonon.lib.testing.http_server import Reply
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -141,3 +142,62 @@ def test_the_url_field_offers_the_accounts_registered_webhooks(alice_client, acm
     assert 'list="registered-webhooks"' in page
     assert '<option value="https://api.example.com/orders/">Orders API (GET)</option>' in page
     assert "crm.globex.example" not in page
+
+
+# --- the Test button's endpoint (flows.designer.WidgetTestView) ----------------------------
+
+TEST_URL = reverse("flows:test-widget")
+
+
+def post_test(client, body):
+    return client.post(TEST_URL, json.dumps(body), content_type="application/json")
+
+
+def test_the_designer_tests_a_widget_with_the_session(alice_client, loopback_allowed, server):
+    server.reply("/order", Reply(body='{"order": {"status": "shipped"}}', headers={"Content-Type": "application/json"}))
+    mappings = [{"save_in": "$flow.key.status", "path": "data.order.status", "mandatory": True}]
+    config = {"url": server.url("/order"), "method": "GET", "mappings": mappings}
+
+    response = post_test(alice_client, {"config": config, "widget": "w1"})
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["mappings"][0]["value"] == "shipped"
+    assert len(server.requests) == 1
+
+
+def test_the_designer_gets_field_errors_keyed_as_when_saving(alice_client, acme):
+    response = post_test(alice_client, {"config": {"url": "https://api.example.com/x", "timeout": 0}, "widget": "w4"})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["widgets.w4.config.timeout"]
+
+
+def test_a_viewer_cannot_test_a_widget_in_the_designer(bob_client, acme):
+    assert post_test(bob_client, {"config": {"url": "https://api.example.com/x"}}).status_code == 403
+
+
+def test_the_designer_is_told_when_to_test_again(alice_client, acme, settings):
+    settings.WIDGET_TESTS_PER_MINUTE = 1
+    quick = {
+        "config": {
+            "url": "https://api.example.com/x",
+            "headers": [{"key": "X", "value": "$call.cli", "mandatory": True}],
+        }
+    }
+    assert post_test(alice_client, quick).status_code == 200
+    refused = post_test(alice_client, quick)
+    assert refused.status_code == 429 and 1 <= int(refused["Retry-After"]) <= 60
+
+
+def test_another_accounts_flow_is_not_found_by_the_designers_test(alice_client, globex):
+    theirs = make_flow(globex, webhook("w1", "https://api.example.com/x"), end())
+    body = {"config": {"url": "https://api.example.com/x"}, "flow": theirs.pk, "widget": "w1"}
+    assert post_test(alice_client, body).status_code == 404
+
+
+def test_the_designer_page_prefills_test_values_from_the_last_execution(alice_client, acme):
+    flow = make_flow(acme)
+    Execution.objects.create(account=acme, flow=flow, call={"cli": "+15550142"}, user_keys={"lang": "en"})
+    page = alice_client.get(reverse("flows:designer", args=[flow.pk]))
+    samples = page.context["designer_config"]["sampleVariables"]
+    assert samples == {"$call.cli": "+15550142", "$user.key.lang": "en"}

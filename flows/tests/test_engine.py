@@ -334,3 +334,25 @@ def test_the_claimed_execution_loads_as_the_orm_loads_it(loopback_allowed, serve
     assert values(loaded.flow) == values(expected.flow) and loaded.flow.widgets[0]["id"] == "w1"
     assert values(loaded.account) == values(expected.account)
     assert engine.load_claimed_execution(execution.pk, "another-worker") is None
+
+
+def test_every_mapping_that_matched_nothing_is_recorded_on_the_step_and_shown(
+    loopback_allowed, server, alice_api, alice_client
+):
+    server.reply("/order", Reply(body=ORDER, headers=JSON))
+    mappings = [
+        {"save_in": "$flow.key.order_status", "path": "data.order.status", "mandatory": True},
+        {"save_in": "$flow.key.eta", "path": "data.data.order.eta", "mandatory": False},
+    ]
+    flow = order_flow(loopback_allowed, server.url("/order"), mappings=mappings)
+
+    execution = run(queue_execution(flow))
+
+    assert execution.steps[0]["line"] == "0"
+    assert execution.steps[0]["unmatched"] == [
+        {"save_in": "$flow.key.eta", "path": "data.data.order.eta", "mandatory": False}
+    ]
+    shown = alice_api.get(f"/api/v1/executions/{execution.pk}/").json()
+    assert shown["steps"][0]["unmatched"][0]["path"] == "data.data.order.eta"
+    page = alice_client.get(f"/executions/{execution.pk}/").content.decode()
+    assert "<code>data.data.order.eta</code> found nothing" in page

@@ -465,7 +465,7 @@ def test_headers_and_query_params_are_rows(acme):
         "Widget w1: mandatory of header 'X-Ok' must be true or false."
     ]
     assert errors["widgets.w1.config.query_params.0.key"] == ["Widget w1: query parameter 1 needs a name."]
-    assert "must be an object with key, value and mandatory" in errors["widgets.w1.config.query_params.1"][0]
+    assert "must be an object with key, value, mandatory and secret" in errors["widgets.w1.config.query_params.1"][0]
 
 
 # --- the URL -------------------------------------------------------------------------------

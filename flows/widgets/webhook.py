@@ -40,7 +40,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -62,7 +62,7 @@ from flows.variables import (
     variables_with_prefix,
 )
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
-from flows.widgets.webhook_config import DEFAULTS
+from flows.widgets.webhook_config import DEFAULTS, MASK, row_value
 from phonon.encryption import decrypt_secret
 from phonon.lib.extraction import (
     InvalidPath,
@@ -118,14 +118,36 @@ class PreparedRequest:
     wait_for_response: bool = True
     hold_music: bool = False
     resolve: Resolver | None = field(default=None, repr=False)  # tests point names at local servers
+    # The names of the rows marked secret: their values are masked wherever the request is shown.
+    secret_headers: frozenset[str] = frozenset()
+    secret_params: frozenset[str] = frozenset()
 
     @property
     def display_url(self) -> str:
-        """The URL with its query parameters, as it is requested (never with credentials)."""
+        """The URL with its query parameters as requested; no credentials, secret parameters "***"."""
         parts = urlsplit(self.url)
         netloc = parts.netloc.rpartition("@")[2]
         query = "&".join(filter(None, [parts.query, urlencode(self.params)]))
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
+        return self.masked_url(urlunsplit(parts._replace(netloc=netloc, query=query)))
+
+    def masked_url(self, url: str) -> str:
+        """`url` with the values of secret query parameters shown as "***" (a redirect keeps them too)."""
+        if not self.secret_params or not url:
+            return url
+        parts = urlsplit(url)
+        params = [
+            (name, MASK if name in self.secret_params else value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        return urlunsplit(parts._replace(query=urlencode(params, safe="*")))
+
+    @property
+    def display_headers(self) -> dict[str, str]:
+        """The headers with credential headers and secret rows masked."""
+        return {
+            name: MASK if name.lower() in SECRET_HEADERS or name in self.secret_headers else value
+            for name, value in self.headers.items()
+        }
 
     def describe(self) -> dict[str, Any]:
         """The request for the execution's step record: no password, credential headers masked."""
@@ -134,9 +156,7 @@ class PreparedRequest:
             "mode": "custom",
             "method": self.method,
             "url": self.display_url,
-            "request_headers": {
-                name: "***" if name.lower() in SECRET_HEADERS else value for name, value in self.headers.items()
-            },
+            "request_headers": self.display_headers,
             "auth": {"type": "basic", "username": self.auth[0]} if self.auth else {"type": "none"},
             "request_body_excerpt": _excerpt(self.data or b""),
             "wait_for_response": self.wait_for_response,
@@ -154,10 +174,26 @@ def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, accou
     """The whole widget, waiting for the answer: internal call, or prepare → send → outcome."""
     if config.get("mode") == "internal":
         return run_internal_widget(config, variables, account=account)
+    return exchange(config, variables, account=account).outcome
+
+
+@dataclass
+class Exchange:
+    """One custom-mode run: the request as rendered (None when it was not sent), the answer and
+    what a call makes of it. A widget test (flows.trial) shows all three; a call keeps `outcome`."""
+
+    prepared: PreparedRequest | None
+    result: OutboundResult | None
+    outcome: WidgetOutcome
+
+
+def exchange(config: Mapping[str, Any], variables: Variables, *, account) -> Exchange:
+    """prepare → send → outcome: the one path a call and a widget test take to an answer."""
     prepared = prepare_webhook_request(config, variables, account=account)
     if isinstance(prepared, WidgetOutcome):
-        return prepared
-    return outcome_from_result(config, send_prepared(prepared), prepared)
+        return Exchange(prepared=None, result=None, outcome=prepared)
+    result = send_prepared(prepared)
+    return Exchange(prepared=prepared, result=result, outcome=outcome_from_result(config, result, prepared))
 
 
 def prepare_webhook_request(
@@ -169,12 +205,12 @@ def prepare_webhook_request(
     params: list[tuple[str, str]] = []
     missing: list[str] = []
     for row in config["headers"]:
-        value = render_header(row["value"], variables)
+        value = render_header(row_value(row), variables)
         if row.get("mandatory") and not value.strip():
             missing.append(row["key"])
         headers[row["key"]] = value
     for row in config["query_params"]:
-        value = render_text(row["value"], variables)
+        value = render_text(row_value(row), variables)
         if row.get("mandatory") and not value.strip():
             missing.append(row["key"])
         params.append((row["key"], value))
@@ -200,6 +236,8 @@ def prepare_webhook_request(
         max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
         wait_for_response=config["wait_for_response"],
         hold_music=config["hold_music"],
+        secret_headers=frozenset(row["key"] for row in config["headers"] if row.get("secret")),
+        secret_params=frozenset(row["key"] for row in config["query_params"] if row.get("secret")),
     )
     if missing:
         step = {
@@ -245,6 +283,7 @@ def outcome_from_result(
     config = webhook_config(config)
     reason = error_reason_for(result)
     mapped: dict[str, str | None] = {}
+    unmatched: list[dict[str, Any]] = []
     detail = result.error_detail
     if reason is None and (config["mappings"] or result.body.strip()):
         try:
@@ -252,7 +291,8 @@ def outcome_from_result(
         except InvalidResponse as exc:
             reason, detail = ErrorReason.INVALID_RESPONSE, str(exc)
         else:
-            mapped, missing = _apply_mappings(config["mappings"], document, config["response_type"])
+            mapped, unmatched = _apply_mappings(config["mappings"], document, config["response_type"])
+            missing = [row["save_in"] for row in unmatched if row["mandatory"]]
             if missing:
                 reason = ErrorReason.MANDATORY_FIELD_MISSING
                 detail = f"The answer has no value for the mandatory mapping(s) {', '.join(missing)}."
@@ -270,8 +310,9 @@ def outcome_from_result(
         "error_reason": reason,
         "error_detail": detail,
         "duration": round(result.duration, 3),
-        "final_url": result.final_url,
+        "final_url": prepared.masked_url(result.final_url) if prepared else result.final_url,
         "response_excerpt": _excerpt(body, result.headers),
+        "unmatched": unmatched,
         "wait_for_response": config["wait_for_response"],
         "hold_music": config["hold_music"],
         "timeout": config["timeout"],
@@ -368,10 +409,10 @@ def _output_variables(
 
 def _apply_mappings(
     mappings: list[Mapping[str, Any]], document: Any, response_type: str
-) -> tuple[dict[str, str | None], list[str]]:
-    """The variables all mappings set, and the save_in names of mandatory ones that found nothing."""
+) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
+    """The variables all mappings set, and the mappings that found nothing (SPEC §13: `unmatched`)."""
     values: dict[str, str | None] = {}
-    missing: list[str] = []
+    unmatched: list[dict[str, Any]] = []
     for mapping in mappings:
         try:
             matches = extract(document, mapping["path"], response_type)
@@ -379,10 +420,12 @@ def _apply_mappings(
         except InvalidPath:
             # A path this answer cannot evaluate (an unbound namespace, say) finds nothing.
             matches, many = [], False
-        if mapping.get("mandatory") and all(match is None for match in matches):
-            missing.append(mapping["save_in"])
+        if all(match is None for match in matches):
+            unmatched.append(
+                {"save_in": mapping["save_in"], "path": mapping["path"], "mandatory": bool(mapping.get("mandatory"))}
+            )
         values.update(mapping_values(mapping["save_in"], matches, many=many))
-    return values, missing
+    return values, unmatched
 
 
 def _body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:

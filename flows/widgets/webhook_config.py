@@ -24,7 +24,7 @@ from typing import Any
 from flows.variables import OUTPUT_VARIABLES
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE
 from flows.widgets.cleaning import MAX_ROWS, FieldErrors, clean_flow_key, clean_notes, clean_template
-from phonon.encryption import encrypt_secret
+from phonon.encryption import decrypt_secret, encrypt_secret
 from phonon.lib.endpoint_rules import MAX_URL_LENGTH, url_problem, username_problem
 from phonon.lib.extraction import RESPONSE_TYPES, InvalidPath, validate_path
 from phonon.lib.templating import BODY_TYPES, VARIABLE_RE, TemplateError, validate_body_template
@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     "persist_response": False,
     "notes": "",
 }
+ROW_LISTS = ("headers", "query_params")
+ROW_KEYS = frozenset({"key", "value", "mandatory", "secret"})
+MASK = "***"  # what answers show instead of a secret, and what a client may send back to keep it
 BOOLEANS = ("wait_for_response", "hold_music", "persist_response")
 CUSTOM_KEYS = frozenset(DEFAULTS) | {"url"}
 INTERNAL_KEYS = frozenset({"mode", "function", "method", "parameters", "notes"})
@@ -80,8 +83,9 @@ def clean_webhook_config(
     cleaned["url"] = _clean_url(config.get("url"), field, account=account)
     cleaned["method"] = _choice(config, "method", METHODS, field, upper=True)
     cleaned["auth"] = _clean_auth(config.get("auth", DEFAULTS["auth"]), field, previous)
-    cleaned["headers"] = _clean_rows(config.get("headers", []), field, "headers", header=True)
-    cleaned["query_params"] = _clean_rows(config.get("query_params", []), field, "query_params", header=False)
+    for key in ROW_LISTS:
+        stored = previous.get(key) if previous else None
+        cleaned[key] = _clean_rows(config.get(key, []), field, key, header=key == "headers", previous=stored)
     cleaned["body_type"] = _choice(config, "body_type", BODY_TYPES, field)
     cleaned["body"] = _clean_body(cleaned["body_type"], config.get("body", ""), field)
     cleaned["response_type"] = _choice(config, "response_type", RESPONSE_TYPES, field)
@@ -180,10 +184,15 @@ def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | Non
     return {"type": "basic", "username": username}  # an empty password
 
 
-def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool) -> list[dict[str, Any]]:
+def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool, previous: Any = None) -> list[dict[str, Any]]:
+    """Header or query-parameter rows; a secret row's value is stored encrypted (`value_encrypted`).
+
+    A secret row sent with a blank value or "***" (what answers show) keeps the value stored for
+    the row of the same key, as a blank basic-auth password does.
+    """
     what = "header" if header else "query parameter"
     if not isinstance(rows, list):
-        field.add(key, f'{key} must be a list of {{"key", "value", "mandatory"}} rows.')
+        field.add(key, f'{key} must be a list of {{"key", "value", "mandatory", "secret"}} rows.')
         return []
     if len(rows) > MAX_ROWS:
         field.add(key, f"at most {MAX_ROWS} {what}s are allowed.")
@@ -191,8 +200,8 @@ def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool) -> lis
     cleaned = []
     for index, row in enumerate(rows):
         here = f"{key}.{index}"
-        if not isinstance(row, Mapping) or set(row) - {"key", "value", "mandatory"}:
-            field.add(here, f"{what} {index + 1} must be an object with key, value and mandatory.")
+        if not isinstance(row, Mapping) or set(row) - ROW_KEYS:
+            field.add(here, f"{what} {index + 1} must be an object with key, value, mandatory and secret.")
             continue
         name = row.get("key")
         if header:
@@ -207,8 +216,56 @@ def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool) -> lis
         mandatory = row.get("mandatory", False)
         if not isinstance(mandatory, bool):
             field.add(f"{here}.mandatory", f"mandatory of {what} {name!r} must be true or false.")
-        cleaned.append({"key": name, "value": value, "mandatory": mandatory})
+        secret = row.get("secret", False)
+        if not isinstance(secret, bool):
+            field.add(f"{here}.secret", f"secret of {what} {name!r} must be true or false.")
+        if secret is True:
+            cleaned.append(
+                {"key": name, **_secret_value(value, name, previous), "mandatory": mandatory, "secret": True}
+            )
+        else:
+            cleaned.append({"key": name, "value": value, "mandatory": mandatory})
     return cleaned
+
+
+def _secret_value(value: str | None, name: Any, previous: Any) -> dict[str, str]:
+    """`{"value_encrypted": …}` for a secret row; {} (an empty value) when none is given or stored."""
+    if value and value != MASK:
+        return {"value_encrypted": encrypt_secret(value)}
+    for row in previous if isinstance(previous, list) else []:
+        if isinstance(row, Mapping) and row.get("key") == name and row.get("value_encrypted"):
+            return {"value_encrypted": row["value_encrypted"]}
+    return {}
+
+
+def row_value(row: Mapping[str, Any]) -> str:
+    """A header or query-parameter row's value template, decrypted when the row is secret."""
+    if row.get("secret"):
+        return decrypt_secret(row["value_encrypted"]) if row.get("value_encrypted") else ""
+    return row.get("value", "")
+
+
+def public_webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as answers and pages show it: no password (`password_set` says whether one is
+    stored), and a secret row's value is "***" when set, never its text."""
+    shown = dict(config)
+    auth = config.get("auth")
+    if isinstance(auth, Mapping):
+        shown["auth"] = {key: value for key, value in auth.items() if key not in ("password", "password_encrypted")}
+        if auth.get("type") == "basic":
+            shown["auth"]["password_set"] = bool(auth.get("password_encrypted"))
+    for key in ROW_LISTS:
+        if isinstance(config.get(key), list):
+            shown[key] = [_public_row(row) for row in config[key]]
+    return shown
+
+
+def _public_row(row: Any) -> Any:
+    if not isinstance(row, Mapping) or not row.get("secret"):
+        return row
+    shown = {key: value for key, value in row.items() if key != "value_encrypted"}
+    shown["value"] = MASK if row.get("value_encrypted") else ""
+    return shown
 
 
 def _clean_body(body_type: str, body: Any, field: FieldErrors) -> str:

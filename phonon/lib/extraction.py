@@ -13,6 +13,7 @@ use for them, and silently dropping the entity would hand the flow a wrong value
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
@@ -33,7 +34,9 @@ from lxml import etree
 RESPONSE_TYPES = ("json", "xml")
 
 # `data` alone, or `data` followed by a child (`.x`), an index (`[0]`) or a descent (`..x`).
-_JSON_ROOT_RE = re.compile(r"^data(?=$|[.\[])")
+# (The designer reads JSON_ROOT_PATTERN to warn as the path is typed.)
+JSON_ROOT_PATTERN = r"^data(?=$|[.\[])"
+_JSON_ROOT_RE = re.compile(JSON_ROOT_PATTERN)
 _PATH_CACHE_SIZE = 1024
 
 
@@ -337,3 +340,110 @@ def _element_text(element: etree._Element) -> str:
         return element.text or ""
     # string() reads text nodes only: an unexpanded external entity contributes nothing.
     return element.xpath("string()")
+
+
+# --- the answer as a tree of paths (testing a widget, SPEC §13) ----------------------------
+
+MAX_TREE_NODES = 2000
+_IDENTIFIER_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_@-]+")
+
+
+def answer_tree(document: Any, response_type: str, max_nodes: int = MAX_TREE_NODES) -> dict[str, Any]:
+    """The parsed answer as nested nodes `{label, path, value, children}`, each `path` a mapping
+    path that selects that node (`data.order.items[0].sku`, `/order/items/item[1]/@sku`).
+
+    `value` is a leaf's text (None for JSON null and for inner nodes). At most `max_nodes`
+    nodes; a node whose children were cut off has `"truncated": true`.
+    """
+    budget = [max_nodes - 1]
+    if response_type == "json":
+        return _json_node("data", "data", document, budget)
+    if response_type == "xml":
+        return _xml_node(document, budget)
+    raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
+
+
+def _json_child_path(path: str, key: Any) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    if _IDENTIFIER_RE.fullmatch(key):
+        return f"{path}.{key}"
+    return f"{path}[{json.dumps(key)}]" if '"' not in key else f"{path}['{key}']"
+
+
+def _json_node(label: str, path: str, value: Any, budget: list[int]) -> dict[str, Any]:
+    node: dict[str, Any] = {"label": label, "path": path, "value": None, "children": []}
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        node["value"] = value_text(value)
+        return node
+    for key, child in items:
+        if budget[0] <= 0:
+            node["truncated"] = True
+            break
+        budget[0] -= 1
+        node["children"].append(
+            _json_node(f"[{key}]" if isinstance(key, int) else key, _json_child_path(path, key), child, budget)
+        )
+    return node
+
+
+def _xml_node(element: etree._Element, budget: list[int]) -> dict[str, Any]:
+    tree = element.getroottree()
+    path = tree.getpath(element)
+    node: dict[str, Any] = {"label": f"<{etree.QName(element).localname}>", "path": path, "value": None, "children": []}
+    for name, value in element.attrib.items():
+        if budget[0] <= 0:
+            node["truncated"] = True
+            return node
+        budget[0] -= 1
+        local = etree.QName(name).localname
+        node["children"].append({"label": f"@{local}", "path": f"{path}/@{local}", "value": value, "children": []})
+    children = [child for child in element if isinstance(child.tag, str)]
+    if not children:
+        node["value"] = _element_text(element)
+    for child in children:
+        if budget[0] <= 0:
+            node["truncated"] = True
+            break
+        budget[0] -= 1
+        node["children"].append(_xml_node(child, budget))
+    return node
+
+
+def tree_paths(tree: dict[str, Any]) -> Iterator[str]:
+    """Every path in an `answer_tree`, parents before children."""
+    yield tree["path"]
+    for child in tree["children"]:
+        yield from tree_paths(child)
+
+
+def nearest_paths(path: str, tree: dict[str, Any], limit: int = 3) -> list[str]:
+    """The answer's paths most like `path`, best first: the ones ending in the same names first
+    (`data.data.order.status` for `data.order.status`), then by spelling. Empty when nothing is close."""
+    wanted = _segments(path)
+    if not wanted:
+        return []
+    scored = []
+    for candidate in tree_paths(tree):
+        segments = _segments(candidate)
+        if candidate == path or not segments:
+            continue
+        shared = 0
+        while shared < min(len(wanted), len(segments)) and wanted[-1 - shared] == segments[-1 - shared]:
+            shared += 1
+        # How alike the last names are ("stat" and "status"), then the whole spelling.
+        leaf = difflib.SequenceMatcher(None, wanted[-1], segments[-1]).ratio()
+        if (shared and wanted[-1] != "data") or leaf >= 0.6:
+            whole = difflib.SequenceMatcher(None, path, candidate).ratio()
+            scored.append((-shared, -leaf, -whole, len(candidate), candidate))
+    return [candidate for *_, candidate in sorted(scored)[:limit]]
+
+
+def _segments(path: str) -> list[str]:
+    """Names along a path, without positions: `/order/item[1]/@sku` → [order, item, @sku]."""
+    return [segment for segment in _SEGMENT_RE.findall(path) if not segment.isdigit()]

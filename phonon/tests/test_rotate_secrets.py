@@ -61,23 +61,35 @@ def test_it_stops_on_a_value_no_key_can_read(settings, acme):
         call_command("rotate_secrets", stdout=StringIO())
 
 
-def test_it_re_encrypts_webhook_widget_passwords_in_flows(settings, acme):
+def test_it_re_encrypts_webhook_widget_passwords_and_secret_rows_in_flows(settings, acme):
     settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
     acme.http_support_enabled = True
     flow = make_flow(
         acme,
-        webhook("w1", "https://api.example.com/orders", auth={"type": "basic", "username": "ops", "password": "p4ss"}),
+        webhook(
+            "w1",
+            "https://api.example.com/orders",
+            auth={"type": "basic", "username": "ops", "password": "p4ss"},
+            headers=[{"key": "X-Api-Key", "value": "k3y", "secret": True}],
+            query_params=[{"key": "token", "value": "t0ken", "secret": True}],
+        ),
         end(),
     )
-    before = flow.widgets[0]["config"]["auth"]["password_encrypted"]
+    config = flow.widgets[0]["config"]
+    before = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     out = StringIO()
     call_command("rotate_secrets", stdout=out)
-    assert "webhook widget passwords in flows: 1 value(s) re-encrypted" in out.getvalue()
+    assert "webhook widget secrets in flows (passwords, secret headers and query parameters): 3 value(s)" in (
+        out.getvalue()
+    )
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     flow.refresh_from_db()
-    after = flow.widgets[0]["config"]["auth"]["password_encrypted"]
-    assert after != before
-    assert decrypt_secret(after) == "p4ss"
+    config = flow.widgets[0]["config"]
+    after = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
+    assert after[0] != before[0] and after[1] != before[1]
+    assert decrypt_secret(after[0]) == "p4ss"
+    assert decrypt_secret(after[1]) == "k3y"
+    assert decrypt_secret(config["query_params"][0]["value_encrypted"]) == "t0ken"

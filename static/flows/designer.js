@@ -61,6 +61,8 @@
     widgetOfNode: new Map(), // Drawflow node id (string) -> widget id
     open: null,
     errors: {},
+    // Widgets as last saved: a widget test names one of these to use its stored secrets.
+    savedWidgetIds: new Set(config.flow.widgets.map((widget) => widget.id)),
     dirty: false,
     loading: true,
   };
@@ -331,6 +333,7 @@
     const element = document.getElementById("node-" + widget.node);
     if (element) element.classList.add("open");
     $("#panel-body").scrollTop = 0;
+    panel.dispatchEvent(new CustomEvent("widget-opened", { detail: widget }));
   }
 
   function closePanel() {
@@ -403,9 +406,20 @@
         if (input.type === "checkbox") input.checked = Boolean(item[column]);
         else input.value = item[column] ?? "";
       }
+      maskSecretValue(row);
       body.appendChild(row);
     });
     $("table", container).hidden = items.length === 0;
+    panel.dispatchEvent(new CustomEvent("rows-rendered", { detail: container }));
+  }
+
+  /** A row marked secret types its value like a password; "***" stands for the stored value. */
+  function maskSecretValue(row) {
+    const secret = $('[data-col="secret"]', row);
+    const value = $('[data-col="value"]', row);
+    if (!secret || !value) return;
+    value.type = secret.checked ? "password" : "text";
+    value.title = secret.checked ? "Secret: " + config.mask + " or blank keeps the stored value" : "";
   }
 
   function readRows(container) {
@@ -441,6 +455,7 @@
     if (!widget) return;
     const rows = input.closest("[data-rows]");
     if (rows) {
+      if (input.dataset.col === "secret") maskSecretValue(input.closest("tr"));
       setPath(widget, rows.dataset.rows, readRows(rows));
       afterEdit(widget, rows.dataset.rows);
       return;
@@ -714,6 +729,21 @@
     };
   }
 
+  /** POSTs `body` as JSON with the session's CSRF token: {response, answer} (answer null unless JSON). */
+  async function postJson(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        Accept: "application/json",
+        "X-CSRFToken": $("#flow-form [name=csrfmiddlewaretoken]").value,
+      },
+      body: JSON.stringify(body),
+    });
+    return { response, answer: await response.json().catch(() => null) };
+  }
+
   async function save() {
     saveButton.disabled = true;
     saveStatus.textContent = "Saving…";
@@ -721,17 +751,7 @@
     let response;
     let answer = null;
     try {
-      response = await fetch(state.saveUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: {
-          "Content-Type": "application/json",
-          Accept: "application/json",
-          "X-CSRFToken": $("#flow-form [name=csrfmiddlewaretoken]").value,
-        },
-        body: JSON.stringify(collectFlow()),
-      });
-      answer = await response.json().catch(() => null);
+      ({ response, answer } = await postJson(state.saveUrl, collectFlow()));
     } catch (error) {
       saveStatus.textContent = "Not saved: the server could not be reached.";
       saveStatus.className = "save-status bad";
@@ -769,6 +789,7 @@
       state.saveUrl = answer.designer_url;
       window.history.replaceState(null, "", answer.designer_url);
     }
+    state.savedWidgetIds = new Set(answer.flow.widgets.map((widget) => widget.id));
     for (const saved of answer.flow.widgets) {
       const widget = state.widgets.get(saved.id);
       if (widget && saved.config) {
@@ -843,6 +864,28 @@
     state.loading = false;
   }
 
+  /** Replaces one config key of a widget as if typed in its form (static/flows/widget_test.js adds mappings so). */
+  function setWidgetConfig(widget, key, value) {
+    setPath(widget, "config." + key, value);
+    if (state.open === widget.id) fillForm(widget);
+    afterEdit(widget, "config." + key);
+  }
+
+  /** Shows a widget's field errors that came from elsewhere than saving (a widget test's 400). */
+  function showWidgetFieldErrors(widgetId, errors) {
+    const prefix = "widgets." + widgetId;
+    for (const path of Object.keys(state.errors)) {
+      if (path === prefix || path.startsWith(prefix + ".")) delete state.errors[path];
+    }
+    Object.assign(state.errors, errors);
+    refreshAllNodes();
+    showFlowErrors();
+    if (state.open === widgetId) showWidgetErrors(widgetId);
+  }
+
   load(config.flow);
-  window.phononDesigner = { state, editor, collectFlow };
+  window.phononDesigner = {
+    state, editor, collectFlow, config, openWidget, serializeConfig, setWidgetConfig, showWidgetFieldErrors,
+    postJson, escapeHtml, $, $$,
+  };
 })();

@@ -17,11 +17,14 @@ from phonon.lib import extraction
 from phonon.lib.extraction import (
     InvalidPath,
     InvalidResponse,
+    answer_tree,
     extract,
     mapping_values,
+    nearest_paths,
     parse_response,
     parse_xml,
     selects_many,
+    tree_paths,
     validate_path,
 )
 
@@ -535,3 +538,48 @@ def test_several_xml_matches_are_stored_as_an_array_of_texts() -> None:
 def test_an_xml_path_that_matches_nothing_sets_none() -> None:
     assert extract(parse_response(ORDER_XML, "xml"), "/order/missing", "xml") == []
     assert xml_values("/order/missing") == {"$flow.key.v": None}
+
+
+# --- answer_tree and nearest_paths (testing a widget) --------------------------------------
+
+
+def test_every_path_in_a_json_answer_tree_selects_its_node():
+    document = parse_response(
+        b'{"data": {"order": {"status": "shipped", "items": [{"sku": "a1"}], "odd key": 1}}}', "json"
+    )
+    tree = answer_tree(document, "json")
+
+    paths = list(tree_paths(tree))
+    assert paths[:4] == ["data", "data.data", "data.data.order", "data.data.order.status"]
+    assert 'data.data.order["odd key"]' in paths
+    for path in paths:
+        assert extract(document, path, "json"), path
+    status = tree["children"][0]["children"][0]["children"][0]
+    assert status == {"label": "status", "path": "data.data.order.status", "value": "shipped", "children": []}
+
+
+def test_every_path_in_an_xml_answer_tree_selects_its_node():
+    document = parse_response(
+        b'<order id="7"><status>ok</status><items><item sku="a"/><item sku="b"/></items></order>', "xml"
+    )
+    tree = answer_tree(document, "xml")
+
+    paths = list(tree_paths(tree))
+    assert paths == [
+        "/order", "/order/@id", "/order/status", "/order/items",
+        "/order/items/item[1]", "/order/items/item[1]/@sku", "/order/items/item[2]", "/order/items/item[2]/@sku",
+    ]  # fmt: skip
+    for path in paths:
+        assert len(extract(document, path, "xml")) == 1, path
+
+
+def test_a_big_answer_tree_is_cut_off_and_says_so():
+    tree = answer_tree(list(range(50)), "json", max_nodes=10)
+    assert len(tree["children"]) == 9 and tree["truncated"] is True
+
+
+def test_the_nearest_paths_end_in_the_same_names_first():
+    tree = answer_tree({"data": {"order": {"status": "x", "state": "y"}}, "status": 1}, "json")
+    assert nearest_paths("data.order.status", tree)[0] == "data.data.order.status"
+    assert set(nearest_paths("data.order.stat", tree)[:2]) == {"data.data.order.status", "data.data.order.state"}
+    assert nearest_paths("data.zzz", answer_tree({"a": 1}, "json")) == []
