@@ -44,7 +44,11 @@ class FlowViewSet(AccountScopedViewSet):
 
     @extend_schema(
         request=WidgetTestSerializer,
-        responses={200: WidgetTestResultSerializer},
+        responses={
+            200: WidgetTestResultSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such webhook widget in the account's flows."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many tests this minute; see Retry-After."),
+        },
         description=(
             "Send one webhook widget's request exactly as a call would (SPEC §13) and show the answer, "
             "each mapping's value (or suggestions) and the line a call would take. Nothing is stored. "

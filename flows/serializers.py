@@ -208,9 +208,13 @@ class QueuedSerializer(serializers.Serializer):
 class WidgetTestSerializer(serializers.Serializer):
     """The request of `POST /api/v1/flows/test-widget/` (for the schema; flows.trial judges it)."""
 
-    config = serializers.JSONField(help_text="A webhook widget's config (SPEC §6).")
-    variables = serializers.JSONField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
-    flow = serializers.IntegerField(required=False, help_text="With widget: use that widget's stored secrets.")
+    refuses_unknown_fields = True  # flows.trial names them (see accounts.api.strict)
+
+    config = serializers.DictField(help_text="A webhook widget's config (SPEC §6).")
+    variables = serializers.DictField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
+    flow = serializers.IntegerField(
+        required=False, min_value=1, help_text="With widget: use that widget's stored secrets."
+    )
     widget = serializers.CharField(required=False)
     confirm = serializers.BooleanField(
         required=False, help_text="Run an internal function that changes data for real (else it is rolled back)."
