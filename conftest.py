@@ -134,16 +134,18 @@ def loopback_allowed(loopback_network_allowed, acme_with_http) -> Account:
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     """SQLite tests use a file, not memory, so worker threads and `runworker` subprocesses share it.
 
-    The name carries the pid, so test runs side by side never share a file.
+    The name carries the pid and a random part, so test runs side by side never share a file
+    (not even runs in other PID namespaces that share this temporary directory).
     """
     import os
+    import secrets
     import tempfile
 
     from django.conf import settings
 
     database = settings.DATABASES["default"]
     if database["ENGINE"] == "django.db.backends.sqlite3":
-        name = os.path.join(tempfile.gettempdir(), f"test_phonon_{os.getpid()}.sqlite3")
+        name = os.path.join(tempfile.gettempdir(), f"test_phonon_{os.getpid()}_{secrets.token_hex(4)}.sqlite3")
         database.setdefault("TEST", {})["NAME"] = name
 
 

@@ -1,4 +1,4 @@
-"""`/api/v1/flows/`, `/api/v1/executions/` and `/api/v1/deliveries/{id}/replay/`, scoped to the token's account."""
+"""`/api/v1/flows/`, `/api/v1/executions/` and `/api/v1/deliveries/`, scoped to the token's account."""
 
 from __future__ import annotations
 
@@ -17,23 +17,28 @@ from rest_framework.exceptions import Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
 from flows import idempotency
-from flows.deliveries import replay_delivery
+from flows.deliveries import replay_deliveries, replay_delivery
+from flows.delivery_log import DeliveryFilterForm, ReplayForm, as_record, csv_lines
 from flows.forms import ExecutionFilterForm
-from flows.models import Delivery, Execution, ExecutionStatus, Flow
+from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
 from flows.serializers import (
+    DeliveryRecordSerializer,
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
     FlowSerializer,
     QueuedSerializer,
+    ReplayRequestSerializer,
     WidgetTestResultSerializer,
     WidgetTestSerializer,
 )
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import FlowValidationError
+from phonon.downloads import csv_attachment
 
 
 class FlowViewSet(AccountScopedViewSet):
@@ -133,8 +138,50 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
         )
 
 
-class DeliveryViewSet(AccountScopedMixin, viewsets.GenericViewSet):
+DELIVERY_FILTERS = [
+    OpenApiParameter("status", OpenApiTypes.STR, enum=[choice.value for choice in DeliveryStatus]),
+    OpenApiParameter("flow", OpenApiTypes.INT),
+    OpenApiParameter("webhook", OpenApiTypes.INT),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="On the creation time: a date or an ISO date-time."),
+    OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
+    OpenApiParameter("cli", OpenApiTypes.STR, description="Part of the caller's number."),
+    OpenApiParameter("did", OpenApiTypes.STR, description="Part of the dialled number."),
+    OpenApiParameter("webhook_id", OpenApiTypes.STR, description="The Standard Webhooks `webhook-id` (msg_…)."),
+]
+
+
+class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSet):
+    """Flow-end deliveries: the searchable log (JSON or `?format=csv`), and replays."""
+
     queryset = Delivery.objects.all()
+    serializer_class = DeliveryRecordSerializer
+
+    def filter_form(self, form_class=DeliveryFilterForm, data=None) -> DeliveryFilterForm:
+        form = form_class(self.request.query_params if data is None else data, account=self.account)
+        if not form.is_valid():
+            raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
+        return form
+
+    @extend_schema(parameters=[*DELIVERY_FILTERS, OpenApiParameter("format", str, enum=["json", "csv"])])
+    def list(self, request, *args, **kwargs):
+        """The account's deliveries, newest first, 50 a page; `?format=csv` streams every match."""
+        deliveries = self.filter_form().deliveries()
+        if self.wants_csv():
+            return csv_attachment(csv_lines(deliveries), f"deliveries-{self.account.slug}")
+        page = self.paginate_queryset(deliveries)
+        return self.get_paginated_response([as_record(delivery) for delivery in page])
+
+    @extend_schema(
+        request=ReplayRequestSerializer,
+        responses={202: inline_serializer("BulkReplayQueued", {"queued": serializers.IntegerField()})},
+    )
+    @action(detail=False, methods=["post"], url_path="replay")
+    def replay_many(self, request):
+        """Queue every matching delivery again (default: failed ones of the last 31 days), sent at
+        DELIVERY_REPLAY_PER_SECOND; each keeps its webhook-id."""
+        form = self.filter_form(ReplayForm, data=request.data)
+        queued = replay_deliveries(self.account.pk, form.deliveries())
+        return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         request=None,

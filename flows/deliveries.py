@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Max, QuerySet
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -23,6 +23,7 @@ from phonon import sql
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
 from webhooks.models import AuthType, Webhook
 
+from .delivery_health import note_attempt
 from .leases import lease_end
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .variables import FLOW_KEY_PREFIX, ErrorReason
@@ -79,27 +80,31 @@ def enqueue_flow_end_delivery(execution: Execution) -> Delivery | None:
     webhook = Webhook.objects.for_account(execution.account_id).filter(is_default=True).first()
     if webhook is None:
         return None
+    disabled = webhook.deliveries_disabled  # recorded for a later replay, not sent (SPEC §16)
     delivery, _ = Delivery.objects.get_or_create(
         execution=execution,
         defaults={
             "account_id": execution.account_id,
             "webhook": webhook,
             "payload": json.dumps(build_payload(execution), separators=(",", ":"), ensure_ascii=False),
-            "next_attempt_at": timezone.now(),
+            "status": DeliveryStatus.SKIPPED if disabled else DeliveryStatus.PENDING,
+            "next_attempt_at": None if disabled else timezone.now(),
         },
     )
     return delivery
 
 
-def signature_headers(delivery: Delivery, secret: str, now: datetime) -> dict[str, str]:
-    """Standard Webhooks headers: the same webhook-id on every attempt, a fresh timestamp."""
+def signature_headers(delivery: Delivery, secrets: list[str], now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers: the same webhook-id on every attempt, a fresh timestamp, and one
+    signature per secret (`v1,<new> v1,<old>` while a rotated secret overlaps)."""
     timestamp = now.astimezone(UTC)
+    signatures = (StandardWebhook(secret).sign(delivery.message_id, timestamp, delivery.payload) for secret in secrets)
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(int(timestamp.timestamp())),
-        "webhook-signature": StandardWebhook(secret).sign(delivery.message_id, timestamp, delivery.payload),
+        "webhook-signature": " ".join(signatures),
     }
 
 
@@ -149,7 +154,7 @@ def send(delivery: Delivery) -> OutboundResult:
     return send_request(
         webhook.method,
         webhook.url,
-        headers=signature_headers(delivery, webhook.signing_secret, now),
+        headers=signature_headers(delivery, webhook.signing_secrets(now), now),
         data=delivery.payload.encode(),
         auth=auth,
         timeout=DELIVERY_TIMEOUT_SECONDS,
@@ -209,6 +214,10 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
         )
         if not won:
             return
+        if delivery.webhook_id is not None:
+            note_attempt(
+                delivery.webhook_id, status == DeliveryStatus.DELIVERED, describe_failure(result), attempted_at
+            )
         DeliveryAttempt.objects.create(
             account_id=delivery.account_id,
             delivery=delivery,
@@ -230,11 +239,53 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
     )
 
 
+def describe_failure(result: OutboundResult) -> str:
+    """One line for the webhook's last error: the status code or the reason, and the detail."""
+    what = f"HTTP {result.status_code}" if result.status_code is not None else (error_reason_for(result) or "error")
+    return f"{what}: {result.error_detail}" if result.error_detail else what
+
+
 def replay_delivery(delivery: Delivery) -> None:
     """Send a delivery again as a new attempt (the same webhook-id and body), with a fresh retry schedule."""
     Delivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, round_attempts=0, next_attempt_at=timezone.now(), replay_requested=True
     )
+
+
+REPLAY_BATCH = 500
+
+
+def replay_deliveries(account_id: int, deliveries: QuerySet[Delivery]) -> int:
+    """Queue every delivery of `deliveries` again, oldest first, DELIVERY_REPLAY_PER_SECOND a second.
+
+    Each gets its own due time, so the workers (however many) send them at that rate and a
+    receiver that just recovered is not flattened; a second bulk replay queues behind the first.
+    Pending deliveries are left alone (they are queued already). Returns how many were queued.
+    """
+    interval = timedelta(seconds=1 / settings.DELIVERY_REPLAY_PER_SECOND)
+    now = timezone.now()
+    queued_until = (
+        Delivery.objects.for_account(account_id)
+        .filter(status=DeliveryStatus.PENDING, replay_requested=True)
+        .aggregate(last=Max("next_attempt_at"))["last"]
+    )
+    start = max(now, queued_until + interval) if queued_until else now
+    pks = list(
+        deliveries.exclude(status=DeliveryStatus.PENDING).order_by("created_at", "pk").values_list("pk", flat=True)
+    )
+    for offset in range(0, len(pks), REPLAY_BATCH):
+        batch = [
+            Delivery(
+                pk=pk,
+                status=DeliveryStatus.PENDING,
+                round_attempts=0,
+                replay_requested=True,
+                next_attempt_at=start + interval * (offset + index),
+            )
+            for index, pk in enumerate(pks[offset : offset + REPLAY_BATCH])
+        ]
+        Delivery.objects.bulk_update(batch, ["status", "round_attempts", "replay_requested", "next_attempt_at"])
+    return len(pks)
 
 
 def describe_delivery(execution: Execution) -> dict | None:

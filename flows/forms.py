@@ -1,4 +1,5 @@
-"""Site forms: the executions filter (shared with the API list) and the "Start a call" form."""
+"""Site forms: the executions filter (shared with the API list) and the "Start a call" form; the
+deliveries log builds on the same date range (flows/delivery_log.py)."""
 
 from __future__ import annotations
 
@@ -10,20 +11,11 @@ from django.db.models import QuerySet
 from flows.models import Execution, ExecutionStatus, Flow
 
 
-class ExecutionFilterForm(forms.Form):
-    """`?flow=&status=&since=&until=` for the executions page and `GET /api/v1/executions/`.
+class DateRangeFilterForm(forms.Form):
+    """`?since=&until=` on a creation time: a date (2025-01-31: the whole day) or an ISO date-time."""
 
-    since/until take a date (2025-01-31: the whole day) or an ISO date-time.
-    """
-
-    flow = forms.ModelChoiceField(queryset=Flow.objects.none(), required=False, empty_label="Any flow")
-    status = forms.ChoiceField(choices=[("", "Any status"), *ExecutionStatus.choices], required=False)
     since = forms.DateTimeField(required=False, help_text="A date or an ISO date-time.")
     until = forms.DateTimeField(required=False, help_text="A date (the whole day) or an ISO date-time.")
-
-    def __init__(self, *args, account, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["flow"].queryset = Flow.objects.for_account(account)
 
     def clean_until(self):
         until = self.cleaned_data.get("until")
@@ -33,6 +25,27 @@ class ExecutionFilterForm(forms.Form):
             self.until_exclusive = True
         return until
 
+    def filter_dates(self, rows: QuerySet, field: str = "created_at") -> QuerySet:
+        data = self.cleaned_data
+        if data.get("since"):
+            rows = rows.filter(**{f"{field}__gte": data["since"]})
+        if data.get("until"):
+            lookup = "lt" if getattr(self, "until_exclusive", False) else "lte"
+            rows = rows.filter(**{f"{field}__{lookup}": data["until"]})
+        return rows
+
+
+class ExecutionFilterForm(DateRangeFilterForm):
+    """`?flow=&status=&since=&until=` for the executions page and `GET /api/v1/executions/`."""
+
+    flow = forms.ModelChoiceField(queryset=Flow.objects.none(), required=False, empty_label="Any flow")
+    status = forms.ChoiceField(choices=[("", "Any status"), *ExecutionStatus.choices], required=False)
+    field_order = ["flow", "status", "since", "until"]
+
+    def __init__(self, *args, account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["flow"].queryset = Flow.objects.for_account(account)
+
     def filter(self, executions: QuerySet[Execution]) -> QuerySet[Execution]:
         """Apply the valid filters; call after is_valid()."""
         data = self.cleaned_data
@@ -40,14 +53,7 @@ class ExecutionFilterForm(forms.Form):
             executions = executions.filter(flow=data["flow"])
         if data.get("status"):
             executions = executions.filter(status=data["status"])
-        if data.get("since"):
-            executions = executions.filter(created_at__gte=data["since"])
-        if data.get("until"):
-            if getattr(self, "until_exclusive", False):
-                executions = executions.filter(created_at__lt=data["until"])
-            else:
-                executions = executions.filter(created_at__lte=data["until"])
-        return executions
+        return self.filter_dates(executions)
 
 
 class StartCallForm(forms.Form):

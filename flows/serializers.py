@@ -15,7 +15,8 @@ from rest_framework import serializers
 
 from accounts.api.strict import StrictFieldsMixin
 from flows import deliveries
-from flows.models import Execution, Flow
+from flows.delivery_log import REPLAYABLE_STATUSES
+from flows.models import DeliveryStatus, Execution, Flow
 from flows.validation import FlowValidationError, public_widgets, validate_flow
 from flows.variables import CALL_FIELDS, invalid_names
 
@@ -203,6 +204,41 @@ class QueuedSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.CharField()
+
+
+class DeliveryRecordSerializer(serializers.Serializer):
+    """A row of the deliveries log (flows.delivery_log.as_record), for the API schema."""
+
+    id = serializers.IntegerField()
+    webhook_id = serializers.CharField(help_text="The Standard Webhooks `webhook-id`, the same on every attempt.")
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    created_at = serializers.DateTimeField()
+    execution = serializers.UUIDField()
+    flow = serializers.IntegerField()
+    flow_name = serializers.CharField()
+    webhook = serializers.IntegerField(allow_null=True)
+    webhook_name = serializers.CharField(allow_null=True)
+    cli = serializers.CharField(allow_null=True)
+    did = serializers.CharField(allow_null=True)
+    attempts = serializers.IntegerField()
+    last_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_status_code = serializers.IntegerField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True)
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+
+
+class ReplayRequestSerializer(serializers.Serializer):
+    """The body of a bulk replay (validated by flows.delivery_log.ReplayForm); every field optional."""
+
+    status = serializers.ChoiceField(
+        choices=[choice.value for choice in REPLAYABLE_STATUSES], required=False, help_text="Default: failed."
+    )
+    since = serializers.DateTimeField(required=False, help_text="Default: 31 days before until.")
+    until = serializers.DateTimeField(required=False, help_text="Default: now. At most 31 days after since.")
+    flow = serializers.IntegerField(required=False)
+    webhook = serializers.IntegerField(required=False)
+    cli = serializers.CharField(required=False)
+    did = serializers.CharField(required=False)
 
 
 class WidgetTestSerializer(serializers.Serializer):

@@ -14,5 +14,17 @@ urlpatterns = [
     path("flows/<int:pk>/start-call/", views.StartCallView.as_view(), name="start-call"),
     path("executions/", views.ExecutionListView.as_view(), name="execution-list"),
     path("executions/<uuid:pk>/", views.ExecutionDetailView.as_view(), name="execution-detail"),
+    path("deliveries/", views.DeliveryListView.as_view(), name="delivery-list"),
+    path("deliveries/replay/", views.DeliveryBulkReplayView.as_view(), name="delivery-bulk-replay"),
+    path(
+        "deliveries/webhooks/<int:pk>/enable/",
+        views.WebhookEnableDeliveriesView.as_view(),
+        name="webhook-enable-deliveries",
+    ),
+    path(
+        "deliveries/webhooks/<int:pk>/replay-skipped/",
+        views.WebhookReplaySkippedView.as_view(),
+        name="webhook-replay-skipped",
+    ),
     path("deliveries/<int:pk>/replay/", views.DeliveryReplayView.as_view(), name="delivery-replay"),
 ]

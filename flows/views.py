@@ -6,20 +6,28 @@ account's id is a 404; starting a call is a write, so viewers get 403.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Count, Max
-from django.shortcuts import get_object_or_404, redirect
+from django.http import QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
-from django.views.generic import DetailView, ListView, View
+from django.views.generic import DetailView, ListView, TemplateView, View
 
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
-from flows import deliveries
+from flows import deliveries, delivery_health, delivery_log
+from flows.delivery_log import DeliveryFilterForm, ReplayForm
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
+from phonon.downloads import csv_attachment
 from phonon.lib.sanitizer import sanitize_notes
+from webhooks.models import Webhook
+from webhooks.reachability import check_webhook_url
 
 EXECUTIONS_PER_PAGE = 50
+DELIVERIES_PER_PAGE = 50
 
 
 class FlowListView(AccountObjectMixin, ListView):
@@ -53,6 +61,8 @@ class FlowDetailView(AccountObjectMixin, DetailView):
             wire_format=wire,
             start_call_form=StartCallForm(),
             recent_executions=flow.executions.all()[:10],
+            # Its flow-end deliveries go to the default webhook: say so when they are failing or disabled.
+            default_webhook=Webhook.objects.for_account(flow.account_id).filter(is_default=True).first(),
             **kwargs,
         )
 
@@ -166,6 +176,85 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
             delivery_replay_url=reverse("flows:delivery-replay", args=[delivery["id"]]) if delivery else None,
             **kwargs,
         )
+
+
+class DeliveryListView(AccountRequiredMixin, TemplateView):
+    """The deliveries log: filters, 50 a page, CSV, and "Replay N …" for the current filter."""
+
+    template_name = "flows/delivery_list.html"
+
+    def get(self, request, *args, **kwargs):
+        filters = DeliveryFilterForm(request.GET, account=request.account)
+        valid = filters.is_valid()
+        deliveries = filters.deliveries() if valid else Delivery.objects.none()
+        if valid and request.GET.get("format") == "csv":
+            return csv_attachment(delivery_log.csv_lines(deliveries), f"deliveries-{request.account.slug}")
+        page = Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
+        replay = ReplayForm(request.GET, account=request.account) if valid else None
+        replay_count = replay.deliveries().count() if replay is not None and replay.is_valid() else None
+        return self.render_to_response(
+            self.get_context_data(
+                filters=filters,
+                page_obj=page,
+                records=[delivery_log.as_record(delivery) for delivery in page],
+                replay=replay,
+                replay_count=replay_count,
+                replay_rate=f"{settings.DELIVERY_REPLAY_PER_SECOND:g}",
+                filtered=bool(request.GET.dict().keys() - {"page"}),
+            )
+        )
+
+
+class DeliveryBulkReplayView(AccountRequiredMixin, View):
+    """The page's "Replay N … deliveries" button: the current filter, queued at the replay rate."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        replay = ReplayForm(request.POST, account=request.account)
+        if not replay.is_valid():
+            for errors in replay.errors.values():
+                messages.error(request, " ".join(errors))
+        else:
+            queued = deliveries.replay_deliveries(request.account.pk, replay.deliveries())
+            messages.success(
+                request,
+                f"{queued} deliveries queued again, sent at {settings.DELIVERY_REPLAY_PER_SECOND:g} a second.",
+            )
+        query = QueryDict(mutable=True)
+        query.update({key: value for key, value in request.POST.items() if key in replay.fields and value})
+        return redirect(f"{reverse('flows:delivery-list')}?{query.urlencode()}")
+
+
+class WebhookEnableDeliveriesView(AccountRequiredMixin, View):
+    """ "Check and re-enable" on a disabled webhook: a passing check sends flow-end deliveries
+    again, and the page offers to replay the ones skipped meanwhile."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        webhook = get_object_or_404(Webhook.objects.for_account(request.account), pk=pk)
+        ok, reason = check_webhook_url(request.account, webhook.url)
+        if not ok:
+            messages.error(request, f"The check failed, so deliveries stay disabled: {reason}")
+            return redirect("webhooks:edit", pk=webhook.pk)
+        skipped = delivery_health.reenable(webhook)
+        messages.success(request, f"“{webhook.name}” checks green: flow-end deliveries are sent to it again.")
+        return render(request, "flows/webhook_enabled.html", {"webhook": webhook, "skipped": skipped})
+
+
+class WebhookReplaySkippedView(AccountRequiredMixin, View):
+    """Replay every delivery skipped while the webhook was disabled, at the replay rate."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        webhook = get_object_or_404(Webhook.objects.for_account(request.account), pk=pk)
+        queued = deliveries.replay_deliveries(request.account.pk, delivery_health.skipped_deliveries(webhook))
+        messages.success(
+            request, f"{queued} skipped deliveries queued, sent at {settings.DELIVERY_REPLAY_PER_SECOND:g} a second."
+        )
+        return redirect(f"{reverse('flows:delivery-list')}?webhook={webhook.pk}")
 
 
 class DeliveryReplayView(AccountRequiredMixin, View):

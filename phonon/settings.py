@@ -195,6 +195,23 @@ if TRUSTED_PROXY_COUNT < 0:
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=1024 * 1024)
 WEBHOOK_RETRY_SCHEDULE = env_int_list("WEBHOOK_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000")
+# Flow-end delivery operations (SPEC §16).
+DELIVERY_REPLAY_PER_SECOND = env.float("DELIVERY_REPLAY_PER_SECOND", default=10.0)
+if DELIVERY_REPLAY_PER_SECOND <= 0:
+    raise ImproperlyConfigured("DELIVERY_REPLAY_PER_SECOND must be more than 0.")
+DELIVERY_DISABLE_AFTER_DAYS = env.float("DELIVERY_DISABLE_AFTER_DAYS", default=5.0)
+SIGNING_SECRET_OVERLAP_HOURS = env.float("SIGNING_SECRET_OVERLAP_HOURS", default=24.0)
+if DELIVERY_DISABLE_AFTER_DAYS <= 0 or SIGNING_SECRET_OVERLAP_HOURS < 0:
+    raise ImproperlyConfigured(
+        "DELIVERY_DISABLE_AFTER_DAYS must be more than 0 and SIGNING_SECRET_OVERLAP_HOURS 0 or more."
+    )
+# Mail (owners' delivery alerts, invitations): EMAIL_URL such as smtp+tls://user:pw@host:587;
+# the default prints every message on the console (`make run`).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon webhooks <noreply@localhost>")
+# Links in emails need the site's address (emails have no request to take it from).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
 # A claim lasts longer than the 60 s request deadline plus a margin, so only a dead worker's
 # claim expires.
 # WEBHOOK_MAX_TIMEOUT_SECONDS is the longest webhook widget deadline (SPEC §6: 60 s); only the

@@ -7,25 +7,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts.api.negotiation import CsvOrJsonMixin, CsvRenderer
 
 from .filters import parse_filters
 from .serializers import FILTER_PARAMETERS, ReportChartsSerializer, UdfReportSerializer
 from .udf_report import UdfReport
 from .views import csv_download
-
-
-class CsvRenderer(BaseRenderer):
-    """Lets `?format=csv` through content negotiation; the view streams the CSV itself."""
-
-    media_type = "text/csv"
-    format = "csv"
-    charset = "utf-8"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        raise NotImplementedError("The CSV is streamed by the view, never rendered from data.")
 
 
 class ReportApiMixin:
@@ -37,33 +27,23 @@ class ReportApiMixin:
         return UdfReport(request.auth.account, filters)
 
 
-class UdfReportView(ReportApiMixin, GenericAPIView):
+class UdfReportView(CsvOrJsonMixin, ReportApiMixin, GenericAPIView):
     """The UDF report: executions with one column per persisted variable, 50 a page.
 
     `?format=csv` answers the whole filtered report as a streamed CSV whose header is the JSON
     record's keys (execution, flow, flow_name, started_at, status, cli, did), then the columns.
     """
 
-    renderer_classes = [JSONRenderer, CsvRenderer]
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        # Only the report itself is CSV (streamed by get()); errors and OPTIONS answer JSON even
-        # when the CSV was asked for.
-        if isinstance(response, Response) and getattr(request, "accepted_renderer", None) is not None:
-            request.accepted_renderer = JSONRenderer()
-            request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
-
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["json", "csv"])],
         responses={
-            (200, JSONRenderer.media_type): UdfReportSerializer,
+            (200, "application/json"): UdfReportSerializer,
             (200, CsvRenderer.media_type): OpenApiResponse(OpenApiTypes.STR, description="With ?format=csv."),
         },
     )
     def get(self, request, *args, **kwargs):
         report = self.get_report(request)
-        if request.accepted_renderer.format == CsvRenderer.format:
+        if self.wants_csv():
             return csv_download(report)
         page = self.paginate_queryset(report.ordered_rows())
         return Response(

@@ -2,8 +2,6 @@
 read one account's rows through `UdfReport`, so a filter means the same thing everywhere and
 no row of another account can reach any of them."""
 
-import csv
-import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Account
 from phonon import sql
+from phonon.lib.spreadsheet import csv_text, format_time, safe_cells
 
 from .filters import ReportFilters
 from .models import UDF_NAMES_SEPARATOR, ReportedExecution, ReportedWebhookCall, ReportOutcome
@@ -25,33 +24,6 @@ FIXED_CSV_HEADER = ("execution", "flow", "flow_name", "started_at", "status", "c
 CSV_CHUNK_ROWS = 2000
 # Executions per day fills in the days without executions, unless the range is longer than this.
 MAX_FILLED_DAYS = 366
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-FORMULA_FIRST_CHARACTERS = frozenset("".join(FORMULA_PREFIXES))
-
-
-def format_time(moment: datetime) -> str:
-    """ISO 8601 in UTC to the second, the same text in JSON and CSV: `2026-11-01T09:30:00Z`.
-
-    A naive time (SQLite's driver gives them) is UTC already.
-    """
-    if moment.utcoffset():
-        moment = moment.astimezone(UTC)
-    return moment.isoformat(timespec="seconds")[:19] + "Z"
-
-
-def spreadsheet_safe(value: str | None) -> str:
-    """A cell a spreadsheet shows as text: a leading formula character gets a `'` in front.
-
-    Numbers such as `-12.5` stay as they are.
-    """
-    if not value or not value.startswith(FORMULA_PREFIXES):
-        return value or ""
-    try:
-        float(value)
-    except ValueError:
-        return "'" + value
-    return value
 
 
 def _as_datetime(value: datetime | str) -> datetime:
@@ -151,9 +123,7 @@ class UdfReport:
             did,
             *map(udf.get, self.columns),
         ]
-        # The first-character test inline: this runs for every cell of every exported row.
-        risky = FORMULA_FIRST_CHARACTERS
-        return [spreadsheet_safe(cell) if cell and cell[0] in risky else cell for cell in cells]
+        return safe_cells(cells)
 
     # --- CSV export ------------------------------------------------------------------------------
 
@@ -182,16 +152,8 @@ class UdfReport:
 
     def csv_lines(self, chunk_rows: int = CSV_CHUNK_ROWS) -> Iterator[str]:
         """The CSV export, one piece per chunk of rows, in constant memory whatever the number of rows."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(self.csv_header())
-        for rows in self._keyset_chunks(chunk_rows):
-            writer.writerows(map(self._csv_row, rows))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        if buffer.tell():  # the header alone, when no row matched
-            yield buffer.getvalue()
+        chunks = (map(self._csv_row, rows) for rows in self._keyset_chunks(chunk_rows))
+        return csv_text(self.csv_header(), chunks)
 
     # --- Charts ----------------------------------------------------------------------------------
 

@@ -5,11 +5,11 @@ Viewers see everything here: nothing on these pages changes data.
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.tenancy import AccountRequiredMixin
+from phonon.downloads import csv_attachment
 
 from .filters import SORT_NEWEST_FIRST, SORT_OLDEST_FIRST, ReportFilterForm
 from .udf_report import UdfReport
@@ -19,10 +19,7 @@ PAGE_SIZE = 50
 
 def csv_download(report: UdfReport) -> StreamingHttpResponse:
     """The streamed CSV answer, shared by the site and the API."""
-    response = StreamingHttpResponse(report.csv_lines(), content_type="text/csv; charset=utf-8")
-    filename = f"udf-report-{report.account.slug}-{timezone.now():%Y%m%d-%H%M%S}.csv"
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return csv_attachment(report.csv_lines(), f"udf-report-{report.account.slug}")
 
 
 class ReportMixin(AccountRequiredMixin):

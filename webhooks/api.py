@@ -37,9 +37,18 @@ class WebhookViewSet(AccountScopedViewSet):
     @extend_schema(request=None, responses=WebhookSerializer)
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request, pk=None):
-        """Replace the signing secret; receivers must switch to the new one."""
+        """Replace the signing secret; deliveries carry the old one's signature too for
+        SIGNING_SECRET_OVERLAP_HOURS, so receivers can switch without a gap."""
         webhook = self.get_object()
         webhook.rotate_signing_secret()
+        return Response(self.get_serializer(webhook).data)
+
+    @extend_schema(request=None, responses=WebhookSerializer)
+    @action(detail=True, methods=["post"], url_path="end-secret-overlap")
+    def end_secret_overlap(self, request, pk=None):
+        """Stop signing deliveries with the previous secret before the overlap runs out."""
+        webhook = self.get_object()
+        webhook.end_secret_overlap()
         return Response(self.get_serializer(webhook).data)
 
 

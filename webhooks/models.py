@@ -2,8 +2,11 @@
 
 import base64
 import secrets
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import AccountOwned
 from phonon.encryption import EncryptedTextField
@@ -45,9 +48,19 @@ class Webhook(AccountOwned):
     body_type = models.CharField(max_length=8, choices=BodyType.choices, default=BodyType.NONE)
     is_default = models.BooleanField(default=False)
     signing_secret = EncryptedTextField(default=new_signing_secret)
+    # After a rotation the old secret still signs (beside the new one) until this time (SPEC §16).
+    previous_signing_secret = EncryptedTextField(blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Flow-end delivery health (SPEC §16): since when every attempt has failed, and when that
+    # lasted DELIVERY_DISABLE_AFTER_DAYS, so deliveries are recorded `skipped` instead of sent.
+    deliveries_failing_since = models.DateTimeField(null=True, blank=True)
+    deliveries_last_error = models.CharField(max_length=300, blank=True)
+    deliveries_disabled_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True, help_text="Sanitised rich text, at most 1000 visible characters.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    SECRET_FIELDS = ["signing_secret", "previous_signing_secret", "previous_secret_expires_at", "updated_at"]
 
     class Meta:
         ordering = ["name"]
@@ -65,7 +78,28 @@ class Webhook(AccountOwned):
         return f"<Webhook {self.pk} {self.name!r} {self.method} {self.url}>"
 
     def rotate_signing_secret(self) -> str:
-        """A new signing secret; deliveries sign with it from their next attempt on."""
+        """A new signing secret; deliveries sign with it from their next attempt on, and with the
+        old one too for SIGNING_SECRET_OVERLAP_HOURS, so the receiver can switch without a gap."""
+        overlap = timedelta(hours=settings.SIGNING_SECRET_OVERLAP_HOURS)
+        self.previous_signing_secret = self.signing_secret if overlap else ""
+        self.previous_secret_expires_at = timezone.now() + overlap if overlap else None
         self.signing_secret = new_signing_secret()
-        self.save(update_fields=["signing_secret", "updated_at"])
+        self.save(update_fields=self.SECRET_FIELDS)
         return self.signing_secret
+
+    def end_secret_overlap(self) -> None:
+        """Stop signing with the old secret now (the receiver has switched)."""
+        self.previous_signing_secret = ""
+        self.previous_secret_expires_at = None
+        self.save(update_fields=self.SECRET_FIELDS)
+
+    def signing_secrets(self, now: datetime | None = None) -> list[str]:
+        """The secrets a delivery is signed with: the current one, then the old one while it overlaps."""
+        now = now or timezone.now()
+        if self.previous_signing_secret and self.previous_secret_expires_at and now < self.previous_secret_expires_at:
+            return [self.signing_secret, self.previous_signing_secret]
+        return [self.signing_secret]
+
+    @property
+    def deliveries_disabled(self) -> bool:
+        return self.deliveries_disabled_at is not None

@@ -1,5 +1,7 @@
 """The webhook as the API shows it; every rule lives in `webhooks.validation`, shared with the site form."""
 
+from datetime import datetime
+
 from rest_framework import serializers
 
 from accounts.api.strict import StrictFieldsMixin
@@ -38,15 +40,33 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         help_text="The Standard Webhooks secret flow-end deliveries are signed with; null for viewers."
     )
 
+    previous_signing_secret = serializers.SerializerMethodField(
+        help_text="After a rotation, the old secret deliveries are still signed with until "
+        "previous_secret_expires_at; null outside the overlap and for viewers."
+    )
+    previous_secret_expires_at = serializers.SerializerMethodField()
+    deliveries_disabled_at = serializers.DateTimeField(
+        read_only=True, help_text="When flow-end deliveries were disabled for failing too long (SPEC §16); null if not."
+    )
+    deliveries_failing_since = serializers.DateTimeField(read_only=True)
+
     class Meta:
         model = Webhook
         fields = [
             "id", "name", "url", "method", "auth_type", "username", "password",
-            "body_type", "is_default", "signing_secret", "notes",
+            "body_type", "is_default", "signing_secret", "previous_signing_secret", "previous_secret_expires_at",
+            "deliveries_disabled_at", "deliveries_failing_since", "notes",
         ]  # fmt: skip
 
     def get_signing_secret(self, webhook: Webhook) -> str | None:
         return webhook.signing_secret if can_see_signing_secret(self.context) else None
+
+    def get_previous_signing_secret(self, webhook: Webhook) -> str | None:
+        secrets = webhook.signing_secrets()
+        return secrets[1] if len(secrets) > 1 and can_see_signing_secret(self.context) else None
+
+    def get_previous_secret_expires_at(self, webhook: Webhook) -> datetime | None:
+        return webhook.previous_secret_expires_at if len(webhook.signing_secrets()) > 1 else None
 
     def validate(self, attrs: dict) -> dict:
         try:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("<int:pk>/delete/", views.WebhookDeleteView.as_view(), name="delete"),
     path("<int:pk>/default/", views.WebhookSetDefaultView.as_view(), name="set-default"),
     path("<int:pk>/rotate-secret/", views.WebhookRotateSecretView.as_view(), name="rotate-secret"),
+    path("<int:pk>/end-secret-overlap/", views.WebhookEndSecretOverlapView.as_view(), name="end-secret-overlap"),
 ]

@@ -99,8 +99,21 @@ class WebhookRotateSecretView(PostOnlyObjectView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
         webhook.rotate_signing_secret()
-        messages.success(request, "New signing secret created; update your receiver to verify with it.")
+        messages.success(
+            request,
+            "New signing secret created. Deliveries carry both signatures until the overlap ends: "
+            "switch your receiver to the new secret meanwhile.",
+        )
         return redirect("webhooks:edit", pk=webhook.pk)
+
+
+class WebhookEndSecretOverlapView(PostOnlyObjectView):
+    model = Webhook
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        self.get_object().end_secret_overlap()
+        messages.success(request, "Deliveries are now signed with the new secret only.")
+        return redirect("webhooks:edit", pk=pk)
 
 
 class UrlCheckView(AccountRequiredMixin, View):

@@ -16,6 +16,8 @@ class DeliveryStatus(models.TextChoices):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    # Recorded, not sent: the webhook was disabled for failing too long (SPEC §16); replayable.
+    SKIPPED = "skipped"
 
 
 class Delivery(AccountOwned):
@@ -36,12 +38,15 @@ class Delivery(AccountOwned):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
+            # The deliveries page and API: one account's deliveries, newest first, by status or not.
+            models.Index(fields=["account", "-created_at"], name="delivery_account_created"),
+            models.Index(fields=["account", "status", "-created_at"], name="delivery_account_status"),
             # send_due_delivery(): pending deliveries whose next attempt is due.
             models.Index(
                 fields=["next_attempt_at"],
                 condition=models.Q(status="pending"),
                 name="delivery_due",
-            )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 from django.db.models import Model
 
 from accounts.models import Account
-from flows.models import Delivery, Execution, Flow
+from flows.models import Delivery, Execution, ExecutionStatus, Flow
 from flows.validation import validate_flow
+from webhooks.tests.factories import make_webhook
 
 
 def webhook(widget_id: str, url: str, *, ok: str = "end", failed: str = "end", **config: Any) -> dict[str, Any]:
@@ -70,6 +71,40 @@ def make_delivery(account: Account) -> Delivery:
     return Delivery.objects.create(account=account, execution=execution, payload="{}")
 
 
+def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Execution:
+    flow = Flow.objects.create(
+        account=account,
+        name="Orders",
+        flow_end_webhook=flow_end_webhook,
+        start="w1",
+        widgets=[{"id": "w1", "type": "end"}],
+    )
+    return Execution.objects.create(
+        account=account,
+        flow=flow,
+        status=ExecutionStatus.COMPLETED,
+        call={
+            "cli": "+911234",
+            "did": "+918000",
+            "callee": "+915555",
+            "incoming": True,
+            "start": "2026-11-28T10:00:00Z",
+            "connect_time": "2026-11-28T10:00:03Z",
+            "end_time": "2026-11-28T10:01:00Z",
+            "duration": 57,
+            "hangup_cause": "NORMAL_CLEARING",
+        },
+        variables=variables
+        if variables is not None
+        else {
+            "$call.cli": "+911234",
+            "$flow.key.order_status": "shipped",
+            "$flow.key.response_raw": None,
+        },
+        recordings=[{"file_name": "rec-1.mp3", "public_url": "https://files.example.com/rec-1.mp3"}],
+    )
+
+
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "flow-detail": make_flow,
     "execution-detail": make_finished_execution,
@@ -80,4 +115,6 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
     "delivery-replay": make_delivery,
     "flows:delivery-replay": make_delivery,
     "flows:delete": make_flow,
+    "flows:webhook-enable-deliveries": make_webhook,
+    "flows:webhook-replay-skipped": make_webhook,
 }

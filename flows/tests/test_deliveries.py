@@ -1,6 +1,5 @@
 """Flow end webhook deliveries against a real local receiver (SPEC §8)."""
 
-import ipaddress
 import json
 from datetime import timedelta
 
@@ -16,65 +15,10 @@ from flows.deliveries import (
     enqueue_flow_end_delivery,
     send_due_delivery,
 )
-from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
-from phonon.lib.testing.http_server import Reply, local_http_server
+from flows.models import Delivery, DeliveryStatus
+from flows.tests.factories import finished_execution
+from phonon.lib.testing.http_server import Reply
 from webhooks.models import AuthType, Webhook
-
-LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
-
-
-@pytest.fixture
-def receiver():
-    with local_http_server() as server:
-        yield server
-
-
-@pytest.fixture
-def allow_loopback(settings):
-    settings.WEBHOOK_ALLOWED_NETWORKS = LOOPBACK
-    settings.WEBHOOK_RETRY_SCHEDULE = [0, 0, 0]
-    return settings
-
-
-@pytest.fixture
-def default_webhook(acme, receiver, allow_loopback):
-    acme.http_support_enabled = True
-    acme.save()
-    return Webhook.objects.create(account=acme, name="CRM", url=receiver.url("/hook"), is_default=True)
-
-
-def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Execution:
-    flow = Flow.objects.create(
-        account=account,
-        name="Orders",
-        flow_end_webhook=flow_end_webhook,
-        start="w1",
-        widgets=[{"id": "w1", "type": "end"}],
-    )
-    return Execution.objects.create(
-        account=account,
-        flow=flow,
-        status=ExecutionStatus.COMPLETED,
-        call={
-            "cli": "+911234",
-            "did": "+918000",
-            "callee": "+915555",
-            "incoming": True,
-            "start": "2026-11-28T10:00:00Z",
-            "connect_time": "2026-11-28T10:00:03Z",
-            "end_time": "2026-11-28T10:01:00Z",
-            "duration": 57,
-            "hangup_cause": "NORMAL_CLEARING",
-        },
-        variables=variables
-        if variables is not None
-        else {
-            "$call.cli": "+911234",
-            "$flow.key.order_status": "shipped",
-            "$flow.key.response_raw": None,
-        },
-        recordings=[{"file_name": "rec-1.mp3", "public_url": "https://files.example.com/rec-1.mp3"}],
-    )
 
 
 def deliver_all(worker_id: str = "w-test") -> int:

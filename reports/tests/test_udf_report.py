@@ -4,8 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from phonon.lib.spreadsheet import format_time, spreadsheet_safe
 from reports.filters import ReportFilters
-from reports.udf_report import UdfReport, format_time, spreadsheet_safe
+from reports.udf_report import UdfReport
 
 from .factories import finished_execution, make_flow, webhook_step
 

@@ -29,4 +29,6 @@ CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {
     "webhooks:delete": make_webhook,
     "webhooks:set-default": make_webhook,
     "webhooks:rotate-secret": make_webhook,
+    "webhooks:end-secret-overlap": make_webhook,
+    "webhook-end-secret-overlap": make_webhook,
 }
