@@ -13,7 +13,7 @@ RUN_ENV := DEBUG=true WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 DEMO_BASE_URL=http://
 PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 2
 
-.PHONY: run test lint bench
+.PHONY: run serve test lint bench
 
 # The worker starts once the site answers: the demo's queued calls go to the site's /demo-api/.
 define WAIT_FOR_SITE
@@ -35,12 +35,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 run: $(STAMP)
 	mkdir -p var
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
+	$(RUN_ENV) $(BIN)/python manage.py createcachetable
 	$(RUN_ENV) $(BIN)/python manage.py seed_demo
 	@trap 'kill 0' INT TERM EXIT; \
 	$(RUN_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT) & \
 	$(BIN)/python -c "$$WAIT_FOR_SITE" http://$(HOST):$(PORT)/login/ && \
 	echo "Serving http://$(HOST):$(PORT)/ (log in as demo / demo-password) and the worker; Ctrl-C stops both." && \
 	$(RUN_ENV) $(BIN)/python manage.py runworker
+
+# Production on one machine (README "Production"): the settings come from the environment.
+serve: $(STAMP)
+	mkdir -p var
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python manage.py serve
 
 test: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)

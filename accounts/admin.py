@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
 from .http_support import set_http_support
-from .models import Account, ApiToken, HttpSupportChange, IpWhitelistEntry, Membership
+from .login_throttle import unlock
+from .models import Account, ApiToken, AuditEntry, HttpSupportChange, IpWhitelistEntry, LoginLock, Membership
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -29,6 +30,8 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
+    fields = ["user", "role", "email", "invite_expires_at"]
+    readonly_fields = ["email", "invite_expires_at"]
 
 
 @admin.register(Account)
@@ -44,7 +47,7 @@ class AccountAdmin(admin.ModelAdmin):
         changed = unchanged = 0
         for account in queryset:
             try:
-                change = set_http_support(account, enabled, by=request.user)
+                change = set_http_support(account, enabled, by=request.user, request=request)
             except PermissionDenied as error:
                 self.message_user(request, str(error), messages.ERROR)
                 return
@@ -75,10 +78,11 @@ class AccountAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "account", "role"]
+    list_display = ["user", "email", "account", "role", "invite_expires_at"]
     list_filter = ["role", "account"]
-    search_fields = ["user__username", "account__slug", "account__name"]
+    search_fields = ["user__username", "email", "account__slug", "account__name"]
     autocomplete_fields = ["user", "account"]
+    readonly_fields = ["invited_by", "invited_at", "invite_expires_at"]
 
 
 @admin.register(ApiToken)
@@ -102,12 +106,7 @@ class IpWhitelistEntryAdmin(admin.ModelAdmin):
     search_fields = ["cidr", "label", "account__slug"]
 
 
-@admin.register(HttpSupportChange)
-class HttpSupportChangeAdmin(admin.ModelAdmin):
-    list_display = ["account", "old_value", "new_value", "changed_by", "changed_at"]
-    list_filter = ["account", "new_value"]
-    readonly_fields = ["account", "changed_by", "changed_at", "old_value", "new_value"]
-
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
@@ -116,3 +115,44 @@ class HttpSupportChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["time", "account", "actor", "action", "object_type", "object_repr", "address"]
+    list_filter = ["action", "object_type", "account"]
+    search_fields = ["actor", "object_repr", "account__slug"]
+
+
+@admin.register(LoginLock)
+class LoginLockAdmin(admin.ModelAdmin):
+    """Locked-out user names and addresses; delete a row (or use the action) to let it in again."""
+
+    list_display = ["kind", "value", "locked_until", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["value"]
+    readonly_fields = ["kind", "value", "locked_until", "created_at"]
+    actions = ["unlock_selected"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def delete_model(self, request, obj) -> None:
+        unlock(obj)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for lock in queryset:
+            unlock(lock)
+
+    @admin.action(description="Unlock (clear the lock and its failed logins)")
+    def unlock_selected(self, request, queryset) -> None:
+        count = len(queryset)
+        self.delete_queryset(request, queryset)
+        self.message_user(request, f"Unlocked {count} login lock(s).")
+
+
+@admin.register(HttpSupportChange)
+class HttpSupportChangeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "old_value", "new_value", "changed_by", "changed_at"]
+    list_filter = ["account", "new_value"]
+    readonly_fields = ["account", "changed_by", "changed_at", "old_value", "new_value"]

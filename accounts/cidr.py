@@ -51,3 +51,14 @@ def unmap_ipv4(network: Network) -> Network:
         if mapped is not None:
             return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
     return network
+
+
+def address_in_networks(address: str, networks) -> bool:
+    """True when `address` (as a client arrives: ::ffff:a.b.c.d counts as a.b.c.d) is in one of `networks`."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return any(ip.version == net.version and ip in net for net in networks)

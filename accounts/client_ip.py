@@ -1,5 +1,7 @@
 """The client address of a request, trusting X-Forwarded-For only as far as configured."""
 
+import ipaddress
+
 from django.conf import settings
 from django.http import HttpRequest
 
@@ -18,3 +20,15 @@ def get_client_ip(request: HttpRequest) -> str:
         if addresses:
             return addresses[-min(proxies, len(addresses))]
     return remote
+
+
+def canonical_client_ip(request: HttpRequest) -> str:
+    """get_client_ip() in one spelling, for what is stored or counted (audit log, login throttle):
+    IPv4-mapped IPv6 as IPv4, as the whitelist matches it; "" when it is not an address at all."""
+    try:
+        ip = ipaddress.ip_address(get_client_ip(request))
+    except ValueError:
+        return ""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return str(ip)

@@ -1,9 +1,12 @@
-"""Site forms of the account's settings pages: IP whitelist entries and API tokens."""
+"""Site forms of the account's settings pages: IP whitelist, API tokens, members, audit log."""
 
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.db.models import QuerySet
 
+from .audit import OBJECT_TYPES
 from .cidr import CIDR_HELP, normalise_cidr
-from .models import Account, ApiToken, IpWhitelistEntry
+from .models import Account, ApiToken, AuditEntry, IpWhitelistEntry, Role
 
 
 class IpWhitelistEntryForm(forms.ModelForm):
@@ -44,3 +47,40 @@ class ApiTokenForm(forms.ModelForm):
         if not name:
             raise forms.ValidationError("Give the token a name, so you can tell it apart later.")
         return name
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"placeholder": "colleague@example.com"}))
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.DEVELOPER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class InvitationSignupForm(UserCreationForm):
+    """A new user's login, made from an invitation: the address is the invited one."""
+
+    def __init__(self, *args, email: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.email = email  # the password validators compare against it too
+
+
+class AuditLogFilterForm(forms.Form):
+    """`?actor=&object_type=&date=` for the audit log page and `GET /api/v1/audit-log/`."""
+
+    actor = forms.CharField(required=False, max_length=160, help_text="A username, or token:<prefix>.")
+    object_type = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((name, name) for name in OBJECT_TYPES.values())]
+    )
+    date = forms.DateField(required=False, help_text="A day, YYYY-MM-DD (UTC).")
+
+    def filter(self, entries: QuerySet[AuditEntry]) -> QuerySet[AuditEntry]:
+        data = self.cleaned_data
+        if data.get("actor"):
+            entries = entries.filter(actor=data["actor"].strip())
+        if data.get("object_type"):
+            entries = entries.filter(object_type=data["object_type"])
+        if data.get("date"):
+            entries = entries.filter(time__date=data["date"])
+        return entries

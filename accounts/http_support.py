@@ -3,11 +3,13 @@
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from .models import Account, HttpSupportChange
+from . import audit
+from .models import Account, HttpSupportChange, on_off
 
 
-def set_http_support(account: Account, enabled: bool, *, by) -> HttpSupportChange | None:
-    """Turn plain-http webhooks on or off for an account and write the audit row.
+def set_http_support(account: Account, enabled: bool, *, by, request=None) -> HttpSupportChange | None:
+    """Turn plain-http webhooks on or off for an account and write the audit rows (the admin's
+    HttpSupportChange and the account's audit log; `request` gives the latter its address).
 
     Only staff may do it (PermissionDenied otherwise). Returns the audit row, or None when the
     account already had that value (nothing changes, nothing is logged). The row is locked so
@@ -25,4 +27,12 @@ def set_http_support(account: Account, enabled: bool, *, by) -> HttpSupportChang
             return None
         Account.objects.filter(pk=account.pk).update(http_support_enabled=enabled)
         account.http_support_enabled = enabled
+        audit.record(
+            request,
+            audit.CHANGED,
+            account,
+            by=by,
+            changed=["http_support_enabled"],
+            object_repr=f"HTTP support {on_off(old)} → {on_off(enabled)}",
+        )
         return HttpSupportChange.objects.create(account=account, changed_by=by, old_value=old, new_value=enabled)

@@ -7,6 +7,8 @@ import secrets
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
 
 from .cidr import normalise_cidr
 
@@ -43,15 +45,56 @@ WRITE_ROLES = frozenset({Role.OWNER, Role.DEVELOPER})
 
 
 class Membership(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    """A user's role in an account; without a user yet, a pending invitation to `email`.
+
+    Like Sentry's OrganizationMember, a pending invitation is a member row with no user, so
+    members and invitations share one list and one id (`/api/v1/members/{id}/`). Accepting the
+    emailed link fills in `user`; the key's hash stays so a second use can be told apart.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships", null=True, blank=True
+    )
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    email = models.EmailField(blank=True, help_text="The invited address (pending invitations).")
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    invited_at = models.DateTimeField(null=True, blank=True)
+    invite_expires_at = models.DateTimeField(null=True, blank=True)
+    invite_key_hash = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "account"], name="one_membership_per_user_and_account")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "account"], name="one_membership_per_user_and_account"),
+            # Backs the "already invited" lookup of accounts.members.invite().
+            models.UniqueConstraint(
+                Lower("email"),
+                "account",
+                condition=models.Q(user__isnull=True),
+                name="one_pending_invitation_per_email_and_account",
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.account} ({self.role})"
+        return f"{self.user or self.email} in {self.account} ({self.role})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def status(self) -> str:
+        return "pending" if self.is_pending else "active"
+
+    @property
+    def display_name(self) -> str:
+        return self.user.username if self.user else self.email
+
+    @property
+    def invite_expired(self) -> bool:
+        return self.invite_expires_at is not None and self.invite_expires_at <= timezone.now()
 
     @property
     def can_write(self) -> bool:
@@ -93,7 +136,8 @@ class ApiToken(AccountOwned):
         verbose_name = "API token"
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.user})"
+        named = f" “{self.name}”" if self.name else ""
+        return f"{self.prefix}…{named} ({self.user})"
 
     @classmethod
     def issue(cls, *, user, account: Account, name: str = "") -> tuple["ApiToken", str]:
@@ -151,3 +195,82 @@ class HttpSupportChange(AccountOwned):
 
     def __str__(self) -> str:
         return f"{self.account}: {on_off(self.old_value)} → {on_off(self.new_value)} by {self.changed_by}"
+
+
+class AuditAction(models.TextChoices):
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed"
+    DELETED = "deleted", "Deleted"
+    PUBLISHED = "published", "Published"
+    ROTATED = "rotated", "Rotated"
+
+
+class AuditEntry(AccountOwned):
+    """Who did what to which object of the account, when and from where (SPEC §17).
+
+    Written only by `accounts.audit.record()`. Holds field names, never values, so no secret
+    can enter it; `actor` keeps the name after the user or token is gone.
+    """
+
+    time = models.DateTimeField(default=timezone.now)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, related_name="+", null=True, blank=True
+    )
+    actor = models.CharField(max_length=160, help_text="The username, or token:<prefix> for API calls.")
+    action = models.CharField(max_length=16, choices=AuditAction.choices)
+    object_type = models.CharField(max_length=32)
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=200)
+    changed_fields = models.JSONField(default=list, blank=True)
+    address = models.CharField(max_length=64, blank=True, help_text="The client address, as the IP whitelist reads it.")
+
+    class Meta:
+        ordering = ["-time", "-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        # Backs the audit log page and GET /api/v1/audit-log/: one account's newest first.
+        indexes = [models.Index(fields=["account", "-time"], name="audit_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.action} {self.object_type} {self.object_repr}"
+
+
+class LoginFailure(models.Model):
+    """One failed login, counted per user name and per client address by accounts.login_throttle."""
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64)
+    time = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        # Back the two counts of login_throttle.record_failure().
+        indexes = [
+            models.Index(fields=["username", "time"], name="login_failure_username"),
+            models.Index(fields=["address", "time"], name="login_failure_address"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address} at {self.time:%Y-%m-%d %H:%M:%S}"
+
+
+class LoginLock(models.Model):
+    """A user name or client address refused at the login form until `locked_until`.
+
+    Deleting the row (the admin's "Unlock") lets it in again at once.
+    """
+
+    class Kind(models.TextChoices):
+        USERNAME = "username", "User name"
+        ADDRESS = "address", "Client address"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    value = models.CharField(max_length=150)
+    locked_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-locked_until"]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="one_login_lock_per_key")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value} until {self.locked_until:%Y-%m-%d %H:%M} UTC"

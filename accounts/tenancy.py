@@ -7,11 +7,14 @@ missing one, and 403 to viewers on any write.
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
 from django.views import View
 from django.views.generic import DeleteView
+
+from .audit import DELETED, record
+from .models import Role
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
@@ -39,6 +42,16 @@ class AccountRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+class OwnerRequiredMixin(AccountRequiredMixin):
+    """Owners' pages (members, audit log): developers and viewers get 403 even to read."""
+
+    def dispatch(self, request, *args, **kwargs):
+        membership = getattr(request, "membership", None)
+        if request.user.is_authenticated and membership is not None and membership.role != Role.OWNER:
+            raise PermissionDenied("Only the account's owners can open this page.")
+        return super().dispatch(request, *args, **kwargs)
+
+
 class AccountObjectMixin(AccountRequiredMixin):
     """Generic views over an AccountOwned model, scoped to the current account."""
 
@@ -56,7 +69,8 @@ class AccountObjectMixin(AccountRequiredMixin):
 
 
 class AccountObjectDeleteView(AccountObjectMixin, DeleteView):
-    """GET asks for confirmation (a write's first step, so viewers get 403); POST deletes.
+    """GET asks for confirmation (a write's first step, so viewers get 403); POST deletes and
+    writes the audit row.
 
     Set `success_url` and `success_message`, which is formatted with the deleted `object`.
     """
@@ -64,7 +78,9 @@ class AccountObjectDeleteView(AccountObjectMixin, DeleteView):
     write_required = True
     success_message: str
 
+    @transaction.atomic
     def form_valid(self, form):
+        record(self.request, DELETED, self.object)
         messages.success(self.request, self.success_message.format(object=self.object))
         return super().form_valid(form)
 

@@ -1,4 +1,4 @@
-"""The account's own pages: home, IP whitelist, API tokens, and the account switcher."""
+"""The account's own pages: home, IP whitelist, API tokens, audit log, and the account switcher."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,12 +9,14 @@ from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.decorators.http import require_POST
+from django.views.generic import ListView
 
+from . import audit
 from .client_ip import get_client_ip
-from .forms import ApiTokenForm, IpWhitelistEntryForm
+from .forms import ApiTokenForm, AuditLogFilterForm, IpWhitelistEntryForm
 from .middleware import SESSION_KEY
-from .models import ApiToken, IpWhitelistEntry
-from .tenancy import AccountObjectDeleteView, AccountRequiredMixin
+from .models import ApiToken, AuditEntry, IpWhitelistEntry
+from .tenancy import AccountObjectDeleteView, AccountRequiredMixin, OwnerRequiredMixin
 
 NEW_KEY_SESSION_KEY = "new_api_token_key"
 
@@ -50,6 +52,7 @@ class IpWhitelistView(AccountRequiredMixin, View):
         if not form.is_valid():
             return self.render_page(form, status=400)
         entry = form.save()
+        audit.record(request, audit.CREATED, entry)
         messages.success(request, f"Added {entry.cidr} to the IP whitelist.")
         return redirect("accounts:ip-whitelist")
 
@@ -81,6 +84,7 @@ class ApiTokensView(AccountRequiredMixin, View):
         if not form.is_valid():
             return self.render_page(form, status=400)
         token, key = ApiToken.issue(user=request.user, account=request.account, name=form.cleaned_data["name"])
+        audit.record(request, audit.CREATED, token)
         # Post/redirect/get: the key rides in the session for exactly one page view.
         request.session[NEW_KEY_SESSION_KEY] = key
         messages.success(request, f"Created the token {token.name!r}.")
@@ -101,6 +105,24 @@ class ApiTokenRevokeView(AccountObjectDeleteView):
     template_name = "accounts/api_token_confirm_revoke.html"
     success_url = reverse_lazy("accounts:api-tokens")
     success_message = "Revoked the token {object.prefix}…; it no longer works."
+
+
+class AuditLogView(OwnerRequiredMixin, ListView):
+    """Settings → Audit log: the account's changes, newest first, filtered like the API."""
+
+    template_name = "accounts/audit_log.html"
+    context_object_name = "entries"
+    paginate_by = 50
+
+    def get_queryset(self):
+        entries = AuditEntry.objects.for_account(self.request.account)
+        self.filters = AuditLogFilterForm(self.request.GET or None)
+        if self.filters.is_bound and self.filters.is_valid():
+            entries = self.filters.filter(entries)
+        return entries
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(filters=self.filters, **kwargs)
 
 
 @login_required

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from phonon.lib.json_input import JSONInputError, read_json_input
 from webhooks.models import Webhook
 
 KEEP = 50
@@ -44,8 +45,8 @@ def receiver(request: HttpRequest) -> HttpResponse:
             received = list(reversed(_received))
         return render(request, "demo/receiver.html", {"received": received})
     try:
-        body = json.dumps(json.loads(request.body), indent=2, ensure_ascii=False)
-    except ValueError:
+        body = json.dumps(read_json_input(request.body), indent=2, ensure_ascii=False)
+    except JSONInputError:
         body = request.body.decode("utf-8", "replace")
     entry = {
         "received_at": datetime.now(UTC),

@@ -1,8 +1,8 @@
-"""Admin for support staff: flows and executions, read-only (the site and the API change them)."""
+"""Admin for support staff: flows and executions, read-only (the site and the API change them); the workers."""
 
 from django.contrib import admin
 
-from flows.models import Execution, Flow
+from flows.models import Execution, Flow, WorkerHeartbeat
 
 
 @admin.register(Flow)
@@ -20,3 +20,18 @@ class ExecutionAdmin(admin.ModelAdmin):
     search_fields = ["id", "flow__name", "claimed_by"]
     list_select_related = ["flow", "account"]
     readonly_fields = [field.name for field in Execution._meta.fields]
+
+
+@admin.register(WorkerHeartbeat)
+class WorkerHeartbeatAdmin(admin.ModelAdmin):
+    """The running workers as they last reported; a stale one died without stopping (delete its row)."""
+
+    list_display = ["worker_id", "host", "pid", "started_at", "last_seen", "alive", "concurrency", "in_flight"]
+    readonly_fields = [field.name for field in WorkerHeartbeat._meta.fields]
+
+    @admin.display(boolean=True, description="alive (seen in the last 30 s)")
+    def alive(self, heartbeat: WorkerHeartbeat) -> bool:
+        return not heartbeat.is_stale
+
+    def has_add_permission(self, request) -> bool:
+        return False

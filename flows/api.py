@@ -20,6 +20,7 @@ from rest_framework.reverse import reverse
 from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
+from accounts.audit import AuditedViewSetMixin
 from flows import idempotency
 from flows.deliveries import replay_deliveries, replay_delivery
 from flows.delivery_log import DeliveryFilterForm, ReplayForm, as_record, csv_lines
@@ -41,7 +42,7 @@ from flows.validation import FlowValidationError
 from phonon.downloads import csv_attachment
 
 
-class FlowViewSet(AccountScopedViewSet):
+class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
     """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path."""
 
     queryset = Flow.objects.all()
@@ -140,10 +141,10 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
 
 DELIVERY_FILTERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=[choice.value for choice in DeliveryStatus]),
-    OpenApiParameter("flow", OpenApiTypes.INT),
-    OpenApiParameter("webhook", OpenApiTypes.INT),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="On the creation time: a date or an ISO date-time."),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
+    OpenApiParameter("flow", OBJECT_ID, description="One of the account's flows."),
+    OpenApiParameter("webhook", OBJECT_ID, description="One of the account's webhooks."),
+    OpenApiParameter("since", DATE_OR_DATETIME, description="On the creation time: a date or an ISO date-time."),
+    OpenApiParameter("until", DATE_OR_DATETIME, description="A date (the whole day) or an ISO date-time."),
     OpenApiParameter("cli", OpenApiTypes.STR, description="Part of the caller's number."),
     OpenApiParameter("did", OpenApiTypes.STR, description="Part of the dialled number."),
     OpenApiParameter("webhook_id", OpenApiTypes.STR, description="The Standard Webhooks `webhook-id` (msg_…)."),
@@ -172,6 +173,7 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
         return self.get_paginated_response([as_record(delivery) for delivery in page])
 
     @extend_schema(
+        operation_id="api_v1_deliveries_replay_many",  # apart from the one delivery's replay
         request=ReplayRequestSerializer,
         responses={202: inline_serializer("BulkReplayQueued", {"queued": serializers.IntegerField()})},
     )

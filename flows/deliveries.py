@@ -3,8 +3,12 @@
 When an execution ends, `enqueue_flow_end_delivery` freezes the predefined JSON body in a
 Delivery, in the same transaction. The worker calls `send_due_delivery`, which claims one due
 delivery, sends it through the one outbound client with Standard Webhooks signature headers,
-logs the attempt and schedules a retry (timeout, connection error, 429, 5xx) on
+logs the attempt and schedules a retry (timeout, connection error, 3xx, 429, 5xx) on
 WEBHOOK_RETRY_SCHEDULE, or ends it (2xx delivered; anything else failed).
+
+Redirects are not followed (Standard Webhooks): a 3xx would drop the payload (302 → GET) or
+post it somewhere the account never registered (307). It is a failed attempt, logged with its
+Location, and retried like a 5xx, so a receiver that moved can be fixed without losing calls.
 """
 
 import functools
@@ -21,13 +25,15 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from phonon import sql
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
+from phonon.logs import log_context
 from webhooks.models import AuthType, Webhook
 
+from . import metrics
 from .delivery_health import note_attempt
 from .leases import lease_end
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .variables import FLOW_KEY_PREFIX, ErrorReason
-from .widgets.webhook import error_reason_for
+from .widgets.webhook import body_text, error_reason_for
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +132,7 @@ def retry_after_seconds(result: OutboundResult, now: datetime) -> int | None:
 def is_retryable(result: OutboundResult) -> bool:
     if result.status_code is None:
         return result.error_reason in RETRYABLE_ERRORS
-    return result.status_code == 429 or result.status_code >= 500
+    return 300 <= result.status_code < 400 or result.status_code == 429 or result.status_code >= 500
 
 
 def next_status(result: OutboundResult, round_attempts: int, now: datetime) -> tuple[str, datetime | None]:
@@ -158,6 +164,7 @@ def send(delivery: Delivery) -> OutboundResult:
         data=delivery.payload.encode(),
         auth=auth,
         timeout=DELIVERY_TIMEOUT_SECONDS,
+        max_redirects=0,
         **delivery.account.url_policy(),
         max_bytes=settings.WEBHOOK_MAX_RESPONSE_BYTES,
     )
@@ -193,9 +200,10 @@ def send_due_delivery(worker_id: str) -> bool:
     if pk is None:
         return False
     delivery = Delivery.objects.select_related("webhook", "account").get(pk=pk)
-    attempted_at = timezone.now()
-    result = send(delivery)
-    record_attempt(delivery, result, attempted_at, worker_id)
+    with log_context(delivery=delivery.pk, execution=delivery.execution_id, account=delivery.account_id):
+        attempted_at = timezone.now()
+        result = send(delivery)
+        record_attempt(delivery, result, attempted_at, worker_id)
     return True
 
 
@@ -226,16 +234,18 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             duration=round(result.duration, 3),
             error_reason=error_reason_for(result) or "",
             error_detail=result.error_detail or "",
-            response_excerpt=result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES].decode("utf-8", "replace"),
+            response_excerpt=body_text(result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES], result.headers),
             replay=delivery.replay_requested,
         )
+    metrics.count_delivery(status)
     logger.info(
-        "delivery %s execution=%s status=%s code=%s error=%s",
+        "delivery %s execution=%s status=%s code=%s error=%s %s",
         delivery.message_id,
         delivery.execution_id,
         status,
         result.status_code,
         error_reason_for(result) or "-",
+        result.error_detail,
     )
 
 

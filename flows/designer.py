@@ -9,7 +9,6 @@ its errors come back keyed by dotted path for the script to put beside each fiel
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -20,6 +19,7 @@ from django.urls import reverse
 from django.views import View
 from django_summernote.widgets import SummernoteInplaceWidget
 
+from accounts import audit
 from accounts.api.errors import NOT_FOUND
 from accounts.tenancy import AccountRequiredMixin
 from flows.models import Execution, Flow
@@ -43,6 +43,7 @@ from flows.variables import (
 )
 from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, MASK, METHODS
 from phonon.lib.extraction import JSON_ROOT_PATTERN
+from phonon.lib.json_input import JSONInputError, read_json_input
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
 from phonon.lib.templating import VARIABLE_RE
 from webhooks import internal_functions
@@ -160,9 +161,9 @@ class FlowDesignerView(AccountRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int | None = None) -> JsonResponse:
         flow = self.get_flow()
         try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+            data = read_json_input(request.body or b"null")
+        except JSONInputError as error:
+            return refused_body(error)
         if not isinstance(data, dict):
             return JsonResponse({"errors": {"": ["Send the flow as a JSON object."]}}, status=400)
         submitted = {key: data[key] for key in WIDGET_FIELDS if key in data}
@@ -172,14 +173,19 @@ class FlowDesignerView(AccountRequiredMixin, View):
         except FlowValidationError as error:
             return JsonResponse({"errors": error.errors}, status=400)
         widget_ids = {widget["id"] for widget in cleaned["widgets"]}
+        created = flow is None
         with transaction.atomic():
-            if flow is None:
+            if created:
                 flow = Flow(account=request.account)
+            before = audit.snapshot(flow)
             for key in WIDGET_FIELDS:
                 setattr(flow, key, cleaned[key])
             flow.layout = clean_layout(data.get("layout"), widget_ids)
             flow.save()
-        created = self.kwargs.get("pk") is None
+            if created:
+                audit.record(request, audit.CREATED, flow)
+            else:
+                audit.record_change(request, flow, before)
         return JsonResponse(
             {
                 "id": flow.pk,
@@ -190,6 +196,12 @@ class FlowDesignerView(AccountRequiredMixin, View):
         )
 
 
+def refused_body(error: JSONInputError) -> JsonResponse:
+    """The 400 of a JSON body the page's script sent that `read_json_input` refuses, in the
+    `{"errors": {dotted path: [sentences]}}` shape the script puts beside the fields."""
+    return JsonResponse({"errors": error.errors or {"": [str(error)]}}, status=400)
+
+
 class WidgetTestView(AccountRequiredMixin, View):
     """The designer's Test button: `flows.trial.run_widget_test` with the session, answered as the
     API answers it (400 field errors under `errors`, as saving does; 404; 429 with Retry-After)."""
@@ -198,9 +210,9 @@ class WidgetTestView(AccountRequiredMixin, View):
 
     def post(self, request: HttpRequest) -> JsonResponse:
         try:
-            data = json.loads(request.body or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return JsonResponse({"errors": {"": ["The request body is not valid JSON."]}}, status=400)
+            data = read_json_input(request.body or b"null")
+        except JSONInputError as error:
+            return refused_body(error)
         try:
             return JsonResponse(run_widget_test(data, account=request.account))
         except FlowValidationError as error:

@@ -65,6 +65,8 @@ from flows.widgets.webhook import (
     send_prepared,
 )
 from phonon import sql
+from phonon.lib.storable import storable
+from phonon.logs import bind_log_context
 
 logger = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ def run_execution(execution_id, worker_id: str) -> Execution | None:
     execution = load_claimed_execution(execution_id, worker_id)
     if execution is None:
         return None
+    bind_log_context(account=execution.account_id, flow=execution.flow_id)
     run = ExecutionRun(execution, worker_id)
     try:
         status, reason = run.walk()
@@ -164,6 +167,7 @@ class ExecutionRun:
                     ExecutionStatus.FAILED,
                     f"Stopped after {MAX_STEPS} widgets: the flow's lines go round in a loop.",
                 )
+            bind_log_context(widget=widget_id)
             try:
                 line = self.run_widget(widget)
             except Exception as error:  # a bug must fail one execution, not stop the worker
@@ -273,7 +277,7 @@ class ExecutionRun:
         self.collect_background(wait=False)
         fields = {
             "status": status,
-            "failure_reason": reason,
+            "failure_reason": storable(reason),  # it may quote an exception's text
             "variables": self.variables,
             "steps": self.steps,
             "persisted_variables": self.persisted,

@@ -27,12 +27,13 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections
 from django.utils import timezone
 
-from flows import deliveries
+from flows import deliveries, metrics
 from flows.engine import run_execution
 from flows.leases import lease_end
 from flows.models import Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 from phonon import sql
+from phonon.logs import log_context
 
 logger = logging.getLogger(__name__)
 
@@ -115,6 +116,11 @@ class Worker:
         self._delivery_jobs = 0
         self._next_delivery_probe = 0.0
 
+    @property
+    def in_flight(self) -> int:
+        """Jobs in hand now (the heartbeat reports it)."""
+        return self._in_flight
+
     def stop(self) -> None:
         """Finish the work in hand, claim nothing new. Safe to call from a signal handler."""
         self.stopping.set()
@@ -130,12 +136,14 @@ class Worker:
         return True
 
     def run_claimed_execution(self, execution_id) -> None:
-        started = time.monotonic()
-        execution = run_execution(execution_id, self.worker_id)
-        duration = time.monotonic() - started
-        if execution is None:
-            logger.info("execution %s status=lost-claim duration=%.3fs", execution_id, duration)
-        else:
+        with log_context(execution=execution_id):
+            started = time.monotonic()
+            execution = run_execution(execution_id, self.worker_id)
+            duration = time.monotonic() - started
+            if execution is None:
+                logger.info("execution %s status=lost-claim duration=%.3fs", execution_id, duration)
+                return
+            metrics.count_execution(execution.status)
             logger.info(
                 "execution %s flow=%s status=%s duration=%.3fs%s",
                 execution.pk,

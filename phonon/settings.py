@@ -8,10 +8,12 @@ ImproperlyConfigured at start-up rather than failing later.
 import base64
 import hashlib
 import ipaddress
+import re
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from whitenoise.compress import Compressor
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -29,9 +31,9 @@ def env_int_list(name: str, default: str) -> list[int]:
     return values
 
 
-def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def env_networks(name: str, default: str = "") -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """A comma-separated list of CIDRs, e.g. WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8,::1/128."""
-    raw = env.str(name, default="")
+    raw = env.str(name, default=default)
     networks = []
     for part in filter(None, (p.strip() for p in raw.split(","))):
         try:
@@ -41,7 +43,21 @@ def env_networks(name: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return tuple(networks)
 
 
+def required_in_production(name: str, what: str) -> None:
+    """With DEBUG off, a setting whose development default would be unsafe must be given."""
+    if not DEBUG and not env.str(name, default="").strip():
+        raise ImproperlyConfigured(
+            f"{name} is not set: with DEBUG off (production) set it to {what} (README, section"
+            " Production), or set DEBUG=true for development."
+        )
+
+
 DEBUG = env.bool("DEBUG", default=False)
+required_in_production(
+    "SECRET_KEY",
+    "a long random secret, e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(50))'`",
+)
+required_in_production("ALLOWED_HOSTS", "the host names the site answers, e.g. phonon.example.com")
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-set-SECRET_KEY-in-production")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -55,6 +71,7 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 if env.str("SECURE_PROXY_SSL_HEADER", default=""):
     SECURE_PROXY_SSL_HEADER = (env.str("SECURE_PROXY_SSL_HEADER"), "https")
 X_FRAME_OPTIONS = "DENY"  # no page of the site is meant to be framed (clickjacking)
@@ -66,7 +83,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
-    "django.contrib.staticfiles",
+    "phonon.staticfiles.PhononStaticFilesConfig",  # django.contrib.staticfiles
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -81,13 +98,17 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes and scrapers answer before host checks and https redirects (flows.health).
+    "flows.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "phonon.storable_input.StorableInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.CurrentAccountMiddleware",
+    "phonon.logs.AccountLogContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -126,9 +147,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Shared by every web process: the API throttle counts each token's requests here. The default,
+# a table in the database (`manage.py createcachetable`, which `make serve` runs), needs nothing
+# more; e.g. CACHE_URL=redis://… takes the load off the database (django-environ's cache URLs).
+CACHES = {"default": env.cache_url("CACHE_URL", default="dbcache://phonon_cache")}
+
+# Django's four validators: new passwords (invitations, change, reset, create_account) must pass
+# them; seed_demo's demo passwords are set directly, as an operator would, and stay as they are.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "accounts:home"
@@ -140,7 +170,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))  # collectstatic writes here
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -148,6 +178,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True  # serve straight from static/ without collectstatic in dev and tests
 WHITENOISE_AUTOREFRESH = DEBUG
+# Source maps are for a developer's browser tools: not worth compressing at every start.
+WHITENOISE_SKIP_COMPRESS_EXTENSIONS = (*Compressor.SKIP_COMPRESS_EXTENSIONS, "map")
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
@@ -158,13 +190,15 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    # The API speaks JSON only (SPEC §4): a form-encoded body is 415, not half-understood.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # The API speaks JSON only (SPEC §4): a form-encoded body is 415, not half-understood. The one
+    # JSON reader refuses NUL, lone surrogates and deep nesting with a 400 naming the field.
+    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.JSONInputParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_METADATA_CLASS": "accounts.api.metadata.OptionsMetadata",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.negotiation.FormatNegotiation",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.TokenRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Phonon webhooks API",
@@ -178,10 +212,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Request and response shapes as separate components (no readOnly/writeOnly juggling in
-    # generated clients), and stable enum names instead of hashes such as Status608Enum.
+    # generated clients), and stable enum names instead of hashes such as Status608Enum; several
+    # choice sets are named `status`, so each is named after what it describes.
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "ExecutionStatusEnum": "flows.models.ExecutionStatus",
+        "ExecutionStatusEnum": "flows.models.execution.ExecutionStatus",
+        "DeliveryStatusEnum": "flows.models.delivery.DeliveryStatus",
+        "MemberStatusEnum": ["active", "pending"],
         "ReportOutcomeEnum": "reports.models.ReportOutcome",
     },
 }
@@ -205,7 +242,7 @@ if DELIVERY_DISABLE_AFTER_DAYS <= 0 or SIGNING_SECRET_OVERLAP_HOURS < 0:
     raise ImproperlyConfigured(
         "DELIVERY_DISABLE_AFTER_DAYS must be more than 0 and SIGNING_SECRET_OVERLAP_HOURS 0 or more."
     )
-# Mail (owners' delivery alerts, invitations): EMAIL_URL such as smtp+tls://user:pw@host:587;
+# Mail (owners' delivery alerts, invitations, password resets): EMAIL_URL such as smtp+tls://user:pw@host:587;
 # the default prints every message on the console (`make run`).
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Phonon webhooks <noreply@localhost>")
@@ -241,11 +278,28 @@ def _fernet_key_from_secret(secret: str) -> str:
 # key first, run `manage.py rotate_secrets`, then drop the old key).
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[_fernet_key_from_secret(SECRET_KEY)])
 
+# --- Production (SPEC §11) ------------------------------------------------------------------
+# Requests a minute (or /s, /hour, /day) per API token, /api/ and /internal/ together.
+API_RATE = env.str("API_RATE", default="600/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_RATE):
+    raise ImproperlyConfigured(f"API_RATE must be requests per period, e.g. 600/min or 20/s, got {API_RATE!r}.")
+# Who may read /metrics (the client address as accounts.client_ip reads it).
+METRICS_ALLOWED_NETWORKS = env_networks("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "phonon.logs.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "phonon.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

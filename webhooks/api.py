@@ -6,6 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import audit
 from accounts.api.schema import BODY_METHODS, ApiAutoSchema
 from accounts.api.viewsets import AccountScopedViewSet
 
@@ -21,7 +22,7 @@ from .serializers import (
 )
 
 
-class WebhookViewSet(AccountScopedViewSet):
+class WebhookViewSet(audit.AuditedViewSetMixin, AccountScopedViewSet):
     queryset = Webhook.objects.all()
     serializer_class = WebhookSerializer
 
@@ -41,6 +42,7 @@ class WebhookViewSet(AccountScopedViewSet):
         SIGNING_SECRET_OVERLAP_HOURS, so receivers can switch without a gap."""
         webhook = self.get_object()
         webhook.rotate_signing_secret()
+        audit.record(request, audit.ROTATED, webhook, changed=["signing_secret"])
         return Response(self.get_serializer(webhook).data)
 
     @extend_schema(request=None, responses=WebhookSerializer)

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.strict import StrictFieldsMixin
@@ -46,9 +47,11 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     )
     previous_secret_expires_at = serializers.SerializerMethodField()
     deliveries_disabled_at = serializers.DateTimeField(
-        read_only=True, help_text="When flow-end deliveries were disabled for failing too long (SPEC §16); null if not."
+        read_only=True,
+        allow_null=True,
+        help_text="When flow-end deliveries were disabled for failing too long (SPEC §16); null if not.",
     )
-    deliveries_failing_since = serializers.DateTimeField(read_only=True)
+    deliveries_failing_since = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Webhook
@@ -58,13 +61,16 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "deliveries_disabled_at", "deliveries_failing_since", "notes",
         ]  # fmt: skip
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_signing_secret(self, webhook: Webhook) -> str | None:
         return webhook.signing_secret if can_see_signing_secret(self.context) else None
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_previous_signing_secret(self, webhook: Webhook) -> str | None:
         secrets = webhook.signing_secrets()
         return secrets[1] if len(secrets) > 1 and can_see_signing_secret(self.context) else None
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_previous_secret_expires_at(self, webhook: Webhook) -> datetime | None:
         return webhook.previous_secret_expires_at if len(webhook.signing_secrets()) > 1 else None
 

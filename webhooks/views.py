@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from accounts import audit
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin, PostOnlyObjectView
 from phonon.lib.sanitizer import sanitize_notes
 
@@ -65,10 +66,15 @@ class WebhookFormView(AccountRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         instance = self.get_instance()
+        before = audit.snapshot(instance) if instance else None
         form = WebhookForm(request.POST, account=request.account, instance=instance)
         if not form.is_valid():
             return self.render(form, instance, status=400)
         webhook = form.save()
+        if before is None:
+            audit.record(request, audit.CREATED, webhook)
+        else:
+            audit.record_change(request, webhook, before)
         messages.success(request, f"Webhook “{webhook.name}” saved.")
         return redirect("webhooks:list")
 
@@ -88,7 +94,9 @@ class WebhookSetDefaultView(PostOnlyObjectView):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
-        set_default(webhook)
+        if not webhook.is_default:
+            set_default(webhook)
+            audit.record(request, audit.CHANGED, webhook, changed=["is_default"])
         messages.success(request, f"“{webhook.name}” is now the default webhook.")
         return redirect("webhooks:list")
 
@@ -99,6 +107,7 @@ class WebhookRotateSecretView(PostOnlyObjectView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
         webhook.rotate_signing_secret()
+        audit.record(request, audit.ROTATED, webhook, changed=["signing_secret"])
         messages.success(
             request,
             "New signing secret created. Deliveries carry both signatures until the overlap ends: "

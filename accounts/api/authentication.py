@@ -6,6 +6,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from accounts.models import ApiToken, Membership, hash_token_key
+from phonon.logs import bind_log_context
 
 LAST_USED_PRECISION = timedelta(minutes=1)
 
@@ -35,6 +36,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        bind_log_context(account=token.account_id)
         return token.user, token
 
     def authenticate_header(self, request) -> str:

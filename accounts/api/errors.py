@@ -1,5 +1,6 @@
 """Every API error is JSON with a sentence: `{"detail": …}` or DRF's field errors."""
 
+from django.conf import settings
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -8,11 +9,13 @@ NOT_FOUND = "Not found: nothing with this id exists in your account."
 
 
 def api_exception_handler(exc, context):
-    """DRF's handler, with one 404 sentence for "missing" and "another account's" alike.
+    """DRF's handler, with one 404 sentence for "missing" and "another account's" alike, and a 429 naming the limit.
 
     NOT_FOUND is the answer to object lookups (`get_object_or_404` raises a bare Http404); a
     404 that means something else raises `exceptions.NotFound` with its own sentence.
     """
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(NOT_FOUND)
+    elif isinstance(exc, exceptions.Throttled):  # DRF adds "Expected available in N seconds."
+        exc = exceptions.Throttled(exc.wait, f"Too many requests with this token: the limit is {settings.API_RATE}.")
     return drf_exception_handler(exc, context)

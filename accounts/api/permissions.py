@@ -3,6 +3,7 @@
 from rest_framework import exceptions, permissions
 
 from accounts.client_ip import get_client_ip
+from accounts.models import Role
 from accounts.whitelist import is_address_allowed
 
 
@@ -18,4 +19,13 @@ class AccountAccess(permissions.BasePermission):
             )
         if request.method not in permissions.SAFE_METHODS and not token.membership.can_write:
             raise exceptions.PermissionDenied("Viewers cannot change anything; ask an owner for the developer role.")
+        return True
+
+
+class OwnerOnly(permissions.BasePermission):
+    """Members and the audit log (SPEC §17): owners only, reads too. Put it after AccountAccess."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.auth.membership.role != Role.OWNER:
+            raise exceptions.PermissionDenied("Only the account's owners can use this endpoint.")
         return True

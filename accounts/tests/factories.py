@@ -30,8 +30,15 @@ def make_token(account: Account) -> ApiToken:
     return token
 
 
+def make_membership(account: Account) -> Membership:
+    return Membership.objects.get(user=make_member(account, Role.DEVELOPER), account=account)
+
+
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {
     "ip-whitelist-detail": make_whitelist_entry,
     "accounts:ip-whitelist-delete": make_whitelist_entry,
     "accounts:api-token-revoke": make_token,
+    "member-detail": make_membership,
+    "accounts:member-role": make_membership,
+    "accounts:member-remove": make_membership,
 }

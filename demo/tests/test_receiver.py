@@ -45,3 +45,10 @@ def test_the_demo_api_is_not_served_unless_turned_on(client, db, settings, path)
     assert client.post("/demo-api/receiver/", "{}", content_type="application/json").status_code == 404
     settings.DEMO_API = True
     assert client.get(path).status_code == 200
+
+
+def test_the_demo_receiver_keeps_a_body_too_deep_to_read_as_text(client, db, demo_api_on):
+    body = "[" * 2000 + "]" * 2000
+
+    assert client.post("/demo-api/receiver/", body, content_type="application/json").status_code == 200
+    assert "[[[[" in client.get("/demo-api/receiver/").content.decode()

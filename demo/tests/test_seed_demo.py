@@ -37,6 +37,7 @@ def test_seed_demo_creates_the_demo_and_can_run_again(db, client, demo_api_allow
     assert client.login(username="demo", password="demo-password")
     assert client.login(username="viewer", password="viewer-password")
     assert client.login(username="admin", password="admin-password")
+    assert get_user_model().objects.get(username="demo").email == "demo@example.com"  # to try a reset
     assert Flow.objects.filter(account=account).count() == 4
 
 

@@ -3,6 +3,7 @@ from .execution import Execution, ExecutionStatus
 from .flow import Flow
 from .idempotency import IdempotencyKey
 from .widget_test import WidgetTestUse
+from .worker import WorkerHeartbeat
 
 __all__ = [
     "Delivery",
@@ -13,4 +14,5 @@ __all__ = [
     "Flow",
     "IdempotencyKey",
     "WidgetTestUse",
+    "WorkerHeartbeat",
 ]

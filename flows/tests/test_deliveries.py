@@ -286,3 +286,36 @@ def test_viewers_see_no_replay_button_and_cannot_post_it(acme, default_webhook, 
     delivery = enqueue_flow_end_delivery(execution)
     assert "/replay/" not in bob_client.get(f"/executions/{execution.pk}/").content.decode()
     assert bob_client.post(f"/deliveries/{delivery.pk}/replay/").status_code == 403
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_a_failed_attempt_retried_on_the_schedule_never_followed(
+    status, acme, receiver, default_webhook, settings, caplog
+):
+    settings.WEBHOOK_RETRY_SCHEDULE = [300, 1800]
+    receiver.reply("/hook", Reply.redirect("/moved", status=status))
+    receiver.reply("/moved", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 1
+
+    assert receiver.requests_to("/moved") == []
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.PENDING
+    assert timedelta(seconds=290) < delivery.next_attempt_at - timezone.now() <= timedelta(seconds=300)
+    [attempt] = delivery.attempts.all()
+    assert (attempt.status_code, attempt.error_reason) == (status, "REDIRECTION")
+    assert attempt.error_detail == (
+        f"127.0.0.1 answered {status}, a redirect to {receiver.url('/moved')}, which is not followed."
+    )
+    assert receiver.url("/moved") in caplog.text
+
+
+def test_a_redirect_without_location_is_retried_too(acme, receiver, default_webhook):
+    receiver.reply("/hook", Reply(status=300), Reply(status=204))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 2
+    delivery = Delivery.objects.get()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    assert [(a.status_code, a.error_reason) for a in delivery.attempts.all()] == [(300, "REDIRECTION"), (204, "")]

@@ -71,6 +71,21 @@ def test_it_completes_along_line_0_with_mapped_variables(loopback_allowed, serve
     assert len(server.requests_to("/orders/1001")) == 1
 
 
+@pytest.mark.parametrize(
+    ("value", "arrives_at"),
+    [("..", "/customers/%2E%2E/orders"), (".", "/customers/%2E/orders"), ("%2E%2E", "/customers/%252E%252E/orders")],
+)
+def test_a_value_of_dots_stays_one_path_segment_on_the_wire(value, arrives_at, loopback_allowed, server):
+    server.reply("*", Reply(status=204))
+    flow = make_flow(loopback_allowed, webhook("w1", server.url("/customers/$user.key.id/orders")), end())
+    execution = queue_execution(flow)
+    Execution.objects.filter(pk=execution.pk).update(user_keys={"id": value})
+
+    run(execution)
+
+    assert [request.path for request in server.requests] == [arrives_at]
+
+
 def test_it_takes_line_1_when_the_endpoint_fails(loopback_allowed, server):
     server.reply("/orders", Reply(status=503, body="down"))
     execution = run(queue_execution(order_flow(loopback_allowed, server.url("/orders"))))
@@ -222,6 +237,20 @@ def test_an_exception_in_a_widget_fails_only_that_execution(acme):
 
     assert execution.status == "failed"
     assert "boom" in execution.failure_reason and "'a1'" in execution.failure_reason
+
+
+def test_an_exception_quoting_unstorable_text_still_fails_the_execution(acme):
+    flow = make_flow(acme)
+    error = RuntimeError("bad \x00 \ud800")
+    # The log is left out: pytest-xdist cannot send a report holding a lone surrogate.
+    with (
+        mock.patch("flows.engine.run_assign_widget", autospec=True, side_effect=error),
+        mock.patch("flows.engine.logger"),
+    ):
+        execution = run(queue_execution(flow))
+
+    assert execution.status == "failed"
+    assert "bad \ufffd \ufffd" in execution.failure_reason
 
 
 def test_it_ends_with_the_flow_end_delivery_and_the_finished_signal(acme):

@@ -44,6 +44,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
+from flows import metrics
 from flows.variables import (
     CALL_PREFIX,
     ERROR_REASON,
@@ -73,6 +74,7 @@ from phonon.lib.extraction import (
     selects_many,
 )
 from phonon.lib.outbound import OutboundResult, send_request
+from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
 from webhooks import internal_functions
@@ -257,8 +259,8 @@ def prepare_webhook_request(
 
 
 def send_prepared(prepared: PreparedRequest) -> OutboundResult:
-    """The one place flows reach the network; never raises for network trouble."""
-    return send_request(
+    """The one place flows reach the network (and count it in the metrics); never raises for network trouble."""
+    result = send_request(
         prepared.method,
         prepared.url,
         headers=prepared.headers,
@@ -271,6 +273,8 @@ def send_prepared(prepared: PreparedRequest) -> OutboundResult:
         max_bytes=prepared.max_bytes,
         resolve=prepared.resolve,
     )
+    metrics.observe_webhook_request(error_reason_for(result) or "SUCCESS", result.duration)
+    return result
 
 
 def outcome_from_result(
@@ -401,7 +405,7 @@ def _output_variables(
         RESPONSE_STATUS_CODE: None if status_code is None else str(status_code),
         RESPONSE_STATUS_TYPE: status_type(status_code),
         RESPONSE_DURATION: f"{duration:.2f}",
-        RESPONSE_RAW: _body_text(body, headers) or None,
+        RESPONSE_RAW: body_text(body, headers) or None,
         RESPONSE_ERROR: "false" if reason is None else "true",
         ERROR_REASON: reason,
     }
@@ -428,11 +432,15 @@ def _apply_mappings(
     return values, unmatched
 
 
-def _body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """The body as text, in the charset the answer declares (UTF-8 otherwise); bad bytes become U+FFFD."""
+def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
+    """The body as text, in the charset the answer declares (UTF-8 otherwise).
+
+    Bad bytes become U+FFFD, and so do NUL and lone surrogates (`storable`), which a charset
+    such as UTF-7 can produce from valid bytes.
+    """
     if not body:
         return ""
-    return body.decode(_charset(headers or {}), errors="replace")
+    return storable(body.decode(_charset(headers or {}), errors="replace"))
 
 
 def _charset(headers: Mapping[str, str]) -> str:
@@ -447,4 +455,4 @@ def _charset(headers: Mapping[str, str]) -> str:
 
 
 def _excerpt(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    return _body_text(body[:EXCERPT_BYTES], headers)
+    return body_text(body[:EXCERPT_BYTES], headers)

@@ -31,6 +31,8 @@ from jsonpath_ng.ext.string import Sub
 from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
 from lxml import etree
 
+from phonon.lib.storable import storable
+
 RESPONSE_TYPES = ("json", "xml")
 
 # `data` alone, or `data` followed by a child (`.x`), an index (`[0]`) or a descent (`..x`).
@@ -270,7 +272,16 @@ def mapping_values(save_in: str, matches: list, *, many: bool = False) -> dict[s
     `many` (see `selects_many`) says the path can select several values: then the matches are
     always the array, even one (`["a1"]`, `_count` "1", `_0` "a1"); no match still sets the
     variable to None, with `_count` "0" so a count left by an earlier answer is not reused.
+
+    Every value is `storable` text: a NUL or lone surrogate in the answer becomes U+FFFD.
     """
+    return {
+        name: None if value is None else storable(value)
+        for name, value in _mapping_values(save_in, matches, many).items()
+    }
+
+
+def _mapping_values(save_in: str, matches: list, many: bool) -> dict[str, str | None]:
     if many:
         if not matches:
             return {save_in: None, f"{save_in}_count": "0"}

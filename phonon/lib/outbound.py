@@ -9,7 +9,9 @@ What it guarantees (SPEC §5, §6):
 * ``timeout`` is a total deadline for checks, connects, redirects and reading: socket timeouts
   restart with every byte, so a timer shuts down the socket in use when the deadline passes;
 * the body is streamed and abandoned past ``max_bytes``;
-* network trouble never raises: it comes back as an ``OutboundResult`` with an error reason.
+* network trouble never raises: it comes back as an ``OutboundResult`` with an error reason;
+* the result's text (headers, final URL, error detail) is ``storable``: a NUL or lone surrogate
+  the server sent (in a Location, say) is U+FFFD; the body stays bytes, for the caller to decode.
 
 Tests patch ``send_request`` at this one point; end-to-end tests use ``phonon.lib.testing.http_server``.
 """
@@ -38,7 +40,16 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from phonon.lib.url_policy import DEFAULT_PORTS, CheckedURL, IPNetwork, Resolver, UrlPolicyError, check_url
+from phonon.lib.storable import storable
+from phonon.lib.url_policy import (
+    DEFAULT_PORTS,
+    ENCODED_DOT_SEGMENTS,
+    CheckedURL,
+    IPNetwork,
+    Resolver,
+    UrlPolicyError,
+    check_url,
+)
 
 # Why there is no answer (or none worth reading); a flow's $flow.key.error_reason takes these
 # values too (flows.variables.ErrorReason reads them here).
@@ -95,6 +106,8 @@ def send_request(
 ) -> OutboundResult:
     """Send one request (following redirects) within ``timeout`` seconds in total; never raises for network trouble.
 
+    With ``max_redirects=0`` a redirect is the answer: REDIRECTION, its Location in the detail.
+
     ``headers`` are sent as given (the caller has escaped them) over a few defaults; ``params``
     are appended to the URL's own query; a ``str`` body is sent as UTF-8; ``auth`` is HTTP Basic.
     """
@@ -116,7 +129,9 @@ def send_request(
     with _Deadline(timeout) as deadline:
         result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
     result.duration = time.monotonic() - started
-    result.error_detail = _redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url)))
+    result.error_detail = storable(_redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url))))
+    result.final_url = storable(result.final_url)
+    result.headers = {name: storable(value) for name, value in result.headers.items()}
     return result
 
 
@@ -206,7 +221,13 @@ def _follow(hop: _Hop, policy: _Policy, deadline: _Deadline, *, max_bytes: int, 
                 if hop_number < max_redirects:
                     hop = next_hop
                     continue
-                problem = f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting (to {next_url})."
+                if max_redirects:
+                    problem = (
+                        f"Stopped after {max_redirects} redirects; {checked.host} kept redirecting (to {next_url})."
+                    )
+                else:
+                    status = response.status_code
+                    problem = f"{checked.host} answered {status}, a redirect to {next_url}, which is not followed."
             return OutboundResult(
                 response.status_code,
                 headers=dict(response.headers),
@@ -614,6 +635,21 @@ class _PinnedRequest(requests.PreparedRequest):
     def __init__(self, checked: CheckedURL) -> None:
         super().__init__()
         self.checked = checked
+
+    def prepare_url(self, url: str, params: Any) -> None:
+        """requests' URL, with dot segments that were percent-encoded encoded again.
+
+        requests re-quotes the URL and so decodes "%2E" to "."; a segment "%2E%2E" (a value
+        "..", see phonon.lib.templating) would go out as "..", which the receiver resolves:
+        "/customers/%2E%2E/orders" would reach "/orders". Literal dot segments are resolved
+        before this point (RFC 3986), so any "." or ".." segment left was encoded.
+        """
+        super().prepare_url(url, params)
+        parts = urlsplit(self.url)
+        segments = parts.path.split("/")
+        if "." in segments or ".." in segments:
+            path = "/".join(ENCODED_DOT_SEGMENTS.get(segment, segment) for segment in segments)
+            self.url = urlunsplit(parts._replace(path=path))
 
 
 class _PinnedAdapter(HTTPAdapter):

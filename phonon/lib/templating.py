@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import quote, quote_plus
 
 from phonon.lib.extraction import InvalidResponse, loads_strict, parse_xml
+from phonon.lib.url_policy import ENCODED_DOT_SEGMENTS
 
 # The three namespaces of variable names; flows, reports and internal functions read them here.
 CALL_PREFIX = "$call."
@@ -116,8 +117,10 @@ def render_header(template: str, variables: Variables) -> str:
 def _url_component(value: str) -> str:
     # Nothing but unreserved characters survive, so a value is one opaque piece wherever it
     # lands (host, path segment, query key or value, fragment): '/', '?', '&', '#', '=', '+'
-    # and '%' are all encoded.
-    return quote(value, safe="")
+    # and '%' are all encoded, and so are the dots of a value that is "." or "..", which would
+    # remove or climb a path segment (in a query the receiver decodes them to the same text).
+    encoded = quote(value, safe="")
+    return ENCODED_DOT_SEGMENTS.get(encoded, encoded)
 
 
 def _form_component(value: str) -> str:
@@ -125,7 +128,7 @@ def _form_component(value: str) -> str:
 
 
 def render_url(template: str, variables: Variables) -> str:
-    """A URL: each value percent-encoded so it cannot add a path segment, query or fragment."""
+    """A URL: each value percent-encoded so it cannot add or remove a path segment, a query or a fragment."""
     return _render(template, variables, _url_component)
 
 

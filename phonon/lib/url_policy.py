@@ -24,6 +24,9 @@ Resolver = Callable[[str, int], Iterable[str | IPAddress]]
 """``resolve(host, port)`` returns the addresses of ``host``; raises ``OSError`` when it has none."""
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# The dot segments, percent-encoded: "/a/../b" is "/b" to every client and server (RFC 3986
+# 5.2.4), "/a/%2E%2E/b" keeps three segments. The templating and the outbound client use it.
+ENCODED_DOT_SEGMENTS = {".": "%2E", "..": "%2E%2E"}
 PUBLIC_ONLY = "webhooks can only call public addresses"
 
 # Ranges that Python's ipaddress flags (is_private, is_global...) miss on some 3.11 patch levels.

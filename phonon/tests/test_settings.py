@@ -11,13 +11,13 @@ import pytest
 NAMES = ("SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS", "SECURE_SSL_REDIRECT")
 
 
-def settings_under(**environment: str) -> dict:
+def settings_under(names: tuple[str, ...] = NAMES, **environment: str) -> dict:
     """The settings module as a fresh process reads it with only these variables set."""
-    env = {key: value for key, value in os.environ.items() if key not in NAMES and key != "DEBUG"}
+    env = {key: value for key, value in os.environ.items() if key not in names and key != "DEBUG"}
     env.update(environment)
     script = (
         "import json, phonon.settings as s; "
-        f"print(json.dumps({{n: getattr(s, n) for n in {NAMES!r}}} | "
+        f"print(json.dumps({{n: getattr(s, n, None) for n in {names!r}}} | "
         "{'proxy': getattr(s, 'SECURE_PROXY_SSL_HEADER', None)}))"
     )
     root = Path(__file__).resolve().parents[2]
@@ -54,3 +54,65 @@ def test_each_https_setting_can_be_set_from_the_environment(debug):
 
 def test_pages_refuse_to_be_framed(client, db):
     assert client.get("/login/")["X-Frame-Options"] == "DENY"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION_ENV = ROOT / "deploy" / "phonon.env"
+
+
+def manage(*args: str, **environment: str) -> subprocess.CompletedProcess:
+    """`manage.py ARGS` in a fresh process with only these settings (and the test's PATH)."""
+    env = {"PATH": os.environ["PATH"], **environment}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+def test_production_refuses_to_start_without_a_secret_key_or_allowed_hosts(missing):
+    given = {"DEBUG": "false", "SECRET_KEY": "s" * 50, "ALLOWED_HOSTS": "phonon.example.com"}
+    del given[missing]
+
+    result = manage("check", **given)
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"Configuration error: {missing} is not set: with DEBUG off (production)")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("API_RATE", "lots"), ("LOG_FORMAT", "xml"), ("METRICS_ALLOWED_NETWORKS", "10.0.0.300/8")]
+)
+def test_a_bad_production_setting_is_named(name, value):
+    result = manage("check", DEBUG="true", **{name: value})
+
+    assert result.returncode == 1
+    assert f"Configuration error: {name}" in result.stderr
+
+
+def production_environment() -> dict[str, str]:
+    lines = PRODUCTION_ENV.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_the_readmes_production_environment_is_deploy_phonon_env():
+    assert PRODUCTION_ENV.read_text() in (ROOT / "README.md").read_text()
+
+
+def test_check_deploy_is_clean_with_the_production_environment(tmp_path):
+    environment = {**production_environment(), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **environment)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+EMAIL = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS")
+
+
+def test_mail_prints_to_the_console_unless_email_url_says_otherwise():
+    assert settings_under(EMAIL)["EMAIL_BACKEND"].endswith("console.EmailBackend")  # make run
+    smtp = settings_under(EMAIL, EMAIL_URL="smtp+tls://user:pw@smtp.example.com:587")
+    assert smtp["EMAIL_BACKEND"].endswith("smtp.EmailBackend")
+    assert (smtp["EMAIL_HOST"], smtp["EMAIL_PORT"], smtp["EMAIL_USE_TLS"]) == ("smtp.example.com", 587, True)

@@ -49,7 +49,9 @@ class Command(BaseCommand):
         for username, password, role in DEMO_USERS:
             user = users.filter(username=username).first()
             if user is None:
-                user = users.create_user(username=username, password=password)
+                # Set directly, as an operator would: the short demo passwords skip the validators.
+                # The address lets "Forgot your password?" be tried (make run prints the mail).
+                user = users.create_user(username=username, email=f"{username}@example.com", password=password)
             if role is None:
                 user.is_staff = user.is_superuser = True
                 user.save(update_fields=["is_staff", "is_superuser"])

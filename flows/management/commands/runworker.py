@@ -2,6 +2,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
+from flows.heartbeat import Heartbeat
 from flows.worker import Worker, keep_database_connections
 
 
@@ -25,7 +26,8 @@ class Command(BaseCommand):
 
         previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
         try:
-            worker.run(once=once)
+            with Heartbeat(worker.worker_id, concurrency=concurrency, in_flight=lambda: worker.in_flight):
+                worker.run(once=once)
         finally:
             for number, handler in previous.items():
                 signal.signal(number, handler)

@@ -313,6 +313,19 @@ def test_it_stops_after_max_redirects(server: LocalHTTPServer):
     assert [request.path for request in server.requests] == ["/r0", "/r1", "/r2"]
 
 
+def test_with_no_redirects_allowed_a_redirect_is_the_answer(server: LocalHTTPServer):
+    server.reply("/hook", Reply.redirect("/elsewhere", status=307))
+
+    result = send(server.url("/hook"), "POST", data=b"{}", max_redirects=0)
+
+    assert (result.status_code, result.error_reason) == (307, REDIRECTION)
+    assert (
+        result.error_detail
+        == f"127.0.0.1 answered 307, a redirect to {server.url('/elsewhere')}, which is not followed."
+    )
+    assert [request.path for request in server.requests] == ["/hook"]
+
+
 def test_it_follows_five_redirects_by_default(server: LocalHTTPServer):
     for hop in range(5):
         server.reply(f"/r{hop}", Reply.redirect(f"/r{hop + 1}"))
@@ -792,3 +805,38 @@ def test_ok_means_a_2xx_answer_without_error():
     assert not OutboundResult(404).ok
     assert not OutboundResult(None, error_reason=TIMEOUT).ok
     assert not OutboundResult(200, error_reason=RESPONSE_TOO_LARGE).ok
+
+
+# The path as sent.
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/customers/%2E%2E/orders",
+        "/customers/%2E/orders",
+        "/customers/%2e%2E/orders",
+        "/customers/%2E%2E",
+        "/customers/%2E%2E/%2E%2E/orders?x=..",
+        "/a/%2F/b",
+        "/a/%41b",
+    ],
+)
+def test_an_encoded_path_arrives_as_sent(server: LocalHTTPServer, path: str):
+    """requests re-quotes a URL and decodes %2E back to ".", which the receiver would then
+    collapse: "/customers/%2E%2E/orders" must not arrive as "/customers/../orders"."""
+    server.reply("*", Reply(status=204))
+
+    send(server.url(path), params=[("n", "1")])
+
+    arrived = server.requests[0].path
+    expected = path.replace("%2e", "%2E").replace("%41", "A")  # other unreserved characters may be decoded
+    assert arrived == expected + ("&" if "?" in path else "?") + "n=1"
+
+
+def test_a_literal_dot_segment_in_a_url_is_still_resolved(server: LocalHTTPServer):
+    server.reply("*", Reply(status=204))
+
+    send(server.url("/customers/../orders/./1"))
+
+    assert server.requests[0].path == "/orders/1"

@@ -23,7 +23,7 @@ from phonon.lib.templating import (
 
 # Everything that could change the structure of a body, URL or header if it were not escaped.
 NASTY = 'He said "hi" & <b>left</b>, it\'s 1/2? #top a=b+c 100% \\ ]]> --> $call.cli ü €\n\r\tend'
-TRICKY_VALUES = ['"', "<", "&", "/", "?", "\n", "#", "'", "\r\n", "\\", "]]>", "--", "", " lead", NASTY]
+TRICKY_VALUES = ['"', "<", "&", "/", "?", "\n", "#", "'", "\r\n", "\\", "]]>", "--", "", " lead", ".", "..", NASTY]
 
 
 def vars_with(value: str) -> dict[str, str]:
@@ -115,7 +115,25 @@ def test_a_value_in_a_path_segment_arrives_verbatim_and_stays_one_segment(value:
     segments = parts.path.split("/")
     assert segments[:2] == ["", "orders"]
     assert segments[3] == "items"
+    assert segments[2] not in (".", "..")  # a dot segment would be removed, or climb one up
     assert unquote(segments[2]) == value
+
+
+@pytest.mark.parametrize(
+    ("template", "value", "path"),
+    [
+        ("/customers/$user.key.name/orders", "..", "/customers/%2E%2E/orders"),
+        ("/customers/$user.key.name/orders", ".", "/customers/%2E/orders"),
+        ("/customers/$user.key.name", "..", "/customers/%2E%2E"),
+        ("/customers/$user.key.name$call.cli/orders", ".", "/customers/%2E%2E/orders"),
+        ("/customers/.$user.key.name/orders", ".", "/customers/.%2E/orders"),
+        ("/customers/$user.key.name/orders", "...", "/customers/.../orders"),
+        ("/customers/$user.key.name/orders", "a.b", "/customers/a.b/orders"),
+        ("/customers/$user.key.name/orders", "../..", "/customers/..%2F../orders"),
+    ],
+)
+def test_a_value_of_dots_cannot_remove_or_climb_a_path_segment(template: str, value: str, path: str) -> None:
+    assert render_url("https://api.example.com" + template, vars_with(value)) == "https://api.example.com" + path
 
 
 @pytest.mark.parametrize("value", TRICKY_VALUES)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0001_initial"),
-        ("flows", "0003_delivery_operations"),
+        ("flows", "0004_worker_heartbeat"),
     ]
 
     operations = [

@@ -1,0 +1,72 @@
+"""A worker's heartbeat: its WorkerHeartbeat row, renewed every HEARTBEAT_SECONDS by a thread of its own.
+
+`runworker` wraps the worker's loop in `Heartbeat(...)`: the first beat is written before any
+work is claimed (so /readyz turns ready at once), a daemon thread renews `last_seen` and
+`in_flight` while the loop runs, and leaving the block (a clean stop) deletes the row. A worker
+killed outright leaves its row behind; it turns stale after 30 s (flows.models.worker) and the
+admin marks it so. Kept apart from the worker's loop so a rewrite of the loop keeps it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from flows.models import WorkerHeartbeat
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+
+
+class Heartbeat:
+    def __init__(self, worker_id: str, *, concurrency: int, in_flight: Callable[[], int]) -> None:
+        self.worker_id = worker_id
+        self.concurrency = concurrency
+        self.in_flight = in_flight
+        self.started_at = timezone.now()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._beat_until_stopped, name="heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.beat()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stopped.set()
+        self._thread.join()
+        try:
+            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+        except DatabaseError:
+            logger.exception("worker %s: could not remove its heartbeat", self.worker_id)
+
+    def beat(self) -> None:
+        """Write last_seen and in_flight now (the row is created by the first beat)."""
+        fields = {"last_seen": timezone.now(), "in_flight": self.in_flight()}
+        if not WorkerHeartbeat.objects.filter(worker_id=self.worker_id).update(**fields):
+            WorkerHeartbeat.objects.create(
+                worker_id=self.worker_id,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                started_at=self.started_at,
+                concurrency=self.concurrency,
+                **fields,
+            )
+
+    def _beat_until_stopped(self) -> None:
+        try:
+            while not self._stopped.wait(HEARTBEAT_SECONDS):
+                try:
+                    self.beat()
+                except DatabaseError:  # the database is away: try again at the next beat
+                    logger.exception("worker %s: heartbeat failed", self.worker_id)
+                    connection.close()
+        finally:
+            connection.close()
