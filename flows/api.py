@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled, ValidationError
@@ -12,12 +18,14 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
 from accounts.api.negotiation import CsvOrJsonMixin
+from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
 from accounts.audit import AuditedViewSetMixin
+from flows import idempotency
 from flows.deliveries import replay_deliveries, replay_delivery
 from flows.delivery_log import DeliveryFilterForm, ReplayForm, as_record, csv_lines
 from flows.forms import ExecutionFilterForm
-from flows.models import Delivery, DeliveryStatus, Execution, Flow
+from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
 from flows.serializers import (
     DeliveryRecordSerializer,
     ExecutionCreateSerializer,
@@ -42,7 +50,11 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
 
     @extend_schema(
         request=WidgetTestSerializer,
-        responses={200: WidgetTestResultSerializer},
+        responses={
+            200: WidgetTestResultSerializer,
+            404: OpenApiResponse(ErrorSerializer, description="No such webhook widget in the account's flows."),
+            429: OpenApiResponse(ErrorSerializer, description="Too many tests this minute; see Retry-After."),
+        },
         description=(
             "Send one webhook widget's request exactly as a call would (SPEC §13) and show the answer, "
             "each mapping's value (or suggestions) and the line a call would take. Nothing is stored. "
@@ -61,14 +73,15 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
             raise Throttled(wait=error.wait, detail=str(error))
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("flow", OpenApiTypes.INT),
-        OpenApiParameter("status", OpenApiTypes.STR, enum=["queued", "running", "completed", "failed"]),
-        OpenApiParameter("since", OpenApiTypes.DATETIME, description="A date or an ISO date-time."),
-        OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
-    ],
-    methods=["GET"],
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("flow", OBJECT_ID, description="Only this flow's executions (its id)."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=ExecutionStatus.values),
+            OpenApiParameter("since", DATE_OR_DATETIME, description="A date or an ISO date-time."),
+            OpenApiParameter("until", DATE_OR_DATETIME, description="A date (the whole day) or an ISO date-time."),
+        ]
+    )
 )
 class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
     """Runs of flows for calls. POST queues one (202); the worker runs it; GET shows the outcome."""
@@ -91,25 +104,47 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
             raise ValidationError({name: list(messages) for name, messages in filters.errors.items()})
         return filters.filter(executions)
 
-    @extend_schema(request=ExecutionCreateSerializer, responses={202: QueuedSerializer})
+    @extend_schema(
+        request=ExecutionCreateSerializer,
+        parameters=[
+            OpenApiParameter(
+                idempotency.HEADER,
+                idempotency.KEY_SCHEMA,
+                OpenApiParameter.HEADER,
+                description="Any unique text (a UUID): a retry with the same key and body starts no second "
+                "call but answers the first execution (200); kept 24 h per account.",
+            )
+        ],
+        responses={
+            202: QueuedSerializer,
+            200: OpenApiResponse(QueuedSerializer, description="The Idempotency-Key's first execution."),
+            409: OpenApiResponse(ErrorSerializer, description="The Idempotency-Key came with another body."),
+        },
+    )
     def create(self, request, *args, **kwargs):
+        key = request.headers.get(idempotency.HEADER)
+        key = None if key is None else idempotency.clean_key(key)
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        execution = serializer.save()
+        if key is None:
+            execution, created = serializer.save(), True
+        else:
+            fingerprint = idempotency.body_fingerprint(request.data)
+            execution, created = idempotency.create_once(self.account, key, fingerprint, serializer.save)
         location = reverse("execution-detail", kwargs={"pk": execution.pk}, request=request)
         return Response(
             {"id": str(execution.pk), "status": execution.status},
-            status=status.HTTP_202_ACCEPTED,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers={"Location": location},
         )
 
 
 DELIVERY_FILTERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=[choice.value for choice in DeliveryStatus]),
-    OpenApiParameter("flow", OpenApiTypes.INT),
-    OpenApiParameter("webhook", OpenApiTypes.INT),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="On the creation time: a date or an ISO date-time."),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="A date (the whole day) or an ISO date-time."),
+    OpenApiParameter("flow", OBJECT_ID, description="One of the account's flows."),
+    OpenApiParameter("webhook", OBJECT_ID, description="One of the account's webhooks."),
+    OpenApiParameter("since", DATE_OR_DATETIME, description="On the creation time: a date or an ISO date-time."),
+    OpenApiParameter("until", DATE_OR_DATETIME, description="A date (the whole day) or an ISO date-time."),
     OpenApiParameter("cli", OpenApiTypes.STR, description="Part of the caller's number."),
     OpenApiParameter("did", OpenApiTypes.STR, description="Part of the dialled number."),
     OpenApiParameter("webhook_id", OpenApiTypes.STR, description="The Standard Webhooks `webhook-id` (msg_…)."),

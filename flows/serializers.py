@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import URLValidator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.strict import StrictFieldsMixin
 from flows import deliveries
 from flows.delivery_log import REPLAYABLE_STATUSES
 from flows.models import DeliveryStatus, Execution, Flow
@@ -38,6 +37,8 @@ def flow_wire_format(flow: Flow) -> dict[str, Any]:
 
 
 class FlowSerializer(serializers.ModelSerializer):
+    refuses_unknown_fields = True  # validate_flow names them (see accounts.api.strict)
+
     class Meta:
         model = Flow
         fields = ["id", "name", "flow_end_webhook", "start", "widgets", "created_at", "updated_at"]
@@ -69,7 +70,7 @@ class FlowSerializer(serializers.ModelSerializer):
 
 
 def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
-    """A flat JSON object of short scalar values (what `$call.*` and `$user.key.*` are made of)."""
+    """A flat JSON object of short scalar values (what `$user.key.*` are made of)."""
     if not isinstance(value, dict):
         raise serializers.ValidationError(f'Send {what} as a flat JSON object, e.g. {{"name": "value"}}.')
     errors = []
@@ -83,15 +84,61 @@ def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
     return value
 
 
-class ExecutionCreateSerializer(serializers.Serializer):
+def call_text(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, allow_null=True, max_length=MAX_VALUE_LENGTH, help_text=help_text
+    )
+
+
+class CallSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The call an execution runs for (SPEC §7), any subset; each field becomes `$call.<field>`."""
+
+    cli = call_text("The caller's number.")
+    did = call_text("The number the caller dialled.")
+    callee = call_text("The number the call was put through to.")
+    incoming = serializers.BooleanField(required=False, allow_null=True, help_text="true for an inbound call.")
+    state = call_text("The call's state, e.g. answered.")
+    start = call_text("When the call started (the flow-end webhook's startTime).")
+    connect_time = call_text("When the call was connected.")
+    end_time = call_text("When the call ended (endTime).")
+    duration = serializers.IntegerField(required=False, allow_null=True, min_value=0, help_text="Seconds.")
+    hangup_cause = call_text("Why the call ended, e.g. NORMAL_CLEARING.")
+
+
+class RecordingSerializer(StrictFieldsMixin, serializers.Serializer):
+    file_name = serializers.CharField(max_length=MAX_VALUE_LENGTH)
+    public_url = serializers.URLField(max_length=MAX_VALUE_LENGTH, help_text="An http(s) URL.")
+
+    def validate_public_url(self, url: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):
+            raise serializers.ValidationError("public_url must be an http(s) URL.")
+        return url
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "maxProperties": MAX_USER_KEYS,
+        "additionalProperties": {
+            "anyOf": [{"type": "string", "maxLength": MAX_VALUE_LENGTH}, {"type": "number"}, {"type": "boolean"}],
+            "nullable": True,
+        },
+        "description": "Flat: names of letters, digits and underscores, each becoming $user.key.NAME.",
+    }
+)
+class UserKeysField(serializers.JSONField):
+    pass
+
+
+class ExecutionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
     """`{flow, call, user_keys, recordings}`: queue an execution of one of the account's flows."""
 
     flow = serializers.PrimaryKeyRelatedField(
         queryset=Flow.objects.none(), error_messages={"does_not_exist": "No flow with id {pk_value} in this account."}
     )
-    call = serializers.JSONField(required=False, default=dict, help_text=f"Any of: {', '.join(CALL_FIELDS)}.")
-    user_keys = serializers.JSONField(required=False, default=dict, help_text="A flat object of strings.")
-    recordings = serializers.JSONField(required=False, default=list, help_text="[{file_name, public_url}]")
+    call = CallSerializer(required=False)
+    user_keys = UserKeysField(required=False, default=dict)
+    recordings = RecordingSerializer(many=True, required=False, max_length=MAX_RECORDINGS)
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -99,16 +146,10 @@ class ExecutionCreateSerializer(serializers.Serializer):
         # Another account's flow id is "does not exist", exactly like a missing one.
         self.fields["flow"].queryset = Flow.objects.for_account(account) if account else Flow.objects.none()
 
-    def validate_call(self, call: Any) -> dict[str, Any]:
-        call = check_scalar_map(call, what="call")
-        unknown = sorted(set(call) - set(CALL_FIELDS))
-        if unknown:
-            raise serializers.ValidationError(
-                f"Unknown call field(s): {', '.join(unknown)}. Use any of: {', '.join(CALL_FIELDS)}."
-            )
-        if "incoming" in call and call["incoming"] not in (True, False, "true", "false", None):
-            raise serializers.ValidationError("incoming: give true or false.")
-        return call
+    def unknown_field_hint(self, name: str) -> str:
+        if name in CALL_FIELDS:
+            return f'{name} is a call field: send it inside call, e.g. {{"call": {{"{name}": …}}}}.'
+        return ""
 
     def validate_user_keys(self, user_keys: Any) -> dict[str, Any]:
         user_keys = check_scalar_map(user_keys, what="user_keys")
@@ -122,33 +163,14 @@ class ExecutionCreateSerializer(serializers.Serializer):
             )
         return user_keys
 
-    def validate_recordings(self, recordings: Any) -> list[dict[str, str]]:
-        if not isinstance(recordings, list) or len(recordings) > MAX_RECORDINGS:
-            raise serializers.ValidationError(
-                f"Send a list of at most {MAX_RECORDINGS} {{file_name, public_url}} objects."
-            )
-        check_url = URLValidator(schemes=["http", "https"])
-        cleaned = []
-        for index, item in enumerate(recordings):
-            if not isinstance(item, dict) or set(item) != {"file_name", "public_url"}:
-                raise serializers.ValidationError(f"Recording {index}: give exactly file_name and public_url.")
-            if not all(isinstance(value, str) and 0 < len(value) <= MAX_VALUE_LENGTH for value in item.values()):
-                raise serializers.ValidationError(f"Recording {index}: file_name and public_url are non-empty strings.")
-            try:
-                check_url(item["public_url"])
-            except DjangoValidationError:
-                raise serializers.ValidationError(f"Recording {index}: public_url must be an http(s) URL.")
-            cleaned.append({"file_name": item["file_name"], "public_url": item["public_url"]})
-        return cleaned
-
     def create(self, validated_data: dict[str, Any]) -> Execution:
         flow = validated_data["flow"]
         return Execution.objects.create(
             account_id=flow.account_id,
             flow=flow,
-            call=validated_data["call"],
+            call=dict(validated_data.get("call") or {}),
             user_keys=validated_data["user_keys"],
-            recordings=validated_data["recordings"],
+            recordings=[dict(recording) for recording in validated_data.get("recordings", [])],
         )
 
 
@@ -222,9 +244,13 @@ class ReplayRequestSerializer(serializers.Serializer):
 class WidgetTestSerializer(serializers.Serializer):
     """The request of `POST /api/v1/flows/test-widget/` (for the schema; flows.trial judges it)."""
 
-    config = serializers.JSONField(help_text="A webhook widget's config (SPEC §6).")
-    variables = serializers.JSONField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
-    flow = serializers.IntegerField(required=False, help_text="With widget: use that widget's stored secrets.")
+    refuses_unknown_fields = True  # flows.trial names them (see accounts.api.strict)
+
+    config = serializers.DictField(help_text="A webhook widget's config (SPEC §6).")
+    variables = serializers.DictField(required=False, help_text='Sample values: {"$call.cli": "+15550100", …}.')
+    flow = serializers.IntegerField(
+        required=False, min_value=1, help_text="With widget: use that widget's stored secrets."
+    )
     widget = serializers.CharField(required=False)
     confirm = serializers.BooleanField(
         required=False, help_text="Run an internal function that changes data for real (else it is rolled back)."

@@ -186,15 +186,15 @@ if DEBUG:
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.api.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.api.permissions.AccountAccess"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.ApiAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "accounts.api.parsers.JSONInputParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API speaks JSON only (SPEC §4): a form-encoded body is 415, not half-understood. The one
+    # JSON reader refuses NUL, lone surrogates and deep nesting with a 400 naming the field.
+    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.JSONInputParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_METADATA_CLASS": "accounts.api.metadata.OptionsMetadata",
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "accounts.api.errors.api_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.negotiation.FormatNegotiation",
@@ -211,8 +211,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # Named enums, not drf-spectacular's hash-suffixed names ("Status608Enum"); several choice sets
-    # are named `status`, so each is named after what it describes (also quiets check --deploy).
+    # Request and response shapes as separate components (no readOnly/writeOnly juggling in
+    # generated clients), and stable enum names instead of hashes such as Status608Enum; several
+    # choice sets are named `status`, so each is named after what it describes.
+    "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "ExecutionStatusEnum": "flows.models.execution.ExecutionStatus",
         "DeliveryStatusEnum": "flows.models.delivery.DeliveryStatus",

@@ -3,13 +3,14 @@
 Read-only: viewers may use both; any other method is 403 for viewers and 405 for writers.
 """
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.negotiation import CsvOrJsonMixin
+from accounts.api.negotiation import CsvOrJsonMixin, CsvRenderer
 
 from .filters import parse_filters
 from .serializers import FILTER_PARAMETERS, ReportChartsSerializer, UdfReportSerializer
@@ -35,7 +36,10 @@ class UdfReportView(CsvOrJsonMixin, ReportApiMixin, GenericAPIView):
 
     @extend_schema(
         parameters=[*FILTER_PARAMETERS, OpenApiParameter("format", str, enum=["json", "csv"])],
-        responses={200: UdfReportSerializer},
+        responses={
+            (200, "application/json"): UdfReportSerializer,
+            (200, CsvRenderer.media_type): OpenApiResponse(OpenApiTypes.STR, description="With ?format=csv."),
+        },
     )
     def get(self, request, *args, **kwargs):
         report = self.get_report(request)

@@ -3,6 +3,8 @@
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import serializers
 
+from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID
+
 from .models import ReportOutcome
 
 
@@ -56,9 +58,9 @@ class ReportChartsSerializer(serializers.Serializer):
 
 
 FILTER_PARAMETERS = [
-    OpenApiParameter("flow", int, description="Only this flow's executions (its id)."),
-    OpenApiParameter("since", str, description="From this date (YYYY-MM-DD) or date-time, inclusive."),
-    OpenApiParameter("until", str, description="To this date, inclusive (a date-time: exclusive)."),
+    OpenApiParameter("flow", OBJECT_ID, description="Only this flow's executions (its id)."),
+    OpenApiParameter("since", DATE_OR_DATETIME, description="From this date (YYYY-MM-DD) or date-time, inclusive."),
+    OpenApiParameter("until", DATE_OR_DATETIME, description="To this date, inclusive (a date-time: exclusive)."),
     OpenApiParameter("status", str, enum=ReportOutcome.values),
     OpenApiParameter("sort", str, enum=["-time", "time"], description="Newest first (default) or oldest first."),
 ]

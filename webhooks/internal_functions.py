@@ -84,11 +84,20 @@ Handler = Callable[[Any, FunctionInput], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
+class FunctionParameter:
+    """A named parameter, as the API schema documents it for `/internal/v1/<name>/`."""
+
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
 class InternalFunction:
     name: str
     description: str
     methods: tuple[str, ...]
     handler: Handler
+    parameters: tuple[FunctionParameter, ...] = ()
     # True when a call changes the account's data: a widget test then runs it in a transaction it
     # rolls back, unless the user confirms (flows.trial).
     changes_data: bool = False
@@ -240,6 +249,10 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("POST", "PUT"),
             handler=cli_pause_update,
+            parameters=(
+                FunctionParameter("number", "The Direct Dial number; default $call.did."),
+                FunctionParameter("action", "pause, unpause or toggle; default toggle."),
+            ),
             changes_data=True,
         ),
         InternalFunction(
@@ -251,6 +264,11 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("GET", "POST"),
             handler=business_hours_check,
+            parameters=(
+                FunctionParameter("hours", "Opening hours, e.g. 09:00-13:00,14:00-18:00; default 09:00-17:00."),
+                FunctionParameter("days", "Opening days, e.g. mon-fri or sat,sun; default mon-fri."),
+                FunctionParameter("timezone", "A time zone name such as Asia/Kolkata; default UTC."),
+            ),
         ),
         InternalFunction(
             name="caller_blocklist_check",
@@ -260,6 +278,7 @@ INTERNAL_FUNCTIONS: dict[str, InternalFunction] = {
             ),
             methods=("GET", "POST"),
             handler=caller_blocklist_check,
+            parameters=(FunctionParameter("number", "The caller's number; default $call.cli."),),
         ),
     )
 }

@@ -2,7 +2,10 @@
 
 from datetime import datetime
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from accounts.api.strict import StrictFieldsMixin
 
 from .models import Webhook
 from .validation import WebhookRejected, clean_webhook, save_webhook
@@ -15,7 +18,7 @@ def can_see_signing_secret(context: dict) -> bool:
     return bool(token is not None and token.membership.can_write)
 
 
-class WebhookSerializer(serializers.ModelSerializer):
+class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     # Plain char fields: the choices, the URL policy and every other rule are checked once, in
     # validation.clean_webhook, so the API and the site answer with the same sentences.
     name = serializers.CharField(required=False, allow_blank=True, max_length=None)
@@ -44,9 +47,11 @@ class WebhookSerializer(serializers.ModelSerializer):
     )
     previous_secret_expires_at = serializers.SerializerMethodField()
     deliveries_disabled_at = serializers.DateTimeField(
-        read_only=True, help_text="When flow-end deliveries were disabled for failing too long (SPEC §16); null if not."
+        read_only=True,
+        allow_null=True,
+        help_text="When flow-end deliveries were disabled for failing too long (SPEC §16); null if not.",
     )
-    deliveries_failing_since = serializers.DateTimeField(read_only=True)
+    deliveries_failing_since = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Webhook
@@ -56,13 +61,16 @@ class WebhookSerializer(serializers.ModelSerializer):
             "deliveries_disabled_at", "deliveries_failing_since", "notes",
         ]  # fmt: skip
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_signing_secret(self, webhook: Webhook) -> str | None:
         return webhook.signing_secret if can_see_signing_secret(self.context) else None
 
+    @extend_schema_field(serializers.CharField(allow_null=True))
     def get_previous_signing_secret(self, webhook: Webhook) -> str | None:
         secrets = webhook.signing_secrets()
         return secrets[1] if len(secrets) > 1 and can_see_signing_secret(self.context) else None
 
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
     def get_previous_secret_expires_at(self, webhook: Webhook) -> datetime | None:
         return webhook.previous_secret_expires_at if len(webhook.signing_secrets()) > 1 else None
 
@@ -80,7 +88,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         return save_webhook(self.context["account"], validated_data, instance=instance)
 
 
-class UrlCheckSerializer(serializers.Serializer):
+class UrlCheckSerializer(StrictFieldsMixin, serializers.Serializer):
     url = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 

@@ -4,6 +4,7 @@
 from rest_framework import exceptions
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.response import Response
 
 
 class FormatNegotiation(DefaultContentNegotiation):
@@ -36,7 +37,9 @@ class CsvOrJsonMixin:
     def wants_csv(self) -> bool:
         return self.request.accepted_renderer.format == CsvRenderer.format
 
-    def handle_exception(self, exc):
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = JSONRenderer.media_type
-        return super().handle_exception(exc)
+    def finalize_response(self, request, response, *args, **kwargs):
+        # Only the CSV itself is streamed as CSV; errors and OPTIONS (DRF Responses) stay JSON.
+        if isinstance(response, Response) and getattr(request, "accepted_renderer", None) is not None:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)

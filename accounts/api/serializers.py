@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from accounts.api.strict import StrictFieldsMixin
 from accounts.cidr import normalise_cidr
 from accounts.models import Account, AuditEntry, IpWhitelistEntry, Membership, Role
 
@@ -13,7 +14,7 @@ class AccountSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IpWhitelistEntrySerializer(serializers.ModelSerializer):
+class IpWhitelistEntrySerializer(StrictFieldsMixin, serializers.ModelSerializer):
     class Meta:
         model = IpWhitelistEntry
         fields = ["id", "cidr", "label"]

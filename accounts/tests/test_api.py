@@ -141,3 +141,38 @@ def test_using_a_token_records_when_it_was_last_used(alice, acme, client):
     client.get("/api/v1/account/", HTTP_AUTHORIZATION=f"Token {key}")
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+@pytest.mark.parametrize("page", ["", "0", "last", "abc"])
+def test_a_page_that_is_not_a_number_from_1_is_a_404(alice_api, page):
+    response = alice_api.get(f"/api/v1/ip-whitelist/?page={page}")
+
+    assert response.status_code == 404
+    assert "pages are numbered from 1" in response.json()["detail"]
+
+
+def test_options_describes_an_action_without_a_serializer(alice_api, alice, acme):
+    response = alice_api.options("/api/v1/deliveries/1/replay/")
+
+    assert response.status_code == 200
+    assert "actions" not in response.json()
+
+
+@pytest.mark.parametrize(
+    ("data", "errors"),
+    [
+        ({"cidr": "198.51.100.7", "note": "office"}, {"note": ["Unknown field. Send only: cidr, label."]}),
+        ({"cidr": 3325256711}, {"cidr": ["Give text (a JSON string)."]}),
+    ],
+)
+def test_a_whitelist_entry_with_an_unknown_field_or_type_is_refused_not_half_saved(alice_api, acme, data, errors):
+    response = alice_api.post("/api/v1/ip-whitelist/", data, format="json")
+
+    assert (response.status_code, response.json()) == (400, errors)
+    assert not IpWhitelistEntry.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_a_415(alice_api):
+    response = alice_api.post("/api/v1/ip-whitelist/", {"cidr": "198.51.100.7"}, format="multipart")
+
+    assert response.status_code == 415

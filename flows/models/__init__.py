@@ -1,6 +1,7 @@
 from .delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from .execution import Execution, ExecutionStatus
 from .flow import Flow
+from .idempotency import IdempotencyKey
 from .widget_test import WidgetTestUse
 from .worker import WorkerHeartbeat
 
@@ -11,6 +12,7 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "Flow",
+    "IdempotencyKey",
     "WidgetTestUse",
     "WorkerHeartbeat",
 ]

@@ -253,3 +253,54 @@ def test_another_accounts_execution_is_not_found_nor_listed(charlie_api, acme):
 
     assert charlie_api.get(f"{EXECUTIONS}{execution.pk}/").status_code == 404
     assert charlie_api.get(EXECUTIONS).json()["results"] == []
+
+
+def test_a_call_field_sent_at_the_top_level_is_refused_naming_it_and_where_it_belongs(alice_api, acme):
+    flow = make_flow(acme)
+
+    response = alice_api.post(EXECUTIONS, {"flow": flow.pk, "cli": "+15550100", "colour": "red"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "cli": [
+            'Unknown field. cli is a call field: send it inside call, e.g. {"call": {"cli": …}}. '
+            "Send only: flow, call, user_keys, recordings."
+        ],
+        "colour": ["Unknown field. Send only: flow, call, user_keys, recordings."],
+    }
+    assert Execution.objects.count() == 0
+
+
+def test_an_unknown_call_field_is_refused_naming_the_call_fields(alice_api, acme):
+    response = alice_api.post(EXECUTIONS, execution_body(make_flow(acme), call={"clid": "+1555"}), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["call"]["clid"] == [
+        "Unknown field. Send only: cli, did, callee, incoming, state, start, connect_time, end_time, "
+        "duration, hangup_cause."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ({"cli": 15550100}, "Give text (a JSON string)."),
+        ({"incoming": "yes"}, "Give true or false."),
+        ({"duration": "42"}, "Give a whole number."),
+        ({"duration": True}, "Give a whole number."),
+    ],
+)
+def test_call_values_must_have_the_json_type_the_schema_names(alice_api, acme, call, message):
+    response = alice_api.post(EXECUTIONS, execution_body(make_flow(acme), call=call), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["call"] == {next(iter(call)): [message]}
+
+
+def test_the_call_is_stored_as_sent_with_its_types(alice_api, acme):
+    call = {"cli": "+15550100", "incoming": False, "duration": 0, "hangup_cause": None}
+
+    response = alice_api.post(EXECUTIONS, execution_body(make_flow(acme), call=call), format="json")
+
+    assert response.status_code == 202, response.json()
+    assert Execution.objects.get().call == call

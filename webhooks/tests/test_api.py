@@ -211,3 +211,21 @@ def test_it_refuses_a_url_with_a_password_in_it(alice_api, acme_with_http, serve
     assert response.status_code == 400
     assert "user name or password" in response.json()["url"][0]
     assert not Webhook.objects.exists()
+
+
+def test_a_misspelt_field_is_refused_instead_of_silently_dropped(alice_api, acme):
+    webhook = make_webhook(acme)
+
+    response = alice_api.patch(detail(webhook), {"pasword": "s3cret"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["pasword"][0].startswith("Unknown field. Send only: name, url, method, auth_type,")
+
+
+def test_what_get_answers_can_be_put_back(alice_api, acme):
+    webhook = make_webhook(acme)
+    shown = alice_api.get(detail(webhook)).json()
+
+    response = alice_api.put(detail(webhook), shown, format="json")
+
+    assert response.status_code == 200, response.json()

@@ -240,3 +240,25 @@ def test_blocklist_over_http(alice_api, acme):
 def test_every_function_documents_itself():
     for function in INTERNAL_FUNCTIONS.values():
         assert function.description and function.methods and function.variable == f"$flow.key.{function.name}"
+
+
+def test_another_method_is_a_405_whose_allow_header_names_the_functions_methods(alice_api):
+    response = alice_api.delete("/internal/v1/cli_pause_update/")
+
+    assert response.status_code == 405
+    assert response.json() == {"detail": "cli_pause_update does not accept DELETE; use POST or PUT."}
+    assert {method.strip() for method in response["Allow"].split(",")} == {"POST", "PUT", "OPTIONS"}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [([1, 2], "detail"), ("text", "detail"), ({"number": 911234}, "number"), ({"action": ["pause"]}, "action")],
+)
+def test_the_http_endpoint_refuses_a_body_the_schema_does_not_describe(alice_api, acme, data, field):
+    number = make_direct_dial(acme, number="+911234")
+
+    response = alice_api.post("/internal/v1/cli_pause_update/", data, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not DirectDialNumber.objects.get(pk=number.pk).is_paused
