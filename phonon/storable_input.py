@@ -9,7 +9,7 @@ charset the request declares, and UTF-7 turns valid bytes into one.
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 
 from phonon.errors import is_api_request
 from phonon.lib.storable import first_unstorable_field, unstorable_problem
@@ -39,8 +39,8 @@ class StorableInputMiddleware:
             return "path", problem
         fields = [(f"{name} header", [value]) for name, value in request.headers.items()]
         fields += request.GET.lists()
-        if request.method == "POST" and request.content_type in FORM_TYPES:
+        # Site forms. The API reads JSON only (its one reader checks it) and answers a form body 415
+        # unread; parsing one here would consume the stream before DRF could say so.
+        if request.method == "POST" and request.content_type in FORM_TYPES and not is_api_request(request):
             fields += request.POST.lists()
-        elif request.content_type == FORM_TYPES[0]:  # PUT and PATCH forms: only DRF parses them
-            fields += QueryDict(request.body, encoding=request.encoding).lists()
         return first_unstorable_field(fields)
