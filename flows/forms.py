@@ -3,7 +3,7 @@ deliveries log builds on the same date range (flows/delivery_log.py)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django import forms
 from django.db.models import QuerySet
@@ -19,14 +19,27 @@ def phone_number(text: str) -> str:
         raise forms.ValidationError(str(error)) from None
 
 
+def in_utc(moment: datetime | None) -> datetime | None:
+    """PostgreSQL refuses offsets such as -18:43, which Python accepts: compare in UTC."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise forms.ValidationError("That date-time is out of range.")
+
+
 class DateRangeFilterForm(forms.Form):
     """`?since=&until=` on a creation time: a date (2025-01-31: the whole day) or an ISO date-time."""
 
     since = forms.DateTimeField(required=False, help_text="A date or an ISO date-time.")
     until = forms.DateTimeField(required=False, help_text="A date (the whole day) or an ISO date-time.")
 
+    def clean_since(self):
+        return in_utc(self.cleaned_data.get("since"))
+
     def clean_until(self):
-        until = self.cleaned_data.get("until")
+        until = in_utc(self.cleaned_data.get("until"))
         raw = (self.data.get("until") or "").strip()
         if until is not None and len(raw) == len("2025-01-31"):
             until += timedelta(days=1)  # a date means up to the end of that day

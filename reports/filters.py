@@ -2,7 +2,7 @@
 the CSV export and the charts, so they all read the query string the same way."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
@@ -50,7 +50,11 @@ class DateOrDateTimeField(forms.CharField):
             moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
         if moment is None:
             raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
-        return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+        try:  # in UTC: PostgreSQL refuses offsets such as -18:43, which Python accepts
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise forms.ValidationError("That date-time is out of range.")
 
 
 class ReportFilterForm(forms.Form):
