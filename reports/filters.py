@@ -2,13 +2,14 @@
 the CSV export and the charts, so they all read the query string the same way."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account
+from flows.forms import in_utc
 from flows.models import Flow
 
 from .models import ReportOutcome
@@ -50,11 +51,7 @@ class DateOrDateTimeField(forms.CharField):
             moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
         if moment is None:
             raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
-        moment = timezone.make_aware(moment) if timezone.is_naive(moment) else moment
-        try:  # in UTC: PostgreSQL refuses offsets such as -18:43, which Python accepts
-            return moment.astimezone(UTC)
-        except OverflowError:
-            raise forms.ValidationError("That date-time is out of range.")
+        return in_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
 
 
 class ReportFilterForm(forms.Form):
