@@ -4,7 +4,7 @@ Times the first report page, a filtered page, the chart data and the full CSV ex
 a plain SELECT of the same rows in the same run, and the CSV export's memory peak for 10,000
 and for 100,000 rows (flat: the export streams in keyset chunks).
 
-Targets (printed, not asserted): first page < 300 ms, CSV >= 20,000 rows/s.
+Targets (printed, not asserted): first page and charts < 300 ms, CSV >= 20,000 rows/s.
 
 Everything runs inside one transaction that is rolled back at the end, so the benchmark leaves
 the database it runs against as it found it. `python -m benchmarks.reports_bench` runs it alone
@@ -25,6 +25,11 @@ UDF_NAMES = ("order_status", "order_id", "customer_tier", "eta_days", "agent")
 BATCH = 5_000
 PAGE_TARGET_MS = 300
 CSV_TARGET_ROWS_PER_S = 20_000
+
+
+def _verdict(median_ms: float) -> str:
+    """The page and chart target: what a person waits for when the report opens."""
+    return "[ok]" if median_ms < PAGE_TARGET_MS else f"[OVER the {PAGE_TARGET_MS} ms target]"
 
 
 def _timed(action: Callable[[], object], repeat: int = 5) -> tuple[float, float]:
@@ -207,11 +212,11 @@ def _run() -> None:
             with connection.execute_wrapper(queries):
                 assert client.get("/reports/", params).status_code == 200
             first, median = _timed(lambda params=params: client.get("/reports/", params))
-            verdict = "ok" if median < PAGE_TARGET_MS else f"OVER the {PAGE_TARGET_MS} ms target"
-            print(f"  {label:<14} first {first:6.1f} ms, median {median:6.1f} ms, {queries.count} queries  [{verdict}]")
+            timing = f"first {first:6.1f} ms, median {median:6.1f} ms"
+            print(f"  {label:<14} {timing}, {queries.count} queries  {_verdict(median)}")
         for label, params in (("charts", {}), ("charts filtered", filtered)):
             first, median = _timed(lambda params=params: client.get("/reports/charts.json", params), repeat=3)
-            print(f"  {label:<14} first {first:6.1f} ms, median {median:6.1f} ms")
+            print(f"  {label:<14} first {first:6.1f} ms, median {median:6.1f} ms  {_verdict(median)}")
 
         rows, baseline = _baseline_rows_per_second(account)
         exported, seconds = _csv_export(client)
