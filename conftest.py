@@ -164,6 +164,37 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "postgres_only: needs PostgreSQL (runs when DATABASE_URL is postgres://…)")
+    config.addinivalue_line("markers", "restarts_database: restarts PostgreSQL, so runs alone among this run's tests")
+
+
+_restarts_seen = {"count": ""}
+
+
+@pytest.fixture(autouse=True)
+def database_restart_lock(request) -> Iterator[None]:
+    """A test marked restarts_database waits for the tests running beside it (pytest-xdist) to end,
+    and none starts until it is done: they share this run's lock file, it holds it alone. It then
+    counts a restart in the file, and the other processes drop their dead connections."""
+    import fcntl
+    import os
+    import tempfile
+
+    from django.db import connections
+
+    run = getattr(request.config, "workerinput", {}).get("testrunuid", str(os.getpid()))
+    alone = request.node.get_closest_marker("restarts_database") is not None
+    with open(os.path.join(tempfile.gettempdir(), f"phonon-tests-{run}.lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        lock.seek(0)
+        restarts = lock.read()
+        if restarts != _restarts_seen["count"]:
+            _restarts_seen["count"] = restarts
+            connections.close_all()
+        yield
+        if alone:
+            lock.write("1")
+            lock.flush()
+            _restarts_seen["count"] = restarts + "1"
 
 
 def pytest_collection_modifyitems(config, items):

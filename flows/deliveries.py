@@ -14,6 +14,7 @@ Location, and retried like a 5xx, so a receiver that moved can be fixed without 
 import functools
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -31,7 +32,7 @@ from webhooks.models import AuthType, Webhook
 
 from . import metrics
 from .delivery_health import note_attempt
-from .leases import lease_end
+from .leases import lease_end, run_inline
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .variables import FLOW_KEY_PREFIX, ErrorReason
 from .widgets.webhook import body_text, error_reason_for
@@ -188,40 +189,55 @@ def send(delivery: Delivery) -> OutboundResult:
 
 
 @functools.cache
-def claim_statement_for_deliveries(vendor: str) -> str:
-    """The claim of claim_due_delivery(), written once per backend (phonon.sql.claim).
+def claim_statement_for_deliveries(vendor: str, many: bool = False) -> str:
+    """The claim of claim_due_delivery() (`many`: of claim_due_deliveries()), written once per backend
+    (phonon.sql.claim).
 
     `pending` is a literal, so the sub-select reads the `delivery_due` partial index (pending
     rows by next_attempt_at) instead of scanning every delivered one.
     """
     status, next_attempt_at = sql.columns(Delivery, "status", "next_attempt_at")
     due = f"{status} = {sql.literal(DeliveryStatus.PENDING)} AND {next_attempt_at} <= %s AND {sql.lease_free(Delivery)}"
-    return sql.claim(Delivery, due=due, order_by=next_attempt_at)
+    return sql.claim(Delivery, due=due, order_by=next_attempt_at, many=many)
+
+
+def _claim_params(worker_id: str) -> list:
+    adapt = connection.ops.adapt_datetimefield_value
+    now = timezone.now()
+    due_params = [adapt(now), adapt(now)]
+    return [worker_id, adapt(lease_end(now)), *due_params, *due_params]
 
 
 def claim_due_delivery(worker_id: str):
     """Claim the pending delivery due first for `worker_id`; its pk, or None when nothing is due."""
-    adapt = connection.ops.adapt_datetimefield_value
-    now = timezone.now()
-    due_params = [adapt(now), adapt(now)]
-    return sql.run_claim(
-        claim_statement_for_deliveries(connection.vendor),
-        [worker_id, adapt(lease_end(now)), *due_params, *due_params],
-        Delivery,
-    )
+    return sql.run_claim(claim_statement_for_deliveries(connection.vendor), _claim_params(worker_id), Delivery)
+
+
+def claim_due_deliveries(worker_id: str, limit: int) -> list[Delivery]:
+    """Claim up to `limit` due deliveries for `worker_id`, loaded with their webhook and account (runworker)."""
+    with connection.cursor() as cursor:
+        cursor.execute(claim_statement_for_deliveries(connection.vendor, many=True), [*_claim_params(worker_id), limit])
+        pks = [row[0] for row in cursor.fetchall()]
+    if not pks:
+        return []
+    return list(Delivery.objects.select_related("webhook", "account").filter(pk__in=pks).order_by("next_attempt_at"))
 
 
 def send_due_delivery(worker_id: str) -> bool:
-    """Claim one due delivery and make one attempt; False when nothing is due. Called by runworker."""
+    """Claim one due delivery and make one attempt, in this thread; False when nothing is due."""
     pk = claim_due_delivery(worker_id)
     if pk is None:
         return False
-    delivery = Delivery.objects.select_related("webhook", "account").get(pk=pk)
+    attempt_delivery(Delivery.objects.select_related("webhook", "account").get(pk=pk), worker_id)
+    return True
+
+
+def attempt_delivery(delivery: Delivery, worker_id: str, *, database: Callable = run_inline) -> None:
+    """One attempt of a claimed delivery: send (no database connection held), then record it through `database`."""
     with log_context(delivery=delivery.pk, execution=delivery.execution_id, account=delivery.account_id):
         attempted_at = timezone.now()
         result = send(delivery)
-        record_attempt(delivery, result, attempted_at, worker_id)
-    return True
+        database(record_attempt, delivery, result, attempted_at, worker_id)
 
 
 def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str) -> None:

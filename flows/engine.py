@@ -34,6 +34,20 @@ Recovery and delivery semantics — at least once per widget:
 Only the current claimant writes: every write is `filter(pk=…, claimed_by=worker_id).update(…)`;
 a worker that finds its claim taken over stops quietly (LeaseLost) and leaves the execution to
 the new claimant. No transaction is open while a widget runs.
+
+Where the database is used: every read and write of a run goes through the `database` callable
+the caller passes (`database(function, *args)` runs the function where a connection may be
+used). The worker passes its few database threads (flows.worker.DatabaseLane), so the threads
+that wait for webhooks never hold a connection; tests and other callers run inline. Internal-mode
+webhook widgets read the account's data, so they run there too.
+
+Poison jobs: each claim counts an attempt. A run that raises (a write the database refused, a
+bug) is not run again: its worker ends it `failed` from its stored state, which the database did
+accept (`end_after_engine_error()`); failing that, it puts it back in the queue with the error as
+`failure_reason` (`give_back()`), and the next claimant ends it so, without running a widget. An
+execution claimed more than WORKER_MAX_ATTEMPTS times (its workers died) is ended the same way.
+Either way its flow-end delivery goes out; its report rows too, unless they are what the database
+refuses (then they are left out, and the log says so).
 """
 
 from __future__ import annotations
@@ -41,17 +55,19 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
 from flows import deliveries
-from flows.leases import lease_end
+from flows.leases import lease_end, run_inline
 from flows.models import Execution, ExecutionStatus
 from flows.signals import execution_finished
 from flows.variables import initial_variables
@@ -109,21 +125,81 @@ def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
     return load_statement(db.vendor).load(db, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
 
 
-def run_execution(execution_id, worker_id: str) -> Execution | None:
+def run_execution(execution_id, worker_id: str, *, database: Callable = run_inline) -> Execution | None:
     """Run an execution claimed by `worker_id` (flows.worker) to its end; None if the claim is not ours."""
-    execution = load_claimed_execution(execution_id, worker_id)
+    execution = database(load_claimed_execution, execution_id, worker_id)
     if execution is None:
         return None
+    return run_loaded_execution(execution, worker_id, database=database)
+
+
+def run_loaded_execution(execution: Execution, worker_id: str, *, database: Callable = run_inline) -> Execution | None:
+    """Run a claimed execution loaded with its flow and account; None if the claim is no longer ours.
+
+    One claimed too often (`attempts` > WORKER_MAX_ATTEMPTS) is given up instead (see the docstring).
+    """
     bind_log_context(account=execution.account_id, flow=execution.flow_id)
-    run = ExecutionRun(execution, worker_id)
+    run = ExecutionRun(execution, worker_id, database)
     try:
+        if is_given_up(execution):
+            return run.finish(ExecutionStatus.FAILED, give_up_reason(execution), reports_may_fail=True)
         status, reason = run.walk()
         execution = run.finish(status, reason)
     except LeaseLost:
-        logger.warning("execution %s: the claim of %s expired; another worker has it now", execution_id, worker_id)
+        logger.warning("execution %s: the claim of %s expired; another worker has it now", execution.pk, worker_id)
         return None
     run.write_background_outcomes()
     return execution
+
+
+def end_after_engine_error(execution_id, worker_id: str, error: BaseException) -> Execution | None:
+    """End `failed` an execution whose run raised (a write the database refused, a bug), from what is stored.
+
+    The widgets already ran (their requests were sent), so it is not left to be claimed and run
+    again: it ends with the error as its reason, from its last stored state (which the database
+    did accept), with its flow-end delivery and report rows. Call it where the database may be used.
+    """
+    execution = load_claimed_execution(execution_id, worker_id)
+    if execution is None:
+        return None
+    reason = f"The worker could not save this execution's progress: {storable_text(error)}"
+    try:
+        return ExecutionRun(execution, worker_id).finish(ExecutionStatus.FAILED, reason, reports_may_fail=True)
+    except LeaseLost:
+        return None
+
+
+def give_back(execution_id, worker_id: str, error: BaseException) -> bool:
+    """Put a claimed execution back in the queue at once (not after the lease), noting why.
+
+    The next claimant ends it `failed` with that reason, without running its widgets again.
+    """
+    return bool(
+        Execution.objects.filter(pk=execution_id, claimed_by=worker_id, status=ExecutionStatus.RUNNING).update(
+            claimed_by="", locked_until=None, failure_reason=storable_text(error)
+        )
+    )
+
+
+def is_given_up(execution: Execution) -> bool:
+    """A claimed execution to end without running: given back after an engine error, or claimed too often."""
+    return bool(execution.failure_reason) or execution.attempts > settings.WORKER_MAX_ATTEMPTS
+
+
+def give_up_reason(execution: Execution) -> str:
+    """Why a claimed execution is ended without running: the error a worker gave it back with, or its attempts."""
+    if execution.failure_reason:
+        return execution.failure_reason
+    return (
+        f"Given up after {execution.attempts - 1} attempts (WORKER_MAX_ATTEMPTS): each worker that ran it"
+        " stopped before its end (crashed, or lost the database for longer than the lease)."
+    )
+
+
+def storable_text(error: BaseException) -> str:
+    """An error's first line, without the NUL character PostgreSQL text cannot hold."""
+    lines = (str(error) or type(error).__name__).strip().splitlines() or [type(error).__name__]
+    return lines[0].replace("\x00", "\ufffd")[:500]
 
 
 @dataclass
@@ -132,6 +208,7 @@ class ExecutionRun:
 
     execution: Execution
     worker_id: str
+    database: Callable = run_inline
     variables: dict[str, str | None] = field(init=False)
     steps: list[dict[str, Any]] = field(init=False)
     persisted: list[str] = field(init=False)
@@ -192,6 +269,8 @@ class ExecutionRun:
         elif config.get("mode") != "internal" and not config.get("wait_for_response", True):
             prepared = prepare_webhook_request(config, self.variables, account=account)
             return self.send_without_waiting(widget, config, prepared, started)
+        elif config.get("mode") == "internal":  # platform functions read the account's data
+            outcome = self.database(run_webhook_widget, config, self.variables, account=account)
         else:
             outcome = run_webhook_widget(config, self.variables, account=account)
         self.variables.update(outcome.variables)
@@ -242,6 +321,9 @@ class ExecutionRun:
         if not self.background:
             return
         self.collect_background(wait=True)
+        self.database(self._write_background_outcomes)
+
+    def _write_background_outcomes(self) -> None:
         with transaction.atomic():
             saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(steps=self.steps)
             if saved:
@@ -258,6 +340,9 @@ class ExecutionRun:
 
     def checkpoint(self, next_widget: str) -> None:
         """Save progress and renew the lease, so a recovering worker continues from `next_widget`."""
+        self.database(self._checkpoint, next_widget)
+
+    def _checkpoint(self, next_widget: str) -> None:
         saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(
             next_widget=next_widget,
             variables=self.variables,
@@ -268,7 +353,7 @@ class ExecutionRun:
         if not saved:
             raise LeaseLost
 
-    def finish(self, status: str, reason: str) -> Execution:
+    def finish(self, status: str, reason: str, *, reports_may_fail: bool = False) -> Execution:
         """End the execution in one transaction with its flow-end delivery and report rows
         (execution_finished's receiver, reports.recording).
 
@@ -285,6 +370,9 @@ class ExecutionRun:
             "locked_until": None,
             "next_widget": "",
         }
+        return self.database(self._finish, status, fields, reports_may_fail)
+
+    def _finish(self, status: str, fields: dict[str, Any], reports_may_fail: bool) -> Execution:
         execution = self.execution
         db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
         statement, model_fields = finish_statement(db.vendor)
@@ -299,7 +387,14 @@ class ExecutionRun:
                 setattr(execution, name, value)
             execution.status = ExecutionStatus(status)
             deliveries.enqueue_flow_end_delivery(execution)
-            execution_finished.send(Execution, execution=execution, first=True)
+            if not reports_may_fail:
+                execution_finished.send(Execution, execution=execution, first=True)
+                return execution
+            try:
+                with transaction.atomic():  # a savepoint: the end stands without the receivers' rows
+                    execution_finished.send(Execution, execution=execution, first=True)
+            except DatabaseError:
+                logger.exception("execution %s: its report rows were refused; it ends without them", execution.pk)
         return execution
 
 

@@ -32,20 +32,18 @@ class Heartbeat:
         self.in_flight = in_flight
         self.started_at = timezone.now()
         self._stopped = threading.Event()
+        self._first_beat = threading.Event()
         self._thread = threading.Thread(target=self._beat_until_stopped, name="heartbeat", daemon=True)
 
     def __enter__(self) -> Heartbeat:
-        self.beat()
+        """Start beating; returns once the first beat is written (or failed), so the row is there."""
         self._thread.start()
+        self._first_beat.wait()
         return self
 
     def __exit__(self, *exc_info) -> None:
         self._stopped.set()
         self._thread.join()
-        try:
-            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
-        except DatabaseError:
-            logger.exception("worker %s: could not remove its heartbeat", self.worker_id)
 
     def beat(self) -> None:
         """Write last_seen and in_flight now (the row is created by the first beat)."""
@@ -61,12 +59,27 @@ class Heartbeat:
             )
 
     def _beat_until_stopped(self) -> None:
+        """All of the heartbeat's database work, on its own thread and connection.
+
+        The worker's process then holds its lane's connections and this one, none in the main
+        thread (SPEC §12: at most WORKER_DB_CONNECTIONS).
+        """
         try:
+            self._beat_or_log()
+            self._first_beat.set()
             while not self._stopped.wait(HEARTBEAT_SECONDS):
-                try:
-                    self.beat()
-                except DatabaseError:  # the database is away: try again at the next beat
-                    logger.exception("worker %s: heartbeat failed", self.worker_id)
-                    connection.close()
+                self._beat_or_log()
+            try:
+                WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            except DatabaseError:
+                logger.exception("worker %s: could not remove its heartbeat", self.worker_id)
         finally:
+            self._first_beat.set()
+            connection.close()
+
+    def _beat_or_log(self) -> None:
+        try:
+            self.beat()
+        except DatabaseError:  # the database is away: try again at the next beat
+            logger.exception("worker %s: heartbeat failed", self.worker_id)
             connection.close()

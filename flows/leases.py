@@ -5,6 +5,7 @@ lease (`locked_until`) outlives the longest request, so only a dead worker's cla
 another worker then takes the row over.
 """
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -14,3 +15,10 @@ from django.utils import timezone
 def lease_end(now: datetime | None = None) -> datetime:
     """When a claim taken (or renewed) now expires."""
     return (now or timezone.now()) + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+
+
+def run_inline(function: Callable, *args, **kwargs):
+    """Run `function` in this thread: the `database` argument of the engine and deliveries when the
+    caller may use the database itself (tests, `send_due_delivery`); the worker passes its own
+    (flows.worker.DatabaseLane)."""
+    return function(*args, **kwargs)

@@ -181,7 +181,7 @@ class ExecutionSerializer(serializers.ModelSerializer):
         model = Execution
         fields = [
             "id", "flow", "status", "call", "variables", "steps", "failure_reason",
-            "created_at", "started_at", "finished_at",
+            "created_at", "started_at", "finished_at", "attempts",
         ]  # fmt: skip
         read_only_fields = fields
 

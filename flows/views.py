@@ -187,6 +187,7 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
             persisted=set(execution.persisted_variables or []),
             delivery=delivery,
             delivery_replay_url=reverse("flows:delivery-replay", args=[delivery["id"]]) if delivery else None,
+            max_attempts=settings.WORKER_MAX_ATTEMPTS,
             **kwargs,
         )
 

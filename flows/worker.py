@@ -1,36 +1,61 @@
 """The worker behind `manage.py runworker`: claims due executions and flow-end deliveries.
 
-The loop is short on purpose (after healthchecks' `sendalerts`): the main thread claims due
-work and hands it to a thread pool; a bounded semaphore keeps at most `concurrency` jobs in
-flight, so one slow endpoint holds up one seat, not the others. A seat's thread that finishes a
-job claims the next one itself while work keeps coming (no hand-off back to the main thread, and
-the seats claim in parallel); it gives the seat back when nothing is due. When nothing is due
-the main thread polls every POLL_SECONDS, so new work starts within 100 ms. `stop()` (SIGTERM,
-SIGINT) only sets a flag: the jobs in hand finish, nothing new is claimed, then `run()` returns.
+Capacity (SPEC §12): waiting for a webhook's answer holds no database connection.
 
-Tests call the small methods (`run_one_execution()`, `send_one_delivery()`) directly.
+- **Seats** are threads that run one job each (an execution, or one delivery attempt); at most
+  `concurrency` at once, so a slow endpoint holds up one seat, not the others. A seat sends its
+  requests through the one outbound client and never touches the database itself.
+- **The database lane** (`DatabaseLane`) is a few threads (WORKER_DB_CONNECTIONS, default 8),
+  each keeping one connection. Every claim, load, checkpoint and finish is a short task there;
+  the seats wait on its answer. However many calls are in flight, the process holds at most that
+  many connections.
+- **The loop** (the main thread) claims work in batches for the free seats, through the lane:
+  on PostgreSQL one statement claims and loads the executions (`claim_executions`); then it
+  hands each to a seat. A seat that ends wakes it at once; with nothing due it polls every
+  POLL_SECONDS, so new work starts within 100 ms.
+
+Nothing is stranded: a claim that fails (no connection, connection lost) backs off with a log
+line and tries again; a seat whose writes fail for a lost connection retries them with back-off
+(`DatabaseLane.until_done`: the result in hand is never thrown away, so a sent request is not
+sent again); a run that raises (a write the database refused, a bug) ends the execution `failed`
+from its stored state (flows.engine.end_after_engine_error), or if even that fails puts it back
+in the queue at once (give_back). `run()` returns False when any job ended in such an engine
+error (`runworker --once` then exits 1). `stop()` (SIGTERM, SIGINT) only sets a flag: the jobs
+in hand finish, nothing new is claimed, then `run()` returns.
+
+Tests call the small methods (`run_one_execution()`, `send_one_delivery()`) directly; they use
+the database in the calling thread.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import logging
 import os
+import queue
 import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, close_old_connections, connection, connections
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 from django.utils import timezone
 
-from flows import deliveries, metrics
-from flows.engine import run_execution
-from flows.leases import lease_end
-from flows.models import Execution, ExecutionStatus
+from flows import deliveries, engine, metrics
+from flows.leases import lease_end, run_inline
+from flows.models import Delivery, Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 from phonon import sql
 from phonon.logs import log_context
@@ -38,6 +63,13 @@ from phonon.logs import log_context
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.05
+# Most rows one claim statement takes: a burst fills 2,000 seats in 20 statements, and no claim
+# holds the database (or SQLite's write lock) for long.
+CLAIM_BATCH = 100
+BACKOFF_FIRST_SECONDS = 0.1
+BACKOFF_MAX_SECONDS = 5.0
+# The connection is gone or cannot be had: worth waiting for, unlike a write the database refuses.
+CONNECTION_TROUBLE = (OperationalError, InterfaceError)
 
 
 def new_worker_id() -> str:
@@ -45,17 +77,22 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def keep_database_connections(seconds: int = 300) -> None:
-    """In a worker process: pool threads keep their connection from job to job.
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
-    Reconnecting for every execution (CONN_MAX_AGE=0, right for web requests) halves the
-    worker's throughput; close_old_connections() at each job start still replaces a connection
-    that broke or grew older than this. Call before the threads start; an explicit CONN_MAX_AGE
-    in the settings wins.
-    """
-    for database in settings.DATABASES.values():
-        if not database.get("CONN_MAX_AGE"):
-            database["CONN_MAX_AGE"] = seconds
+
+# --- claiming executions ------------------------------------------------------------------------
+
+
+def _due_and_sets() -> tuple[str, str]:
+    status, started_at, attempts = sql.columns(Execution, "status", "started_at", "attempts")
+    unfinished = ", ".join(map(sql.literal, UNFINISHED_STATUSES))
+    due = f"{status} IN ({unfinished}) AND {sql.lease_free(Execution)}"
+    also_set = (
+        f"{status} = {sql.literal(ExecutionStatus.RUNNING)}, {started_at} = COALESCE({started_at}, %s),"
+        f" {attempts} = {attempts} + 1"
+    )
+    return due, also_set
 
 
 @functools.cache
@@ -66,55 +103,200 @@ def claim_statements(vendor: str) -> tuple[str, str]:
     planner reads the oldest unfinished rows from the `execution_unfinished` partial index
     instead of scanning every finished execution (see phonon.sql.claim).
     """
-    status, started_at, attempts, created_at = sql.columns(Execution, "status", "started_at", "attempts", "created_at")
-    unfinished = ", ".join(map(sql.literal, UNFINISHED_STATUSES))
-    due = f"{status} IN ({unfinished}) AND {sql.lease_free(Execution)}"
+    due, also_set = _due_and_sets()
     probe = f"SELECT 1 FROM {sql.table(Execution)} WHERE {due} LIMIT 1"  # noqa: S608
-    claim = sql.claim(
-        Execution,
-        due=due,
-        order_by=created_at,
-        also_set=f"{status} = {sql.literal(ExecutionStatus.RUNNING)}, {started_at} = COALESCE({started_at}, %s),"
-        f" {attempts} = {attempts} + 1",
-    )
-    return probe, claim
+    (created_at,) = sql.columns(Execution, "created_at")
+    return probe, sql.claim(Execution, due=due, order_by=created_at, also_set=also_set)
+
+
+@functools.cache
+def claim_and_load_statements(vendor: str) -> tuple[str | None, sql.JoinedSelect]:
+    """The statements of claim_executions(): (claim, load) on SQLite, (None, claim-and-load) on PostgreSQL.
+
+    PostgreSQL takes the claim's RETURNING rows into the join with the flow and account, so an
+    execution costs one round trip to claim and load; SQLite (in-process, no round trips, no
+    UPDATE in WITH) claims, then reads the claimed rows by primary key.
+    """
+    due, also_set = _due_and_sets()
+    (created_at,) = sql.columns(Execution, "created_at")
+    related = ("flow", "account")
+    if vendor == "postgresql":
+        claim = sql.claim(Execution, due=due, order_by=created_at, also_set=also_set, many=True, returning="*")
+        return None, sql.select_joined(Execution, related=related, rows_of=claim)
+    claim = sql.claim(Execution, due=due, order_by=created_at, also_set=also_set, many=True)
+    return claim, sql.select_joined(Execution, related=related)
+
+
+def _claim_params(worker_id: str, now) -> list:
+    adapt = connection.ops.adapt_datetimefield_value
+    return [worker_id, adapt(lease_end(now)), adapt(now), adapt(now), adapt(now)]
+
+
+def _nothing_due(now) -> bool:
+    """The idle probe: a plain read, so an idle worker does not take SQLite's write lock twenty times a second."""
+    probe, _ = claim_statements(connection.vendor)
+    with connection.cursor() as cursor:
+        cursor.execute(probe, [connection.ops.adapt_datetimefield_value(now)])
+        return cursor.fetchone() is None
 
 
 def claim_next_execution(worker_id: str, *, probe_first: bool = True):
     """Claim the oldest due execution for `worker_id`; its id, or None when nothing is due.
 
-    With `probe_first`, a plain read comes first, so an idle worker does not take SQLite's write
-    lock twenty times a second; a busy worker (its last claim found work) claims straight away.
-    The claim is phonon.sql.claim()'s one UPDATE … RETURNING; the execution turns
-    `running` in it.
+    With `probe_first`, a plain read comes first (a busy worker claims straight away). The claim
+    is phonon.sql.claim()'s one UPDATE … RETURNING; the execution turns `running` in it.
     """
-    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
-    probe, claim = claim_statements(db.vendor)
-    adapt = db.ops.adapt_datetimefield_value
     now = timezone.now()
-    if probe_first:
-        with db.cursor() as cursor:
-            cursor.execute(probe, [adapt(now)])
-            if cursor.fetchone() is None:
-                return None
-    return sql.run_claim(claim, [worker_id, adapt(lease_end(now)), adapt(now), adapt(now), adapt(now)], Execution)
+    if probe_first and _nothing_due(now):
+        return None
+    _, claim = claim_statements(connection.vendor)
+    return sql.run_claim(claim, _claim_params(worker_id, now), Execution)
+
+
+def claim_executions(worker_id: str, limit: int, *, probe_first: bool = True) -> list[Execution]:
+    """Claim up to `limit` of the oldest due executions for `worker_id`, loaded with flow and account."""
+    now = timezone.now()
+    if probe_first and _nothing_due(now):
+        return []
+    db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
+    claim, load = claim_and_load_statements(db.vendor)
+    params = [*_claim_params(worker_id, now), limit]
+    if claim is None:
+        return load.load_all(db, params)
+    with db.cursor() as cursor:
+        cursor.execute(claim, params)
+        pks = [row[0] for row in cursor.fetchall()]
+    if not pks:
+        return []
+    (pk,) = sql.columns(Execution, "id")
+    by_pk = dataclasses.replace(
+        load, sql=f"{load.sql} WHERE {sql.table(Execution)}.{pk} IN ({', '.join(['%s'] * len(pks))})"
+    )
+    return by_pk.load_all(db, pks)
+
+
+# --- the database lane --------------------------------------------------------------------------
+
+
+class DatabaseLane:
+    """Where a worker process uses the database: `size` threads, each keeping one connection.
+
+    `lane(function, *args)` runs the function on one of them and returns its result (or raises
+    its error) in the calling thread. Each thread keeps its connection from task to task
+    (reconnecting for each would halve the worker's throughput), whatever CONN_MAX_AGE says for
+    web requests; a task that fails for connection trouble closes it, so the next task connects
+    afresh. close() ends the threads, each closing its connection.
+
+    On SQLite the tasks take turns (`serial`): it lets one writer in at a time anyway, and a
+    writer that finds the lock taken waits in SQLite's busy handler, whose sleeps grow to 100 ms
+    whether or not the lock was freed meanwhile (measured: 2,000 claims took 30 s, not 2).
+    """
+
+    def __init__(self, size: int, *, serial: bool = False) -> None:
+        self.size = size
+        self._turn = threading.Lock() if serial else contextlib.nullcontext()
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve, name=f"worker-db-{n}", daemon=True) for n in range(size)]
+        for thread in self._threads:
+            thread.start()
+
+    def __call__(self, function: Callable, *args, **kwargs):
+        future: Future = Future()
+        self._tasks.put((future, function, args, kwargs))
+        return future.result()
+
+    def until_done(self, function: Callable, *args, **kwargs):
+        """As a call, tried again with back-off while the database cannot be reached.
+
+        For the writes after a request was sent: the result in hand is kept until it is saved
+        (the writes are conditional on the claim, so a retry after a lost acknowledgement finds
+        nothing to do). Gives up (raises) after WORKER_LEASE_SECONDS of trying.
+        """
+        backoff = Backoff()
+        while True:
+            try:
+                return self(function, *args, **kwargs)
+            except CONNECTION_TROUBLE as error:
+                if backoff.waited_seconds() >= settings.WORKER_LEASE_SECONDS:
+                    raise
+                delay = backoff.next_delay()
+                logger.warning("database unavailable (%s); retrying in %.1f s", first_line(error), delay)
+                time.sleep(delay)
+
+    def close(self) -> None:
+        """End the threads once the tasks given are done; each closes its connection."""
+        for _ in self._threads:
+            self._tasks.put(None)
+        for thread in self._threads:
+            thread.join()
+
+    def _serve(self) -> None:
+        try:
+            while (task := self._tasks.get()) is not None:
+                future, function, args, kwargs = task
+                try:
+                    future.set_result(self._run(function, args, kwargs))
+                except BaseException as error:  # handed to the caller, who raises it
+                    future.set_exception(error)
+        finally:
+            self._close_connection()
+
+    def _run(self, function: Callable, args: tuple, kwargs: dict):
+        try:
+            with self._turn:
+                return function(*args, **kwargs)
+        except CONNECTION_TROUBLE:
+            self._close_connection()
+            raise
+
+    @staticmethod
+    def _close_connection() -> None:
+        with contextlib.suppress(DatabaseError):
+            connection.close()
+
+
+class Backoff:
+    """Delays that double from BACKOFF_FIRST_SECONDS to BACKOFF_MAX_SECONDS, and how long it has been failing."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self.delay, self.since = 0.0, None
+
+    def next_delay(self) -> float:
+        if self.since is None:
+            self.since = time.monotonic()
+        self.delay = min(BACKOFF_MAX_SECONDS, max(BACKOFF_FIRST_SECONDS, self.delay * 2))
+        return self.delay
+
+    def waited_seconds(self) -> float:
+        return 0.0 if self.since is None else time.monotonic() - self.since
+
+
+# --- the worker ---------------------------------------------------------------------------------
 
 
 class Worker:
-    def __init__(self, *, concurrency: int = 1, worker_id: str | None = None) -> None:
+    def __init__(
+        self, *, concurrency: int = 1, worker_id: str | None = None, db_connections: int | None = None
+    ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be 1 or more")
         self.concurrency = concurrency
+        self.db_connections = db_connections or settings.WORKER_DB_CONNECTIONS
         self.worker_id = worker_id or new_worker_id()
         self.stopping = threading.Event()
-        self.seats = threading.BoundedSemaphore(concurrency)
+        self.database: Callable = run_inline  # run() switches to a DatabaseLane
+        self.until_saved: Callable = run_inline
+        self.engine_errors = 0
         self._lock = threading.Lock()
         self._in_flight = 0
-        # Deliveries are claimed inside send_due_delivery(), in a pool thread: probe for them
-        # again at once while they keep coming, else once per poll.
+        self._seat_freed = threading.Event()
+        # Deliveries are claimed while they keep coming or an execution just queued one, else
+        # once per poll: a claim is an UPDATE, not to be paid for every execution.
         self._deliveries_pending = True
-        self._delivery_jobs = 0
-        self._next_delivery_probe = 0.0
+        self._next_delivery_claim = 0.0
 
     @property
     def in_flight(self) -> int:
@@ -129,122 +311,161 @@ class Worker:
 
     def run_one_execution(self, *, probe_first: bool = True) -> bool:
         """Claim one due execution and run it in this thread; False when none is due."""
-        execution_id = claim_next_execution(self.worker_id, probe_first=probe_first)
-        if execution_id is None:
-            return False
-        self.run_claimed_execution(execution_id)
-        return True
+        claimed = claim_executions(self.worker_id, 1, probe_first=probe_first)
+        for execution in claimed:
+            self.run_claimed_execution(execution)
+        return bool(claimed)
 
-    def run_claimed_execution(self, execution_id) -> None:
-        with log_context(execution=execution_id):
-            started = time.monotonic()
-            execution = run_execution(execution_id, self.worker_id)
-            duration = time.monotonic() - started
-            if execution is None:
-                logger.info("execution %s status=lost-claim duration=%.3fs", execution_id, duration)
+    def run_claimed_execution(self, execution: Execution) -> None:
+        """Run a claimed, loaded execution; an engine error ends it `failed` (or gives it back)."""
+        with log_context(execution=execution.pk):
+            self._run_claimed_execution(execution)
+
+    def _run_claimed_execution(self, execution: Execution) -> None:
+        started = time.monotonic()
+        try:
+            ended = engine.run_loaded_execution(execution, self.worker_id, database=self.until_saved)
+        except CONNECTION_TROUBLE:
+            self._count_engine_error()
+            logger.exception("execution %s: the database stayed out of reach; its lease will expire", execution.pk)
+            return
+        except Exception as error:
+            self._count_engine_error()
+            if engine.is_given_up(execution):  # ending it already failed once: no loop of give-backs
+                logger.exception("execution %s: could not end it; its lease will expire", execution.pk)
                 return
-            metrics.count_execution(execution.status)
-            logger.info(
-                "execution %s flow=%s status=%s duration=%.3fs%s",
-                execution.pk,
-                execution.flow_id,
-                execution.status,
-                duration,
-                f" reason={execution.failure_reason!r}" if execution.failure_reason else "",
-            )
+            logger.exception("execution %s: engine error", execution.pk)
+            ended = self._end_after_engine_error(execution.pk, error)
+        duration = time.monotonic() - started
+        if ended is None:
+            logger.info("execution %s status=lost-claim duration=%.3fs", execution.pk, duration)
+            return
+        metrics.count_execution(ended.status)
+        logger.info(
+            "execution %s flow=%s status=%s duration=%.3fs attempt=%d%s",
+            ended.pk,
+            ended.flow_id,
+            ended.status,
+            duration,
+            ended.attempts,
+            f" reason={ended.failure_reason!r}" if ended.failure_reason else "",
+        )
+        if ended.flow.flow_end_webhook:
+            self._deliveries_pending = True
+
+    def _end_after_engine_error(self, execution_id, error: Exception) -> Execution | None:
+        """End it from its stored state; failing that, put it back in the queue; failing that, the lease will."""
+        try:
+            return self.database(engine.end_after_engine_error, execution_id, self.worker_id, error)
+        except Exception:
+            logger.exception("execution %s: could not end it after the engine error; giving it back", execution_id)
+        try:
+            self.database(engine.give_back, execution_id, self.worker_id, error)
+        except Exception:
+            logger.exception("execution %s: could not give it back; its lease will expire", execution_id)
+        return None
 
     def send_one_delivery(self) -> bool:
-        """Make one due flow-end delivery attempt; False when none is due."""
+        """Make one due flow-end delivery attempt in this thread; False when none is due."""
         return deliveries.send_due_delivery(self.worker_id)
+
+    def attempt_claimed_delivery(self, delivery: Delivery) -> None:
+        deliveries.attempt_delivery(delivery, self.worker_id, database=self.until_saved)
 
     # --- the loop -----------------------------------------------------------------------------
 
-    def run(self, *, once: bool = False) -> None:
-        """Work until stop() (or, with `once`, until nothing is due); then finish the jobs in hand."""
-        logger.info("worker %s started, concurrency %d%s", self.worker_id, self.concurrency, ", once" if once else "")
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="worker") as pool:
-            while not self.stopping.is_set():
-                if self.hand_out_one_job(pool):
-                    continue
-                if once and self.drained():
-                    break
-                self.stopping.wait(POLL_SECONDS)
-        logger.info("worker %s stopped", self.worker_id)
+    def run(self, *, once: bool = False) -> bool:
+        """Work until stop() (or, with `once`, until nothing is due); then finish the jobs in hand.
 
-    def hand_out_one_job(self, pool: ThreadPoolExecutor) -> bool:
-        """Give a free seat a job; False when there is nothing to do right now."""
-        if not self.seats.acquire(timeout=POLL_SECONDS):
-            return True  # every seat is busy: not idle
+        False when a job ended in an engine error (or, with `once`, the database stayed out of
+        reach for WORKER_LEASE_SECONDS).
+        """
+        logger.info(
+            "worker %s started, concurrency %d, %d database connections%s",
+            self.worker_id,
+            self.concurrency,
+            self.db_connections,
+            ", once" if once else "",
+        )
+        lane = DatabaseLane(self.db_connections, serial=connection.vendor == "sqlite")
+        self.database, self.until_saved = lane, lane.until_done
+        backoff = Backoff()
         try:
-            execution_id = claim_next_execution(self.worker_id)
-        except DatabaseError:
-            logger.exception("worker %s could not claim; retrying", self.worker_id)
-            connection.close()
-            execution_id = None
-        if execution_id is not None:
-            self._submit(pool, self.run_claimed_execution, execution_id)
-            return True
-        if self._take_delivery_probe():
-            self._submit(pool, self._delivery_job)
-            return True
-        self.seats.release()
-        return False
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="seat") as seats:
+                while not self.stopping.is_set():
+                    busy = self._in_flight
+                    if busy >= self.concurrency:
+                        self._wait_for_a_seat()
+                        continue
+                    try:
+                        jobs = self.database(self.claim_jobs, self.concurrency - busy, idle=busy == 0)
+                    except DatabaseError as error:
+                        delay = backoff.next_delay()
+                        logger.warning(
+                            "worker %s could not claim work (%s); retrying in %.1f s",
+                            self.worker_id,
+                            first_line(error),
+                            delay,
+                        )
+                        if once and backoff.waited_seconds() > settings.WORKER_LEASE_SECONDS:
+                            self._count_engine_error()
+                            break
+                        self.stopping.wait(delay)
+                        continue
+                    backoff.reset()
+                    for job, argument in jobs:
+                        self._submit(seats, job, argument)
+                    if jobs:
+                        continue
+                    if once and busy == 0:  # nothing in flight when the claim found nothing: drained
+                        break
+                    self._wait_for_a_seat()
+        finally:
+            lane.close()
+            self.database = self.until_saved = run_inline
+        logger.info("worker %s stopped", self.worker_id)
+        return self.engine_errors == 0
 
-    def drained(self) -> bool:
-        """For --once: no job in flight and no delivery due (flow-end ones appear as executions end)."""
-        with self._lock:
-            if self._in_flight:
-                return False
-        return not self.send_one_delivery()
+    def claim_jobs(self, free: int, *, idle: bool) -> list[tuple[Callable, object]]:
+        """A database task: claim work for up to `free` seats, deliveries first (at most half)."""
+        jobs: list[tuple[Callable, object]] = []
+        if self._deliveries_pending or time.monotonic() >= self._next_delivery_claim:
+            claimed = deliveries.claim_due_deliveries(self.worker_id, min(CLAIM_BATCH, max(1, free // 2)))
+            self._deliveries_pending = bool(claimed)
+            self._next_delivery_claim = time.monotonic() + POLL_SECONDS
+            jobs += [(self.attempt_claimed_delivery, delivery) for delivery in claimed]
+        if free > len(jobs):
+            try:
+                executions = claim_executions(self.worker_id, min(CLAIM_BATCH, free - len(jobs)), probe_first=idle)
+            except DatabaseError:
+                if not jobs:
+                    raise
+                logger.warning("worker %s could not claim executions; sending the deliveries claimed", self.worker_id)
+                executions = []
+            jobs += [(self.run_claimed_execution, execution) for execution in executions]
+        return jobs
 
-    def _submit(self, pool: ThreadPoolExecutor, work: Callable, *args) -> None:
+    def _wait_for_a_seat(self) -> None:
+        self._seat_freed.wait(POLL_SECONDS)
+        self._seat_freed.clear()
+
+    def _submit(self, seats: ThreadPoolExecutor, work: Callable, argument) -> None:
         with self._lock:
             self._in_flight += 1
-        pool.submit(self._job, work, *args)
+        seats.submit(self._job, work, argument)
 
-    def _job(self, work: Callable, *args) -> None:
-        """Run a job in a seat, then the next ones due, until nothing is due or the worker stops."""
+    def _job(self, work: Callable, argument) -> None:
+        """One job in a seat; one that raises is logged and counted, never kills the seat's thread."""
         try:
-            self._run_safely(work, *args)
-            while not self.stopping.is_set() and self._run_next_job_here():
-                pass
+            work(argument)
+        except Exception:
+            self._count_engine_error()
+            logger.exception("worker %s: a job failed", self.worker_id)
         finally:
             with self._lock:
                 self._in_flight -= 1
-            self.seats.release()
+            self._seat_freed.set()
 
-    def _run_next_job_here(self) -> bool:
-        """Claim and run the next job in this seat's thread; False when nothing is due (or it failed)."""
-        if self._take_delivery_probe() and self._run_safely(self._delivery_job):
-            return True
-        return self._run_safely(self.run_one_execution, probe_first=False)
-
-    def _run_safely(self, work: Callable, *args, **kwargs) -> bool:
-        """One job with a sound connection; a job that raises is logged, never kills the seat's thread."""
-        close_old_connections()
-        try:
-            return bool(work(*args, **kwargs))
-        except Exception:
-            logger.exception("worker %s: a job failed", self.worker_id)
-            return False
-        finally:
-            close_old_connections()
-
-    def _take_delivery_probe(self) -> bool:
+    def _count_engine_error(self) -> None:
         with self._lock:
-            if self._deliveries_pending or (self._delivery_jobs == 0 and time.monotonic() >= self._next_delivery_probe):
-                self._delivery_jobs += 1
-                return True
-            return False
-
-    def _delivery_job(self) -> bool:
-        found = False
-        try:
-            found = self.send_one_delivery()
-        finally:
-            with self._lock:
-                self._delivery_jobs -= 1
-                self._deliveries_pending = found
-                if not found:
-                    self._next_delivery_probe = time.monotonic() + POLL_SECONDS
-        return found
+            self.engine_errors += 1

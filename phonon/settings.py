@@ -264,6 +264,16 @@ if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
         f"WORKER_LEASE_SECONDS must be more than the {WEBHOOK_MAX_TIMEOUT_SECONDS} s webhook deadline."
     )
 
+# The worker's database connections (flows.worker.DatabaseLane): however many calls it holds in
+# flight, at most this many connections per worker process.
+WORKER_DB_CONNECTIONS = env.int("WORKER_DB_CONNECTIONS", default=8)
+if WORKER_DB_CONNECTIONS < 1:
+    raise ImproperlyConfigured("WORKER_DB_CONNECTIONS must be 1 or more.")
+# Claims of one execution before it is given up and ends `failed` (poison jobs, flows.engine).
+WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=3)
+if WORKER_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be 1 or more.")
+
 # Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
 # Serve the public demo API under /demo-api/ (demo.urls); off in production unless asked.

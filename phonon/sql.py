@@ -76,11 +76,17 @@ class JoinedSelect:
 
     def load(self, db, params: Sequence) -> Model | None:
         """The row as an instance with its related instances cached, or None when none matched."""
+        found = self.load_all(db, params)
+        return found[0] if found else None
+
+    def load_all(self, db, params: Sequence) -> list[Model]:
+        """Every row as an instance with its related instances cached."""
         with db.cursor() as cursor:
             cursor.execute(self.sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
+            rows = cursor.fetchall()
+        return [self._instance(db, row) for row in rows]
+
+    def _instance(self, db, row: Sequence) -> Model:
         instances, offset = [], 0
         for model, attnames, converters in self.parts:
             values = list(row[offset : offset + len(attnames)])
@@ -95,13 +101,18 @@ class JoinedSelect:
         return instance
 
 
-def select_joined(model: type[Model], *, related: Sequence[str], where: Sequence[str]) -> JoinedSelect:
+def select_joined(
+    model: type[Model], *, related: Sequence[str], where: Sequence[str] = (), rows_of: str = ""
+) -> JoinedSelect:
     """`model.objects.select_related(*related).get(<where> = %s…)` written once.
 
         SELECT <every column of model and each related model> FROM t
             INNER JOIN r ON r.pk = t.r_id … WHERE t.<where> = %s AND …
 
     Parameters: the `where` fields' values, prepared by the caller (get_db_prep_value()).
+    With `rows_of`, a statement that returns every column of `model` (a claim(…, returning="*")
+    on PostgreSQL), the rows read are that statement's, in the same round trip:
+    `WITH rows AS (<rows_of>) SELECT … FROM rows AS t INNER JOIN …`.
     """
     fields = [model._meta.get_field(name) for name in related]
     parts, selected = [], []
@@ -117,7 +128,12 @@ def select_joined(model: type[Model], *, related: Sequence[str], where: Sequence
         for field in fields
     )
     conditions = " AND ".join(equals(model, where, qualified=True))
-    sql = f"SELECT {', '.join(selected)} FROM {table(model)}{joins} WHERE {conditions}"  # noqa: S608
+    source = f"rows AS {table(model)}" if rows_of else table(model)
+    sql = f"SELECT {', '.join(selected)} FROM {source}{joins}"  # noqa: S608
+    if conditions:
+        sql += f" WHERE {conditions}"
+    if rows_of:
+        sql = f"WITH rows AS ({rows_of}) {sql}"
     return JoinedSelect(sql, parts, fields)
 
 
@@ -161,12 +177,18 @@ def lease_free(model: type[Model]) -> str:
     return f"({locked_until} IS NULL OR {locked_until} < %s)"
 
 
-def claim(model: type[Model], *, due: str, order_by: str, also_set: str = "") -> str:
+def claim(
+    model: type[Model], *, due: str, order_by: str, also_set: str = "", many: bool = False, returning: str = ""
+) -> str:
     """The claim of the first row of `due` (flows.leases), as one statement.
 
         UPDATE t SET claimed_by = %s, locked_until = %s[, also_set] WHERE <due>
             AND pk = (SELECT pk FROM t WHERE <due> ORDER BY <order_by> LIMIT 1 [FOR UPDATE SKIP LOCKED])
         RETURNING pk
+
+    With `many`, the first rows up to a limit (`pk IN (… LIMIT %s)`, on PostgreSQL
+    `pk = ANY(ARRAY(… LIMIT %s))`; the limit is the last parameter); `returning` replaces `pk`
+    (`*` for select_joined(rows_of=…)).
 
     One round trip, no transaction to open and close. The outer WHERE repeats `due`, so a row
     that stopped being due between the sub-select and the write is not taken (the conditional
@@ -175,18 +197,23 @@ def claim(model: type[Model], *, due: str, order_by: str, also_set: str = "") ->
     parameters, given twice. FOR UPDATE SKIP LOCKED where the database has it (PostgreSQL), so
     many workers don't queue up on the same row; SQLite runs each write statement alone, so
     there the plain sub-select is already exclusive.
-    Parameters: worker id, lease end, `also_set`'s, `due`'s, `due`'s again.
+    Parameters: worker id, lease end, `also_set`'s, `due`'s, `due`'s again[, the limit].
     """
     pk, claimed_by, locked_until = columns(model, model._meta.pk.name, "claimed_by", "locked_until")
     skip_locked = ""
     if connection.features.has_select_for_update_skip_locked:
         skip_locked = " " + connection.ops.for_update_sql(skip_locked=True)
     sets = f"{claimed_by} = %s, {locked_until} = %s" + (f", {also_set}" if also_set else "")
-    return (
-        f"UPDATE {table(model)} SET {sets} WHERE {due}"  # noqa: S608
-        f" AND {pk} = (SELECT {pk} FROM {table(model)} WHERE {due} ORDER BY {order_by} LIMIT 1{skip_locked})"
-        f" RETURNING {pk}"
-    )
+    first = f"SELECT {pk} FROM {table(model)} WHERE {due} ORDER BY {order_by} LIMIT {'%s' if many else 1}{skip_locked}"  # noqa: S608
+    if not many:
+        chosen = f"{pk} = ({first})"
+    elif connection.vendor == "postgresql":
+        # ARRAY(…) runs the sub-select once; PostgreSQL may run an IN (…) sub-select again for
+        # each row, and with SKIP LOCKED each run can pick other rows: more than the limit.
+        chosen = f"{pk} = ANY(ARRAY({first}))"
+    else:
+        chosen = f"{pk} IN ({first})"
+    return f"UPDATE {table(model)} SET {sets} WHERE {due} AND {chosen} RETURNING {returning or pk}"  # noqa: S608
 
 
 def run_claim(statement: str, params: list, model: type[Model]):

@@ -30,7 +30,7 @@ from accounts.models import ApiToken, Role
 from conftest import make_member
 from flows.models import Execution
 from flows.tests.factories import end, make_flow, webhook
-from flows.tests.test_worker import database_url, wait_until
+from flows.tests.workers import database_url, wait_until
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import Webhook
 

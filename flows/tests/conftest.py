@@ -1,4 +1,5 @@
-"""Fixtures of the flow-end delivery tests: a real local receiver as the account's default webhook."""
+"""Fixtures of the worker tests (threads_db) and of the flow-end delivery tests (a real local
+receiver as the account's default webhook)."""
 
 import ipaddress
 
@@ -28,3 +29,8 @@ def default_webhook(acme, receiver, allow_loopback):
     acme.http_support_enabled = True
     acme.save()
     return Webhook.objects.create(account=acme, name="CRM", url=receiver.url("/hook"), is_default=True)
+
+
+@pytest.fixture
+def threads_db(transactional_db):
+    """Worker threads use their own connections: the data must be committed for them to see it."""

@@ -13,7 +13,7 @@ from django.utils import timezone
 from flows import heartbeat as heartbeat_module
 from flows.heartbeat import Heartbeat
 from flows.models import WorkerHeartbeat
-from flows.tests.test_worker import wait_until
+from flows.tests.workers import wait_until
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -15,11 +12,11 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
 from django.utils import timezone
 
 from flows.models import Delivery, Execution
 from flows.tests.factories import end, make_flow, queue_execution, webhook
+from flows.tests.workers import start_worker, stop, wait_until
 from flows.worker import Worker, claim_next_execution
 from phonon.lib.testing.http_server import Reply
 from reports.models import ReportedExecution, ReportedWebhookCall
@@ -68,11 +65,6 @@ def test_the_oldest_execution_is_claimed_first(acme):
 
 
 # --- runworker in this process ---------------------------------------------------------------
-
-
-@pytest.fixture
-def threads_db(transactional_db):
-    """Worker threads use their own connections: the data must be committed for them to see it."""
 
 
 def test_runworker_once_runs_what_is_due_and_sends_the_flow_end_webhooks(threads_db, loopback_allowed, server):
@@ -124,47 +116,6 @@ def test_the_loop_returns_after_stop_and_leaves_new_work_queued(threads_db, acme
 
 
 # --- real worker processes -----------------------------------------------------------------
-
-
-def database_url() -> str:
-    database = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{database['NAME']}"
-    password = f":{database['PASSWORD']}" if database.get("PASSWORD") else ""
-    return f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-
-
-def start_worker(*args: str, **env: str) -> subprocess.Popen:
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url(),
-        "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8",
-        "LOG_LEVEL": "INFO",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "runworker", *args],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 20, what: str = "the condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out waiting for {what}.")
-        time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen) -> str:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=30)
-    return output
 
 
 def test_sigterm_finishes_the_work_in_hand_then_exits(threads_db, loopback_allowed, server):

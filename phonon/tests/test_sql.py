@@ -12,7 +12,7 @@ from flows.engine import finish_statement, load_claimed_execution
 from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 from flows.tests.factories import make_finished_execution, make_flow, queue_execution
-from flows.worker import claim_next_execution
+from flows.worker import claim_executions, claim_next_execution
 from phonon import sql
 from reports.models import ReportedExecution, ReportedWebhookCall
 from reports.recording import record_finished_execution, report_rows_for
@@ -169,6 +169,29 @@ def test_the_execution_claim_takes_the_oldest_due_execution_as_the_orm_would(acm
         assert row.locked_until > timezone.now()
         assert row.started_at >= started_at and (attempts == 1 or row.started_at == started_at)
     assert Execution.objects.get(pk=held.pk).claimed_by == "w-other"
+
+
+def test_the_batch_claim_takes_the_oldest_due_executions_and_loads_them_as_the_orm_would(acme):
+    """claim_executions(): on PostgreSQL one statement (WITH rows AS (UPDATE … RETURNING *) SELECT … JOIN)."""
+    flow = make_flow(acme)
+    now = timezone.now()
+    oldest, second, third = queue_execution(flow), queue_execution(flow), queue_execution(flow)
+    for age, execution in ((3, oldest), (2, second), (1, third)):
+        Execution.objects.filter(pk=execution.pk).update(created_at=now - timedelta(hours=age))
+    claimed(queue_execution(flow), "w-other")  # leased: not due
+
+    loaded = claim_executions("w-1", 2, probe_first=False)
+
+    assert sorted(execution.pk for execution in loaded) == sorted([oldest.pk, second.pk])
+    for execution in loaded:
+        expected = Execution.objects.select_related("flow", "account").get(pk=execution.pk)
+        assert values(execution) == values(expected)
+        assert (expected.status, expected.claimed_by, expected.attempts) == (ExecutionStatus.RUNNING, "w-1", 1)
+        with CaptureNoQueries():
+            assert values(execution.flow) == values(expected.flow)
+            assert values(execution.account) == values(expected.account)
+    assert [execution.pk for execution in claim_executions("w-1", 5)] == [third.pk]
+    assert claim_executions("w-1", 5) == []
 
 
 def test_the_delivery_claim_takes_the_pending_delivery_due_first(acme):

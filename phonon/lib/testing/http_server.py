@@ -189,6 +189,7 @@ class LocalHTTPServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 2048  # the capacity benchmark opens 2,000 connections at once (socketserver's 5 drops SYNs)
     block_on_close = False  # a client's idle keep-alive connection must not hold up stop()
     owner: LocalHTTPServer
 
