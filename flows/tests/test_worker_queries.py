@@ -19,6 +19,11 @@ TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "C
 # reports.recording (on flows.signals.execution_finished), in the transaction that ends the execution: the
 # report row's INSERT and one INSERT of the webhook step rows.
 REPORT_STATEMENTS = 2
+# webhooks.endpoints.save_requests, in the same transaction: one INSERT of the requests the calls sent
+# (the endpoint health figures). A healthy endpoint costs nothing more: the circuit breaker and the
+# busy limit are kept in this process and its heartbeat; the breaker's row is written only on a failure
+# or a probe, and a widget without a cache reads no cache entry.
+HEALTH_STATEMENTS = 1
 
 
 def statements(run) -> list[str]:
@@ -47,9 +52,13 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
 
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
-    assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls  # claim, load, finish
-    assert len(sqls) == len(claim_and_load()) + 1 + REPORT_STATEMENTS, sqls
-    assert [sql.split()[0] for sql in sqls[-REPORT_STATEMENTS:]] == ["INSERT", "INSERT"], sqls
+    # claim and load; then the finishing transaction: the execution's UPDATE, the health INSERT,
+    # the report INSERTs. Nothing between the load and the finish, while the request runs.
+    assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls
+    assert len(sqls) == len(claim_and_load()) + 1 + HEALTH_STATEMENTS + REPORT_STATEMENTS, sqls
+    finishing = sqls[len(claim_and_load()) :]
+    assert [sql.split()[0] for sql in finishing] == ["UPDATE", "INSERT", "INSERT", "INSERT"], sqls
+    assert '"webhooks_endpointrequest"' in finishing[1], sqls
 
 
 def test_an_idle_worker_probes_with_one_read_and_claims_nothing(db):
