@@ -39,7 +39,9 @@ Where the database is used: every read and write of a run goes through the `data
 the caller passes (`database(function, *args)` runs the function where a connection may be
 used). The worker passes its few database threads (flows.worker.DatabaseLane), so the threads
 that wait for webhooks never hold a connection; tests and other callers run inline. Internal-mode
-webhook widgets read the account's data, so they run there too.
+webhook widgets read the account's data, so they run there too; a webhook widget's cache and
+circuit-breaker work (SPEC §15) gets the callable in its CallContext, and the requests it sent are
+saved for the endpoint health figures in the finishing transaction.
 
 Poison jobs: each claim counts an attempt. A run that raises (a write the database refused, a
 bug) is not run again: its worker ends it `failed` from its stored state, which the database did

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from flows import metrics
 from phonon.lib import resilience
-from phonon.lib.resilience import CIRCUIT_OPEN, CLOSED, ENDPOINT_BUSY, OPEN, BreakerSettings, Circuit
+from phonon.lib.resilience import CIRCUIT_OPEN, CLOSED, ENDPOINT_BUSY, BreakerSettings, Circuit
 from webhooks.models import Endpoint, EndpointRequest, Webhook
 
 logger = logging.getLogger(__name__)
@@ -96,8 +96,8 @@ class Guard:
         key = (account_id, origin)
         with self._lock:
             circuit = self._circuits.get(key)
-            if circuit is not None and _still_open(circuit):
-                return _circuit_open(key)
+            if circuit is not None and not resilience.admit(circuit, time.time(), breaker_settings())[0]:
+                return _circuit_open(key)  # open, or its probe is out, as far as this process knows
             if self._in_flight[key] + self._elsewhere.get(key, 0) >= settings.ENDPOINT_MAX_IN_FLIGHT:
                 return Admission(
                     ENDPOINT_BUSY,
@@ -107,7 +107,7 @@ class Guard:
             if circuit is None:
                 self._in_flight[key] += 1
                 return Admission(None, *key)
-        # The open time is up, or a probe is out: the shared row decides who probes.
+        # The open time is up (or a probe was lost): the shared row decides who probes.
         allowed, probe, circuit = database(take_turn, account_id, origin)
         self.remember(key, circuit)
         if not allowed:
@@ -145,10 +145,6 @@ class Guard:
 
 
 guard = Guard()
-
-
-def _still_open(circuit: Circuit) -> bool:
-    return circuit.state == OPEN and time.time() < (circuit.opened_at or 0) + settings.CIRCUIT_OPEN_SECONDS
 
 
 def _circuit_open(key: Key) -> Admission:

@@ -229,6 +229,18 @@ def test_the_busy_limit_counts_the_other_workers_requests_in_flight(
     assert call(loopback_allowed, server.url("/x")).outcome.line == "0"
 
 
+def test_a_circuit_opened_by_another_process_is_known_here_from_the_next_heartbeat(loopback_allowed, server):
+    server.reply("/down", Reply(status=500))
+    for _ in range(5):  # another worker process's failures: the shared row only
+        endpoints.record_outcome(loopback_allowed.pk, origin(server.url("/down")), failed=True, probe=False)
+
+    Heartbeat("this-one", concurrency=8, in_flight=lambda: 0).beat()
+    done = call(loopback_allowed, server.url("/down"))
+
+    assert done.outcome.variables[ERROR_REASON] == "CIRCUIT_OPEN"
+    assert server.requests_to("/down") == []
+
+
 def test_circuits_are_per_account(loopback_allowed, globex, server, settings):
     globex.http_support_enabled = True
     globex.save()

@@ -199,9 +199,9 @@
     }
   }
 
-  /** True when the widget calls an endpoint whose circuit is open (SPEC §15): its calls fail at once. */
+  /** True when the widget waits for an endpoint whose circuit is open (SPEC §15): its calls fail at once. */
   function circuitOpen(widget) {
-    return widget.type === "webhook" && widget.config.mode === "custom" &&
+    return widget.type === "webhook" && widget.config.mode === "custom" && widget.config.wait_for_response &&
       config.openCircuits.includes(originOf(widget.config.url || ""));
   }
 
@@ -485,6 +485,7 @@
     for (const part of $$("[data-for-auth]", panel)) part.hidden = part.dataset.forAuth !== (c.auth && c.auth.type);
     for (const part of $$("[data-unless-body]", panel)) part.hidden = c.body_type === part.dataset.unlessBody;
     for (const part of $$("[data-if-wait]", panel)) part.hidden = !c.wait_for_response;
+    for (const part of $$("[data-unless-wait]", panel)) part.hidden = c.wait_for_response;
     $("#circuit-warning").hidden = !circuitOpen(widget);
   }
 
