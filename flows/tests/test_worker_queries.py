@@ -74,3 +74,19 @@ def test_each_further_webhook_widget_adds_one_checkpoint_write(loopback_allowed,
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
     assert on_executions(sqls) == [*claim_and_load(), "UPDATE", "UPDATE"], sqls
+
+
+def test_a_cache_hit_reads_its_entry_and_sends_nothing_to_count(loopback_allowed, server, fast):
+    flow = make_flow(loopback_allowed, webhook("w1", fast, cache={"ttl": 300, "key": "$call.cli"}), end())
+    queue_execution(flow)
+    assert Worker().run_one_execution(probe_first=False)  # the miss stores the answer
+    queue_execution(flow)
+
+    sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
+
+    # claim and load, the entry's SELECT, then the finish and the report rows: no health INSERT,
+    # as no request went out.
+    assert len(server.requests_to("/fast")) == 1
+    assert len(sqls) == len(claim_and_load()) + 1 + 1 + REPORT_STATEMENTS, sqls
+    read = sqls[len(claim_and_load())]
+    assert read.startswith("SELECT") and '"flows_cachedresponse"' in read, sqls

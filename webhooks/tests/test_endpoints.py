@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
 
 from webhooks import endpoints
-from webhooks.models import EndpointRequest
+from webhooks.models import Endpoint, EndpointRequest
 from webhooks.tests.factories import make_webhook
 
 ORIGIN = "https://api.example.com:443"
@@ -94,3 +95,15 @@ def test_the_webhook_page_shows_each_endpoints_health(alice_client, acme, globex
     assert f'data-origin="{ORIGIN}"' in page
     assert "1 requests, 0 errors" in page
     assert "globex" not in page
+
+
+def test_the_page_shows_a_circuit_whose_open_time_is_up_as_half_open(alice_client, acme, settings):
+    make_webhook(acme, name="Orders", url="https://api.example.com/orders")
+    for _ in range(settings.CIRCUIT_FAILURES):
+        endpoints.record_outcome(acme.pk, ORIGIN, failed=True, probe=False)
+    Endpoint.objects.update(opened_at=time.time() - settings.CIRCUIT_OPEN_SECONDS)
+
+    page = alice_client.get(reverse("webhooks:list")).content.decode()
+
+    assert ">half-open</span>" in page
+    assert endpoints.endpoint_health(acme)[0]["circuit"] == "half_open"
