@@ -63,8 +63,10 @@ def count_refused_request(reason: str) -> None:
     WEBHOOK_REQUESTS.labels(outcome=reason).inc()
 
 
-def count_circuit_change(state: str) -> None:
-    CIRCUIT_CHANGES.labels(state=state).inc()
+def count_circuit_change(state: str | None) -> None:
+    """A circuit moved to `state` (None: it did not move)."""
+    if state is not None:
+        CIRCUIT_CHANGES.labels(state=state).inc()
 
 
 def count_delivery(status: str) -> None:

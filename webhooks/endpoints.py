@@ -38,7 +38,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from flows import metrics
 from phonon.lib import resilience
 from phonon.lib.resilience import CIRCUIT_OPEN, CLOSED, ENDPOINT_BUSY, BreakerSettings, Circuit
 from webhooks.models import Endpoint, EndpointRequest, Webhook
@@ -62,6 +61,7 @@ class Admission:
     origin: str
     probe: bool = False
     detail: str = ""
+    circuit_change: str | None = None  # the state this admission moved the circuit to (half_open), for the metrics
 
 
 def breaker_settings() -> BreakerSettings:
@@ -108,23 +108,29 @@ class Guard:
                 self._in_flight[key] += 1
                 return Admission(None, *key)
         # The open time is up (or a probe was lost): the shared row decides who probes.
-        allowed, probe, circuit = database(take_turn, account_id, origin)
+        allowed, probe, circuit, change = database(take_turn, account_id, origin)
         self.remember(key, circuit)
         if not allowed:
             return _circuit_open(key)
         with self._lock:
             self._in_flight[key] += 1
-        return Admission(None, *key, probe=probe)
+        return Admission(None, *key, probe=probe, circuit_change=change)
 
-    def finish(self, admission: Admission, *, failed: bool, database) -> None:
-        """Give the seat back; a failure or a probe's outcome moves the shared circuit."""
+    def finish(self, admission: Admission, *, failed: bool, database) -> str | None:
+        """Give the seat back; a failure or a probe's outcome moves the shared circuit.
+
+        The circuit's new state when this outcome changed it (for the metrics), else None.
+        """
         key = (admission.account_id, admission.origin)
         with self._lock:
             self._in_flight[key] -= 1
             if self._in_flight[key] <= 0:
                 del self._in_flight[key]
-        if failed or admission.probe:
-            self.remember(key, database(record_outcome, *key, failed=failed, probe=admission.probe))
+        if not (failed or admission.probe):
+            return None
+        circuit, change = database(record_outcome, *key, failed=failed, probe=admission.probe)
+        self.remember(key, circuit)
+        return change
 
     def remember(self, key: Key, circuit: Circuit) -> None:
         with self._lock:
@@ -154,37 +160,41 @@ def _circuit_open(key: Key) -> Admission:
 # --- database tasks (run through the engine's `database` callable) ------------------------
 
 
-def take_turn(account_id: int, origin: str) -> tuple[bool, bool, Circuit]:
-    """Under the row's lock: may a call go now, and is it the probe? (allowed, probe, the circuit)."""
+def take_turn(account_id: int, origin: str) -> tuple[bool, bool, Circuit, str | None]:
+    """Under the row's lock: may a call go now, and is it the probe?
+
+    (allowed, probe, the circuit, its new state if this turn changed it).
+    """
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().filter(account_id=account_id, origin=origin).first()
         if endpoint is None:
-            return True, False, Circuit()
+            return True, False, Circuit(), None
         circuit = circuit_of(endpoint)
         allowed, probe, after = resilience.admit(circuit, time.time(), breaker_settings())
-        _save_circuit(endpoint, circuit, after)
-    return allowed, probe, after
+        change = _save_circuit(endpoint, circuit, after)
+    return allowed, probe, after, change
 
 
-def record_outcome(account_id: int, origin: str, *, failed: bool, probe: bool) -> Circuit:
-    """Count a failure (or a probe's outcome) against the shared circuit; the circuit after it."""
+def record_outcome(account_id: int, origin: str, *, failed: bool, probe: bool) -> tuple[Circuit, str | None]:
+    """Count a failure (or a probe's outcome) against the shared circuit: the circuit after it, and
+    its new state if this outcome changed it."""
     with transaction.atomic():
         endpoint = Endpoint.objects.select_for_update().filter(account_id=account_id, origin=origin).first()
         if endpoint is None:
             if not failed:
-                return Circuit()
+                return Circuit(), None
             Endpoint.objects.get_or_create(account_id=account_id, origin=origin)
             endpoint = Endpoint.objects.select_for_update().get(account_id=account_id, origin=origin)
         circuit = circuit_of(endpoint)
         after = resilience.record(circuit, failed=failed, probe=probe, now=time.time(), settings=breaker_settings())
-        _save_circuit(endpoint, circuit, after)
-    return after
+        change = _save_circuit(endpoint, circuit, after)
+    return after, change
 
 
-def _save_circuit(endpoint: Endpoint, before: Circuit, after: Circuit) -> None:
-    """Write the circuit if it moved; a change of state is logged and counted."""
+def _save_circuit(endpoint: Endpoint, before: Circuit, after: Circuit) -> str | None:
+    """Write the circuit if it moved; a change of state is logged, and its new state returned."""
     if after == before:
-        return
+        return None
     Endpoint.objects.filter(pk=endpoint.pk).update(
         state=after.state,
         failure_times=list(after.failure_times),
@@ -195,7 +205,8 @@ def _save_circuit(endpoint: Endpoint, before: Circuit, after: Circuit) -> None:
         logger.warning(
             "circuit %s → %s for %s (account %s)", before.state, after.state, endpoint.origin, endpoint.account_id
         )
-        metrics.count_circuit_change(after.state)
+        return after.state
+    return None
 
 
 def read_circuits() -> dict[Key, Circuit]:

@@ -369,6 +369,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 def send_guarded(prepared: PreparedRequest, *, account, origin: str, context: CallContext) -> OutboundResult:
     """One try of a call: through the origin's circuit breaker and busy limit, then noted for health."""
     admission = endpoints.guard.admit(account.pk, origin, database=context.database)
+    metrics.count_circuit_change(admission.circuit_change)
     if admission.refused:
         metrics.count_refused_request(admission.refused)
         return OutboundResult(status_code=None, error_reason=admission.refused, error_detail=admission.detail)
@@ -379,7 +380,7 @@ def send_guarded(prepared: PreparedRequest, *, account, origin: str, context: Ca
     finally:
         reason = error_reason_for(result)
         failed = resilience.is_endpoint_failure(reason, result.status_code)
-        endpoints.guard.finish(admission, failed=failed, database=context.database)
+        metrics.count_circuit_change(endpoints.guard.finish(admission, failed=failed, database=context.database))
         context.sent.append(
             {
                 "origin": origin,
