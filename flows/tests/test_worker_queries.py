@@ -1,7 +1,8 @@
 """How many statements one execution costs the worker: the machine-independent throughput figure.
 
 The worker's speed is bounded by the database work per execution (see benchmarks/flows_bench.py),
-so these counts may only go down. Transaction control (BEGIN, SAVEPOINT, COMMIT…) is left out:
+so these counts may only go down, unless a feature buys a statement on purpose and names it below
+(SPEC §15's health row: HEALTH_STATEMENTS). Transaction control (BEGIN, SAVEPOINT, COMMIT…) is left out:
 how much of it there is depends on whether a test transaction is open, not on the worker.
 """
 
