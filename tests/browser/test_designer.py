@@ -154,13 +154,20 @@ def test_assign_widgets_keep_notes_in_the_moved_notes_panel(signed_in, live_serv
 def test_the_resilience_section_saves_retries_and_cache_and_warns_of_an_open_circuit(
     signed_in, live_server, acme, screenshot, settings
 ):
-    flow = make_flow(acme, webhook("w1", "https://api.example.com/pay", method="POST", ok="w2", failed="w2"), end("w2"))
+    flow = make_flow(
+        acme,
+        webhook("w1", "https://api.example.com/pay", method="POST", ok="w3", failed="w3"),
+        webhook("w3", "https://api.example.com/log", wait_for_response=False, ok="w2", failed="w2"),
+        end("w2"),
+    )
     for _ in range(settings.CIRCUIT_FAILURES):
         endpoints.record_outcome(acme.pk, "https://api.example.com:443", failed=True, probe=False)
     page = signed_in
     designer = DesignerPage(page)
     page.goto(live_server.url + reverse("flows:designer", args=[flow.pk]))
     expect(designer.node("w1").locator(".flag.circuit-open")).to_be_visible()
+    # A request sent without waiting is not held back by the circuit: no flag.
+    expect(designer.node("w3").locator(".flag.circuit-open")).to_have_count(0)
     designer.open("w1")
     expect(page.locator("#circuit-warning")).to_be_visible()
 
