@@ -40,6 +40,15 @@ def fresh_caches_and_log_ids():
 
 
 @pytest.fixture(autouse=True)
+def fresh_endpoint_guard(monkeypatch):
+    """Each test starts with this process's view of the endpoints empty: no circuit it knows open,
+    no request in flight (webhooks.endpoints.Guard lives as long as the process)."""
+    from webhooks import endpoints
+
+    monkeypatch.setattr(endpoints, "guard", endpoints.Guard())
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """PBKDF2's ~0.4 s per password would dominate the suite; tests need no strong hashing."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

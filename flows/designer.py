@@ -41,12 +41,22 @@ from flows.variables import (
 from flows.variables import (
     OUTPUT_VARIABLES as OUTPUT_VARIABLE_NAMES,
 )
-from flows.widgets.webhook_config import CUSTOM_KEYS, INTERNAL_KEYS, MASK, METHODS
+from flows.widgets.webhook_config import (
+    CUSTOM_KEYS,
+    DEFAULTS,
+    INTERNAL_KEYS,
+    MASK,
+    MAX_CACHE_TTL,
+    MAX_RETRIES,
+    METHODS,
+    RETRY_ON,
+)
 from phonon.lib.extraction import JSON_ROOT_PATTERN
 from phonon.lib.json_input import JSONInputError, read_json_input
 from phonon.lib.sanitizer import MAX_NOTES_CHARS, NOTES_TOO_LONG
 from phonon.lib.templating import VARIABLE_RE
 from webhooks import internal_functions
+from webhooks.endpoints import open_circuit_origins
 from webhooks.models import Webhook
 
 WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
@@ -178,11 +188,18 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "jsonRootPattern": JSON_ROOT_PATTERN,
                 "outputVariables": list(OUTPUT_VARIABLE_NAMES),
                 "mask": MASK,
+                # The Resilience section (SPEC §15): its defaults and limits, and the origins whose
+                # circuit is open now, so the designer warns on widgets calling them.
+                "resilienceDefaults": {key: DEFAULTS[key] for key in ("retries", "idempotency_key", "cache")},
+                "openCircuits": open_circuit_origins(request.account),
             },
             "notes_form": NotesForm(),
             "max_label_length": MAX_LABEL_LENGTH,
             "methods": METHODS,
             "outcomes": OUTCOMES,
+            "retry_on": RETRY_ON,
+            "max_retries": MAX_RETRIES,
+            "max_cache_ttl": MAX_CACHE_TTL,
         }
         return render(request, "flows/designer.html", context)
 

@@ -39,7 +39,9 @@ Where the database is used: every read and write of a run goes through the `data
 the caller passes (`database(function, *args)` runs the function where a connection may be
 used). The worker passes its few database threads (flows.worker.DatabaseLane), so the threads
 that wait for webhooks never hold a connection; tests and other callers run inline. Internal-mode
-webhook widgets read the account's data, so they run there too.
+webhook widgets read the account's data, so they run there too; a webhook widget's cache and
+circuit-breaker work (SPEC §15) gets the callable in its CallContext, and the requests it sent are
+saved for the endpoint health figures in the finishing transaction.
 
 Poison jobs: each claim counts an attempt. A run that raises (a write the database refused, a
 bug) is not run again: its worker ends it `failed` from its stored state, which the database did
@@ -74,6 +76,7 @@ from flows.variables import initial_variables
 from flows.widgets import WidgetOutcome
 from flows.widgets.assign import run_assign_widget
 from flows.widgets.webhook import (
+    CallContext,
     PreparedRequest,
     outcome_from_result,
     prepare_webhook_request,
@@ -83,6 +86,7 @@ from flows.widgets.webhook import (
 from phonon import sql
 from phonon.lib.storable import storable
 from phonon.logs import bind_log_context
+from webhooks import endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -213,6 +217,8 @@ class ExecutionRun:
     steps: list[dict[str, Any]] = field(init=False)
     persisted: list[str] = field(init=False)
     background: list[BackgroundRequest] = field(default_factory=list)
+    # The requests the calls sent, saved with the execution's end for the endpoint health figures.
+    sent: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         execution = self.execution
@@ -272,7 +278,10 @@ class ExecutionRun:
         elif config.get("mode") == "internal":  # platform functions read the account's data
             outcome = self.database(run_webhook_widget, config, self.variables, account=account)
         else:
-            outcome = run_webhook_widget(config, self.variables, account=account)
+            context = CallContext(
+                str(self.execution.pk), self.execution.flow_id, widget["id"], database=self.database, sent=self.sent
+            )
+            outcome = run_webhook_widget(config, self.variables, account=account, context=context)
         self.variables.update(outcome.variables)
         self.persisted.extend(name for name in outcome.persisted if name not in self.persisted)
         step = self.new_step(widget, line=outcome.line, started=started)
@@ -386,6 +395,7 @@ class ExecutionRun:
             for name, value in fields.items():
                 setattr(execution, name, value)
             execution.status = ExecutionStatus(status)
+            endpoints.save_requests(execution.account_id, self.sent)
             deliveries.enqueue_flow_end_delivery(execution)
             if not reports_may_fail:
                 execution_finished.send(Execution, execution=execution, first=True)

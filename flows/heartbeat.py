@@ -2,7 +2,8 @@
 
 `runworker` wraps the worker's loop in `Heartbeat(...)`: the first beat is written before any
 work is claimed (so /readyz turns ready at once), a daemon thread renews `last_seen` and
-`in_flight` while the loop runs, and leaving the block (a clean stop) deletes the row. A worker
+`in_flight` while the loop runs (and brings the news the endpoints' busy limit and circuit
+breaker need, webhooks.endpoints), and leaving the block (a clean stop) deletes the row. A worker
 killed outright leaves its row behind; it turns stale after 30 s (flows.models.worker) and the
 admin marks it so. Kept apart from the worker's loop so a rewrite of the loop keeps it.
 """
@@ -19,6 +20,7 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from flows.models import WorkerHeartbeat
+from webhooks import endpoints
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +48,13 @@ class Heartbeat:
         self._thread.join()
 
     def beat(self) -> None:
-        """Write last_seen and in_flight now (the row is created by the first beat)."""
-        fields = {"last_seen": timezone.now(), "in_flight": self.in_flight()}
+        """Write last_seen and in_flight now (the row is created by the first beat); bring the news
+        of the shared circuits and the other workers' requests in flight (webhooks.endpoints)."""
+        fields = {
+            "last_seen": timezone.now(),
+            "in_flight": self.in_flight(),
+            "endpoints_in_flight": endpoints.guard.in_flight(),
+        }
         if not WorkerHeartbeat.objects.filter(worker_id=self.worker_id).update(**fields):
             WorkerHeartbeat.objects.create(
                 worker_id=self.worker_id,
@@ -57,6 +64,9 @@ class Heartbeat:
                 concurrency=self.concurrency,
                 **fields,
             )
+        others = WorkerHeartbeat.objects.live().exclude(worker_id=self.worker_id)
+        elsewhere = endpoints.count_elsewhere(list(others.values_list("endpoints_in_flight", flat=True)))
+        endpoints.guard.refresh(endpoints.read_circuits(), elsewhere)
 
     def _beat_until_stopped(self) -> None:
         """All of the heartbeat's database work, on its own thread and connection.

@@ -43,7 +43,10 @@ WEBHOOK_DURATION = Histogram(
 DELIVERIES = Counter(
     "phonon_deliveries", "Flow-end delivery attempts, by the status they left the delivery in.", ["status"]
 )
-PROCESS_METRICS = (EXECUTIONS, WEBHOOK_REQUESTS, WEBHOOK_DURATION, DELIVERIES)
+CIRCUIT_CHANGES = Counter(
+    "phonon_circuit_changes", "Circuit breaker state changes (SPEC §15), by the state entered.", ["state"]
+)
+PROCESS_METRICS = (EXECUTIONS, WEBHOOK_REQUESTS, WEBHOOK_DURATION, DELIVERIES, CIRCUIT_CHANGES)
 
 
 def count_execution(status: str) -> None:
@@ -53,6 +56,17 @@ def count_execution(status: str) -> None:
 def observe_webhook_request(outcome: str, seconds: float) -> None:
     WEBHOOK_REQUESTS.labels(outcome=outcome).inc()
     WEBHOOK_DURATION.observe(seconds)
+
+
+def count_refused_request(reason: str) -> None:
+    """A call refused without a request (CIRCUIT_OPEN, ENDPOINT_BUSY): an outcome, with no duration to observe."""
+    WEBHOOK_REQUESTS.labels(outcome=reason).inc()
+
+
+def count_circuit_change(state: str | None) -> None:
+    """A circuit moved to `state` (None: it did not move)."""
+    if state is not None:
+        CIRCUIT_CHANGES.labels(state=state).inc()
 
 
 def count_delivery(status: str) -> None:

@@ -36,7 +36,7 @@ from accounts.models import Account
 from flows.models import Flow, WidgetTestUse
 from flows.validation import WIDGET_ID_RE, FlowValidationError
 from flows.widgets.cleaning import Errors, FieldErrors
-from flows.widgets.webhook import exchange, run_internal_widget
+from flows.widgets.webhook import CallContext, exchange, run_internal_widget
 from flows.widgets.webhook_config import clean_webhook_config
 from phonon.lib.extraction import InvalidResponse, answer_tree, nearest_paths, parse_response
 from phonon.lib.templating import VARIABLE_RE
@@ -70,7 +70,7 @@ def run_widget_test(data: Any, *, account: Account) -> dict[str, Any]:
     variables = {name: None if value is None else str(value) for name, value in data.get("variables", {}).items()}
     if config["mode"] == "internal":
         return _internal_result(config, variables, account=account, confirm=data.get("confirm") is True)
-    return _custom_result(config, variables, account=account)
+    return _custom_result(config, variables, account=account, widget_id=widget_id)
 
 
 # --- the request ---------------------------------------------------------------------------
@@ -155,8 +155,10 @@ def admit_test(account: Account) -> None:
 # --- the answer ----------------------------------------------------------------------------
 
 
-def _custom_result(config: dict[str, Any], variables: dict[str, str | None], *, account: Account) -> dict[str, Any]:
-    done = exchange(config, variables, account=account)
+def _custom_result(
+    config: dict[str, Any], variables: dict[str, str | None], *, account: Account, widget_id: str | None
+) -> dict[str, Any]:
+    done = exchange(config, variables, account=account, context=CallContext.widget_test(widget_id))
     outcome, prepared, result = done.outcome, done.prepared, done.result
     step = outcome.step  # the request as the execution's step shows it: secrets masked
     request = {

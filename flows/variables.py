@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from phonon.lib import outbound
+from phonon.lib import outbound, resilience
 from phonon.lib.extraction import value_text
 from phonon.lib.templating import CALL_PREFIX, FLOW_KEY_PREFIX, USER_KEY_PREFIX
 
@@ -56,6 +56,11 @@ OUTPUT_VARIABLES = (
     ERROR_REASON,
 )
 
+# Set by a webhook widget with a cache (SPEC §15): "true"/"false".
+RESPONSE_CACHED = flow_key("response_cached")
+RESPONSE_STALE = flow_key("response_stale")
+CACHE_VARIABLES = (RESPONSE_CACHED, RESPONSE_STALE)
+
 SUCCESS = "SUCCESS"
 FAILED = "FAILED"
 
@@ -77,6 +82,8 @@ class ErrorReason:
     RESPONSE_TOO_LARGE = outbound.RESPONSE_TOO_LARGE
     MANDATORY_FIELD_MISSING = "MANDATORY_FIELD_MISSING"
     MANDATORY_PARAMETER_MISSING = "MANDATORY_PARAMETER_MISSING"
+    CIRCUIT_OPEN = resilience.CIRCUIT_OPEN
+    ENDPOINT_BUSY = resilience.ENDPOINT_BUSY
 
     ALL = (
         CLIENT_ERROR,
@@ -89,6 +96,8 @@ class ErrorReason:
         RESPONSE_TOO_LARGE,
         MANDATORY_FIELD_MISSING,
         MANDATORY_PARAMETER_MISSING,
+        CIRCUIT_OPEN,
+        ENDPOINT_BUSY,
     )
 
 

@@ -274,6 +274,19 @@ WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=3)
 if WORKER_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be 1 or more.")
 
+# In-call resilience (SPEC §15): the circuit breaker and busy limit per account and endpoint
+# origin, and the webhook widgets' response cache.
+CIRCUIT_FAILURES = env.int("CIRCUIT_FAILURES", default=5)
+CIRCUIT_WINDOW_SECONDS = env.int("CIRCUIT_WINDOW_SECONDS", default=60)
+CIRCUIT_OPEN_SECONDS = env.int("CIRCUIT_OPEN_SECONDS", default=30)
+ENDPOINT_MAX_IN_FLIGHT = env.int("ENDPOINT_MAX_IN_FLIGHT", default=50)
+RESPONSE_CACHE_MAX_ENTRIES = env.int("RESPONSE_CACHE_MAX_ENTRIES", default=10000)
+for _name in ("CIRCUIT_FAILURES", "CIRCUIT_WINDOW_SECONDS", "CIRCUIT_OPEN_SECONDS", "ENDPOINT_MAX_IN_FLIGHT"):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
+if RESPONSE_CACHE_MAX_ENTRIES < 0:
+    raise ImproperlyConfigured("RESPONSE_CACHE_MAX_ENTRIES must be 0 or more.")
+
 # Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
 # Serve the public demo API under /demo-api/ (demo.urls); off in production unless asked.

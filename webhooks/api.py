@@ -10,10 +10,12 @@ from accounts import audit
 from accounts.api.schema import BODY_METHODS, ApiAutoSchema
 from accounts.api.viewsets import AccountScopedViewSet
 
+from .endpoints import endpoint_health
 from .internal_functions import INTERNAL_FUNCTIONS, InternalFunction, call_internal_function
 from .models import Webhook
 from .reachability import check_answer, check_webhook_url
 from .serializers import (
+    EndpointHealthSerializer,
     InternalFunctionSerializer,
     InternalResultSerializer,
     UrlCheckResultSerializer,
@@ -139,3 +141,11 @@ class UnknownInternalFunction(APIView):
         )
 
     get = post = put = patch = delete = refuse
+
+
+class EndpointHealthList(APIView):
+    """GET /api/v1/endpoints/: each endpoint's health (SPEC §15), for the token's account only."""
+
+    @extend_schema(responses=EndpointHealthSerializer(many=True))
+    def get(self, request):
+        return Response(endpoint_health(request.auth.account))

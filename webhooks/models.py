@@ -103,3 +103,47 @@ class Webhook(AccountOwned):
     @property
     def deliveries_disabled(self) -> bool:
         return self.deliveries_disabled_at is not None
+
+
+class Endpoint(AccountOwned):
+    """One account's circuit breaker for one endpoint origin (scheme://host:port), shared by every
+    worker process through this row (SPEC §15; webhooks.endpoints). Written only when a request
+    fails or the circuit moves; an origin that never failed has no row (its circuit is closed)."""
+
+    origin = models.CharField(max_length=300)
+    state = models.CharField(max_length=10, default="closed")
+    failure_times = models.JSONField(default=list, blank=True)  # epoch seconds, closed state
+    opened_at = models.FloatField(null=True, blank=True)
+    probe_until = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "origin"], name="endpoint_unique_origin")]
+        indexes = [
+            # webhooks.endpoints.read_circuits(): every worker reads the circuits not closed each heartbeat.
+            models.Index(fields=["state"], name="endpoint_not_closed", condition=~models.Q(state="closed")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} ({self.state})"
+
+
+class EndpointRequest(AccountOwned):
+    """One request a call sent to an endpoint origin, kept a day for the endpoint health figures.
+
+    Written in the transaction that ends the execution (flows.engine), one INSERT for all of its
+    requests."""
+
+    origin = models.CharField(max_length=300)
+    at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    error_reason = models.CharField(max_length=32, blank=True)
+    error_detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            # endpoint_health(): an account's requests of the last day; save_requests(): pruning by age.
+            models.Index(fields=["account", "at"], name="endpoint_request_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.origin} at {self.at}: {self.error_reason or 'ok'}"

@@ -112,3 +112,29 @@ class InternalResultSerializer(serializers.Serializer):
     variable = serializers.CharField()
     value = serializers.CharField()
     ok = serializers.BooleanField()
+
+
+class EndpointFailureSerializer(serializers.Serializer):
+    at = serializers.DateTimeField()
+    error_reason = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class EndpointHealthSerializer(serializers.Serializer):
+    """One endpoint's health (SPEC §15); figures over the last hour unless named `_24h`."""
+
+    origin = serializers.CharField(help_text="scheme://host:port")
+    webhook = serializers.IntegerField(allow_null=True, help_text="The registered webhook with this origin, if any.")
+    webhook_name = serializers.CharField(allow_null=True)
+    requests_1h = serializers.IntegerField()
+    errors_1h = serializers.IntegerField()
+    p50_ms = serializers.IntegerField(allow_null=True)
+    p95_ms = serializers.IntegerField(allow_null=True)
+    requests_24h = serializers.IntegerField()
+    errors_24h = serializers.IntegerField()
+    p50_24h_ms = serializers.IntegerField(allow_null=True)
+    p95_24h_ms = serializers.IntegerField(allow_null=True)
+    circuit = serializers.ChoiceField(choices=["closed", "open", "half_open"])
+    last_error = serializers.CharField(allow_null=True)
+    last_failures = EndpointFailureSerializer(many=True)
+    hourly_p95_ms = serializers.ListField(child=serializers.IntegerField(allow_null=True))

@@ -17,6 +17,7 @@ from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, Accoun
 from phonon.lib.sanitizer import sanitize_notes
 
 from .default_webhook import set_default
+from .endpoints import endpoint_health
 from .forms import WebhookForm
 from .models import Webhook
 from .reachability import check_answer, check_webhook_url
@@ -28,6 +29,17 @@ class WebhookListView(AccountObjectMixin, ListView):
     model = Webhook
     template_name = "webhooks/webhook_list.html"
     context_object_name = "webhooks"
+
+    def get_context_data(self, **kwargs) -> dict:
+        """The page also shows each endpoint's health (SPEC §15), with a bar per hour of p95 latency."""
+        health = endpoint_health(self.request.account)
+        for row in health:
+            peak = max((value for value in row["hourly_p95_ms"] if value is not None), default=0)
+            row["bars"] = [
+                {"percent": round(100 * value / peak) if value and peak else 0, "value": value}
+                for value in row["hourly_p95_ms"]
+            ]
+        return {**super().get_context_data(**kwargs), "health": health}
 
 
 class WebhookDetailView(AccountObjectMixin, DetailView):

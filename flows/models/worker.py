@@ -27,6 +27,9 @@ class WorkerHeartbeat(models.Model):
     last_seen = models.DateTimeField(db_index=True)  # /readyz: any worker seen lately?
     concurrency = models.PositiveIntegerField()
     in_flight = models.PositiveIntegerField(default=0)
+    # Its requests in flight per account and origin, {"<account id> <origin>": n}: the busy limit
+    # of every other worker counts them (webhooks.endpoints, SPEC §15).
+    endpoints_in_flight = models.JSONField(default=dict, blank=True)
 
     objects = WorkerHeartbeatQuerySet.as_manager()
 

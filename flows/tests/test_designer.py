@@ -10,6 +10,7 @@ from flows.models import Execution, Flow
 from flows.tests.factories import end, make_flow, webhook
 from flows.widgets import webhook_config
 from phonon.lib.testing.http_server import Reply
+from webhooks import endpoints
 from webhooks.models import Webhook
 
 pytestmark = pytest.mark.django_db
@@ -206,3 +207,26 @@ def test_the_designer_page_prefills_test_values_from_the_last_execution(alice_cl
     page = alice_client.get(reverse("flows:designer", args=[flow.pk]))
     samples = page.context["designer_config"]["sampleVariables"]
     assert samples == {"$call.cli": "+15550142", "$user.key.lang": "en"}
+
+
+def designer_config(client) -> dict:
+    page = client.get(reverse("flows:designer-new")).content.decode()
+    return json.loads(re.search(r'<script id="designer-config" type="application/json">(.*?)</script>', page)[1])
+
+
+def test_the_resilience_section_has_its_fields_and_what_each_costs_in_waiting(alice_client):
+    page = alice_client.get(reverse("flows:designer-new")).content.decode()
+
+    for bind in ("config.retries.count", "config.idempotency_key", "config.cache.ttl", "config.cache.key"):
+        assert f'data-bind="{bind}"' in page
+    assert page.count('data-bind-list="config.retries.on"') == len(webhook_config.RETRY_ON)
+    assert "no request and no waiting" in page and "never waits longer than the timeout" in page
+    assert designer_config(alice_client)["resilienceDefaults"]["retries"]["count"] == 0
+
+
+def test_the_page_lists_open_circuits_of_this_account_only(alice_client, acme, globex, settings):
+    for account, origin in ((acme, "https://down.example.com:443"), (globex, "https://theirs.example.com:443")):
+        for _ in range(settings.CIRCUIT_FAILURES):
+            endpoints.record_outcome(account.pk, origin, failed=True, probe=False)
+
+    assert designer_config(alice_client)["openCircuits"] == ["https://down.example.com:443"]

@@ -70,6 +70,9 @@ def test_it_fills_the_webhook_defaults(acme):
         "hold_music": False,
         "persist_response": False,
         "notes": "",
+        "retries": {"count": 0, "on": ["CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429"]},
+        "idempotency_key": False,
+        "cache": {"ttl": 0, "key": "", "stale_on_error": False},
     }
     assert cleaned["start"] == "w1"
     assert cleaned["name"] == "Order status"

@@ -1,7 +1,8 @@
 """How many statements one execution costs the worker: the machine-independent throughput figure.
 
 The worker's speed is bounded by the database work per execution (see benchmarks/flows_bench.py),
-so these counts may only go down. Transaction control (BEGIN, SAVEPOINT, COMMIT…) is left out:
+so these counts may only go down, unless a feature buys a statement on purpose and names it below
+(SPEC §15's health row: HEALTH_STATEMENTS). Transaction control (BEGIN, SAVEPOINT, COMMIT…) is left out:
 how much of it there is depends on whether a test transaction is open, not on the worker.
 """
 
@@ -21,6 +22,11 @@ TRANSACTION_CONTROL = ("BEGIN", "SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK", "C
 # reports.recording (on flows.signals.execution_finished), in the transaction that ends the execution: the
 # report row's INSERT and one INSERT of the webhook step rows.
 REPORT_STATEMENTS = 2
+# webhooks.endpoints.save_requests, in the same transaction: one INSERT of the requests the calls sent
+# (the endpoint health figures). A healthy endpoint costs nothing more: the circuit breaker and the
+# busy limit are kept in this process and its heartbeat; the breaker's row is written only on a failure
+# or a probe, and a widget without a cache reads no cache entry.
+HEALTH_STATEMENTS = 1
 
 
 def statements(run) -> list[str]:
@@ -49,9 +55,13 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
 
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
-    assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls  # claim, load, finish
-    assert len(sqls) == len(claim_and_load()) + 1 + REPORT_STATEMENTS, sqls
-    assert [sql.split()[0] for sql in sqls[-REPORT_STATEMENTS:]] == ["INSERT", "INSERT"], sqls
+    # claim and load; then the finishing transaction: the execution's UPDATE, the health INSERT,
+    # the report INSERTs. Nothing between the load and the finish, while the request runs.
+    assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls
+    assert len(sqls) == len(claim_and_load()) + 1 + HEALTH_STATEMENTS + REPORT_STATEMENTS, sqls
+    finishing = sqls[len(claim_and_load()) :]
+    assert [sql.split()[0] for sql in finishing] == ["UPDATE", "INSERT", "INSERT", "INSERT"], sqls
+    assert '"webhooks_endpointrequest"' in finishing[1], sqls
 
 
 def test_the_loop_probes_only_after_a_claim_that_found_nothing(threads_db, loopback_allowed, fast, monkeypatch):
@@ -83,3 +93,19 @@ def test_each_further_webhook_widget_adds_one_checkpoint_write(loopback_allowed,
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
     assert on_executions(sqls) == [*claim_and_load(), "UPDATE", "UPDATE"], sqls
+
+
+def test_a_cache_hit_reads_its_entry_and_sends_nothing_to_count(loopback_allowed, server, fast):
+    flow = make_flow(loopback_allowed, webhook("w1", fast, cache={"ttl": 300, "key": "$call.cli"}), end())
+    queue_execution(flow)
+    assert Worker().run_one_execution(probe_first=False)  # the miss stores the answer
+    queue_execution(flow)
+
+    sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
+
+    # claim and load, the entry's SELECT, then the finish and the report rows: no health INSERT,
+    # as no request went out.
+    assert len(server.requests_to("/fast")) == 1
+    assert len(sqls) == len(claim_and_load()) + 1 + 1 + REPORT_STATEMENTS, sqls
+    read = sqls[len(claim_and_load())]
+    assert read.startswith("SELECT") and '"flows_cachedresponse"' in read, sqls

@@ -29,6 +29,22 @@ Decisions where SPEC §6 is silent:
 * Internal mode sets only `$flow.key.<function>`, not the HTTP output variables.
 * The deadline is the widget's timeout, capped by WEBHOOK_MAX_TIMEOUT_SECONDS (60 s, below the
   worker's lease), so a lowered setting also bounds flows saved before it was lowered.
+
+Resilience (SPEC §15), where it is silent:
+
+* Every try, retries included, fits in the one deadline; `response_duration` is the whole wait
+  (tries and the pauses between them), what the caller spent on hold; the step's `tries` lists
+  each try's status, reason, duration and the pause after it.
+* A try refused by the circuit or the busy limit is not retried (nothing was sent; waiting
+  would only hold the caller). Each try counts for the circuit and the health figures.
+* A call (`CallContext.guarded`) goes through the cache, the circuit breaker and the busy
+  limit; a widget test does not: it always sends (a developer checking a fixed endpoint must
+  reach it while its circuit is open) and leaves the circuit, health figures and cache alone,
+  but it retries, and sends the Idempotency-Key, exactly as a call would.
+* Only answers that succeed (line 0) are cached; a cached answer is mapped again on every hit,
+  so the variables are those of the widget's current mappings.
+* Requests with `wait_for_response` off (the engine's background path) are not retried, cached
+  or counted by the breaker: the caller does not wait for them.
 """
 
 from __future__ import annotations
@@ -37,22 +53,27 @@ import codecs
 import logging
 import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
+from django.utils import timezone
 
 from flows import metrics
+from flows.leases import run_inline
 from flows.variables import (
     CALL_PREFIX,
     ERROR_REASON,
     FAILED,
     FLOW_KEY_PREFIX,
+    RESPONSE_CACHED,
     RESPONSE_DURATION,
     RESPONSE_ERROR,
     RESPONSE_RAW,
+    RESPONSE_STALE,
     RESPONSE_STATUS,
     RESPONSE_STATUS_CODE,
     RESPONSE_STATUS_TYPE,
@@ -62,9 +83,10 @@ from flows.variables import (
     flow_key,
     variables_with_prefix,
 )
-from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome
+from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome, webhook_cache
 from flows.widgets.webhook_config import DEFAULTS, MASK, row_value
 from phonon.encryption import decrypt_secret
+from phonon.lib import resilience
 from phonon.lib.extraction import (
     InvalidPath,
     InvalidResponse,
@@ -77,7 +99,7 @@ from phonon.lib.outbound import OutboundResult, send_request
 from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
-from webhooks import internal_functions
+from webhooks import endpoints, internal_functions
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +122,16 @@ EXCERPT_BYTES = 2048
 # Header values a step record shows as "***": they carry credentials, not diagnostics.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
 PARAMETER_PREFIXES = {"call": CALL_PREFIX, "flow_key": FLOW_KEY_PREFIX, "user_key": USER_KEY_PREFIX}
+# Failures a stale cached answer may stand in for (SPEC §15).
+STALE_ANSWERS_FOR = frozenset(
+    {
+        ErrorReason.TIMEOUT,
+        ErrorReason.CONNECTION_ERROR,
+        ErrorReason.SERVER_ERROR,
+        ErrorReason.CIRCUIT_OPEN,
+        ErrorReason.ENDPOINT_BUSY,
+    }
+)
 _CHARSET_RE = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 
 
@@ -172,11 +204,38 @@ def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return {**DEFAULTS, **config}
 
 
-def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
+@dataclass(frozen=True)
+class CallContext:
+    """Who runs the widget: a call (its execution, flow and widget) or, unguarded, a widget test.
+
+    `database` runs the cache's and the breaker's database work (the engine passes its own, so it
+    runs on the worker's database lane); `sent` collects the requests sent, for the engine to save
+    with the execution's end (webhooks.endpoints.save_requests).
+    """
+
+    execution_id: str
+    flow_id: Any
+    widget_id: str
+    guarded: bool = True  # the cache, circuit breaker, busy limit and health figures apply
+    database: Callable = run_inline
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def widget_test(cls, widget_id: str | None) -> CallContext:
+        return cls(execution_id=f"test-{uuid.uuid4()}", flow_id=None, widget_id=widget_id or "widget", guarded=False)
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.execution_id}:{self.widget_id}"
+
+
+def run_webhook_widget(
+    config: Mapping[str, Any], variables: Variables, *, account, context: CallContext | None = None
+) -> WidgetOutcome:
     """The whole widget, waiting for the answer: internal call, or prepare → send → outcome."""
     if config.get("mode") == "internal":
         return run_internal_widget(config, variables, account=account)
-    return exchange(config, variables, account=account).outcome
+    return exchange(config, variables, account=account, context=context).outcome
 
 
 @dataclass
@@ -189,13 +248,151 @@ class Exchange:
     outcome: WidgetOutcome
 
 
-def exchange(config: Mapping[str, Any], variables: Variables, *, account) -> Exchange:
-    """prepare → send → outcome: the one path a call and a widget test take to an answer."""
+def exchange(
+    config: Mapping[str, Any], variables: Variables, *, account, context: CallContext | None = None
+) -> Exchange:
+    """prepare → (cache) → send with retries → outcome: the one path a call and a widget test take."""
+    config = webhook_config(config)
+    context = context or CallContext.widget_test(None)
     prepared = prepare_webhook_request(config, variables, account=account)
     if isinstance(prepared, WidgetOutcome):
         return Exchange(prepared=None, result=None, outcome=prepared)
-    result = send_prepared(prepared)
-    return Exchange(prepared=prepared, result=result, outcome=outcome_from_result(config, result, prepared))
+    if config["idempotency_key"]:
+        prepared.headers["Idempotency-Key"] = context.idempotency_key
+    cache = config["cache"]
+    if not (context.guarded and cache["ttl"]):
+        result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
+        outcome = outcome_from_result(config, result, prepared)
+        outcome.step["tries"] = tries
+        return Exchange(prepared=prepared, result=result, outcome=outcome)
+    return _cached_exchange(config, variables, prepared, account=account, context=context)
+
+
+def _cached_exchange(
+    config: dict[str, Any], variables: Variables, prepared: PreparedRequest, *, account, context: CallContext
+) -> Exchange:
+    """A call through the widget's cache: a fresh hit sends nothing; a failure may take the stale answer."""
+    cache = config["cache"]
+    rendered_key = render_text(cache["key"], variables)
+    if not rendered_key.strip():
+        result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
+        outcome = _with_cache_marks(outcome_from_result(config, result, prepared), cached=False, stale=False)
+        outcome.step.update(tries=tries, cache="bypassed: the cache key resolved empty")
+        return Exchange(prepared=prepared, result=result, outcome=outcome)
+    key = webhook_cache.entry_key(account.pk, context.flow_id, context.widget_id, rendered_key)
+    hit = context.database(webhook_cache.look_up, account, key)
+    if hit is not None and hit.fresh:
+        outcome = _with_cache_marks(outcome_from_result(config, hit.result, prepared), cached=True, stale=False)
+        outcome.step.update(tries=[], cache=f"hit: the answer stored at {hit.stored_at}", duration=0.0)
+        return Exchange(prepared=prepared, result=hit.result, outcome=outcome)
+    result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
+    outcome = outcome_from_result(config, result, prepared)
+    reason = outcome.step["error_reason"]
+    if outcome.succeeded:
+        context.database(webhook_cache.store, account, key, result, cache["ttl"])
+        note = "miss: the answer is stored"
+    elif hit is not None and cache["stale_on_error"] and reason in STALE_ANSWERS_FOR:
+        failed_step = outcome.step
+        outcome = outcome_from_result(config, hit.result, prepared)
+        outcome.step.update(
+            stale=True,
+            failed_error_reason=reason,
+            failed_error_detail=failed_step.get("error_detail"),
+            duration=failed_step["duration"],
+        )
+        outcome.variables[RESPONSE_DURATION] = f"{result.duration:.2f}"
+        note = f"stale: {reason}, answered with the answer stored at {hit.stored_at}"
+        result = hit.result
+    else:
+        note = "miss: the call failed, nothing stored"
+    outcome = _with_cache_marks(outcome, cached=False, stale=outcome.step.get("stale", False))
+    outcome.step.update(tries=tries, cache=note)
+    return Exchange(prepared=prepared, result=result, outcome=outcome)
+
+
+def _with_cache_marks(outcome: WidgetOutcome, *, cached: bool, stale: bool) -> WidgetOutcome:
+    outcome.variables[RESPONSE_CACHED] = "true" if cached else "false"
+    outcome.variables[RESPONSE_STALE] = "true" if stale else "false"
+    return outcome
+
+
+def send_with_retries(
+    prepared: PreparedRequest, retries: Mapping[str, Any], *, account, context: CallContext
+) -> tuple[OutboundResult, list[dict[str, Any]]]:
+    """Send, and again on the failures `retries["on"]` names, every try inside the one deadline.
+
+    The result's `duration` is the whole wait; the list describes each try for the step.
+    """
+    started = time.monotonic()
+    deadline = started + prepared.timeout
+    origin = resilience.origin(prepared.url)
+    tries: list[dict[str, Any]] = []
+    for attempt in range(retries["count"] + 1):
+        attempt_prepared = replace(prepared, timeout=max(0.001, deadline - time.monotonic()))
+        result = (
+            send_guarded(attempt_prepared, account=account, origin=origin, context=context)
+            if context.guarded
+            else send_prepared(attempt_prepared)
+        )
+        reason = error_reason_for(result)
+        tries.append(
+            {
+                "try": attempt + 1,
+                "status_code": result.status_code,
+                "error_reason": reason,
+                "duration": round(result.duration, 3),
+            }
+        )
+        if attempt == retries["count"] or not _retryable(reason, result.status_code, retries["on"]):
+            break
+        retry_after = resilience.parse_retry_after(_header(result.headers, "Retry-After"))
+        wait = resilience.retry_delay(attempt, deadline - time.monotonic(), retry_after=retry_after)
+        if wait is None:
+            tries[-1]["retry"] = "not retried: the rest of the deadline is too short"
+            break
+        tries[-1]["waited"] = round(wait, 3)
+        time.sleep(wait)
+    result.duration = time.monotonic() - started
+    return result, tries
+
+
+def _retryable(reason: str | None, status_code: int | None, on: list[str]) -> bool:
+    if status_code == 429:
+        return "429" in on
+    return reason in on
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def send_guarded(prepared: PreparedRequest, *, account, origin: str, context: CallContext) -> OutboundResult:
+    """One try of a call: through the origin's circuit breaker and busy limit, then noted for health."""
+    admission = endpoints.guard.admit(account.pk, origin, database=context.database)
+    metrics.count_circuit_change(admission.circuit_change)
+    if admission.refused:
+        metrics.count_refused_request(admission.refused)
+        return OutboundResult(status_code=None, error_reason=admission.refused, error_detail=admission.detail)
+    sent_at = timezone.now()
+    result = OutboundResult(status_code=None, error_reason=ErrorReason.CONNECTION_ERROR, error_detail="Not sent.")
+    try:
+        result = send_prepared(prepared)
+    finally:
+        reason = error_reason_for(result)
+        failed = resilience.is_endpoint_failure(reason, result.status_code)
+        metrics.count_circuit_change(endpoints.guard.finish(admission, failed=failed, database=context.database))
+        context.sent.append(
+            {
+                "origin": origin,
+                "at": sent_at,
+                "duration_ms": round(result.duration * 1000),
+                "error_reason": reason or "",
+                "error_detail": storable(result.error_detail or _status_detail(result.status_code))[:300]
+                if reason
+                else "",
+            }
+        )
+    return result
 
 
 def prepare_webhook_request(

@@ -21,7 +21,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from flows.variables import OUTPUT_VARIABLES
+from flows.variables import CACHE_VARIABLES, OUTPUT_VARIABLES
 from flows.widgets import FAILURE_LINE, SUCCESS_LINE
 from flows.widgets.cleaning import MAX_ROWS, FieldErrors, clean_flow_key, clean_notes, clean_template
 from phonon.encryption import decrypt_secret, encrypt_secret
@@ -57,11 +57,20 @@ DEFAULTS: dict[str, Any] = {
     "hold_music": False,
     "persist_response": False,
     "notes": "",
+    # SPEC §15: tries inside the one deadline, the Idempotency-Key header, the response cache.
+    "retries": {"count": 0, "on": ["CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429"]},
+    "idempotency_key": False,
+    "cache": {"ttl": 0, "key": "", "stale_on_error": False},
 }
+RETRY_ON = ("CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429")
+MAX_RETRIES = 3
+MAX_CACHE_TTL = 86400
+# Methods a retry may repeat without an Idempotency-Key (RFC 9110 idempotent methods).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ROW_LISTS = ("headers", "query_params")
 ROW_KEYS = frozenset({"key", "value", "mandatory", "secret"})
 MASK = "***"  # what answers show instead of a secret, and what a client may send back to keep it
-BOOLEANS = ("wait_for_response", "hold_music", "persist_response")
+BOOLEANS = ("wait_for_response", "hold_music", "persist_response", "idempotency_key")
 CUSTOM_KEYS = frozenset(DEFAULTS) | {"url"}
 INTERNAL_KEYS = frozenset({"mode", "function", "method", "parameters", "notes"})
 # Either mode's keys are accepted (a designer switching modes may send both); only the chosen
@@ -96,6 +105,14 @@ def clean_webhook_config(
             field.add(key, f"{key} must be true or false.")
         cleaned[key] = value
     cleaned["timeout"] = _clean_timeout(config.get("timeout", DEFAULTS["timeout"]), field)
+    cleaned["retries"] = _clean_retries(config.get("retries", DEFAULTS["retries"]), field)
+    if cleaned["retries"]["count"] and cleaned["method"] not in IDEMPOTENT_METHODS and not cleaned["idempotency_key"]:
+        field.add(
+            "idempotency_key",
+            f"a {cleaned['method']} is only retried with idempotency_key on (it sends Idempotency-Key, the same "
+            "on every try, so the endpoint can tell a retry from a new request); turn it on or set retries.count to 0.",
+        )
+    cleaned["cache"] = _clean_cache(config.get("cache", DEFAULTS["cache"]), field)
     cleaned["notes"] = clean_notes(config, field)
     return cleaned
 
@@ -117,12 +134,50 @@ def _upper(value: Any) -> Any:
 
 
 def _clean_timeout(value: Any, field: FieldErrors) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int) or not MIN_TIMEOUT <= value <= MAX_TIMEOUT:
+    if not _whole_number_within(value, MIN_TIMEOUT, MAX_TIMEOUT):
         field.add(
             "timeout",
             f"timeout must be between {MIN_TIMEOUT} and {MAX_TIMEOUT} seconds (a whole number), not {value!r}.",
         )
     return value
+
+
+def _whole_number_within(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _clean_retries(retries: Any, field: FieldErrors) -> dict[str, Any]:
+    if not isinstance(retries, Mapping) or set(retries) - {"count", "on"}:
+        field.add("retries", 'retries must be {"count": 0-3, "on": [reasons]}.')
+        return dict(DEFAULTS["retries"])
+    count = retries.get("count", 0)
+    if not _whole_number_within(count, 0, MAX_RETRIES):
+        field.add("retries.count", f"retries.count must be a whole number from 0 to {MAX_RETRIES}, not {count!r}.")
+        count = 0
+    on = retries.get("on", DEFAULTS["retries"]["on"])
+    if not isinstance(on, list) or any(reason not in RETRY_ON for reason in on):
+        field.add("retries.on", f"retries.on must be a list drawn from {', '.join(RETRY_ON)}.")
+        on = []
+    return {"count": count, "on": [reason for reason in RETRY_ON if reason in on]}
+
+
+def _clean_cache(cache: Any, field: FieldErrors) -> dict[str, Any]:
+    if not isinstance(cache, Mapping) or set(cache) - {"ttl", "key", "stale_on_error"}:
+        field.add("cache", 'cache must be {"ttl": 0-86400, "key": "$call.cli", "stale_on_error": false}.')
+        return dict(DEFAULTS["cache"])
+    ttl = cache.get("ttl", 0)
+    if not _whole_number_within(ttl, 0, MAX_CACHE_TTL):
+        field.add("cache.ttl", f"cache.ttl must be a whole number of seconds from 0 to {MAX_CACHE_TTL}, not {ttl!r}.")
+        ttl = 0
+    key = clean_template(cache.get("key", ""), field, "cache.key", "the cache key") or ""
+    if ttl and not key.strip():
+        field.add(
+            "cache.key", "a cache with a ttl needs a key, such as $call.cli: callers with the same key share an answer."
+        )
+    stale_on_error = cache.get("stale_on_error", False)
+    if not isinstance(stale_on_error, bool):
+        field.add("cache.stale_on_error", "cache.stale_on_error must be true or false.")
+    return {"ttl": ttl, "key": key, "stale_on_error": stale_on_error}
 
 
 def _clean_url(url: Any, field: FieldErrors, *, account) -> str:
@@ -298,7 +353,7 @@ def _clean_mappings(mappings: Any, response_type: str, field: FieldErrors) -> li
             field.add(here, f"mapping {index + 1} must be an object with save_in, path and mandatory.")
             continue
         save_in = clean_flow_key(row.get("save_in"), field, f"{here}.save_in", f"mapping {index + 1}")
-        if save_in in OUTPUT_VARIABLES:
+        if save_in in OUTPUT_VARIABLES or save_in in CACHE_VARIABLES:
             field.add(
                 f"{here}.save_in", f"mapping {index + 1}: {save_in} is set by the widget itself; pick another name."
             )

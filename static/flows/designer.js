@@ -124,6 +124,7 @@
         body_type: "none", body: "", response_type: "json", mappings: [], wait_for_response: true,
         timeout: 60, hold_music: false, persist_response: false, notes: "",
         function: "", parameters: [],
+        ...structuredClone(config.resilienceDefaults),
       };
     }
     if (type === "assign") return { assignments: [], notes: "" };
@@ -133,7 +134,11 @@
   /** Fills in what a saved widget may leave out, so every form field has a value. */
   function completeConfig(type, saved) {
     const complete = { ...defaultConfig(type), ...(saved || {}) };
-    if (type === "webhook") complete.auth = { type: "none", ...(saved && saved.auth) };
+    if (type === "webhook") {
+      complete.auth = { type: "none", ...(saved && saved.auth) };
+      complete.retries = { ...config.resilienceDefaults.retries, ...(saved && saved.retries) };
+      complete.cache = { ...config.resilienceDefaults.cache, ...(saved && saved.cache) };
+    }
     return complete;
   }
 
@@ -179,7 +184,25 @@
       '<div class="wbox-flags">' +
       (state.start === widget.id ? '<span class="flag start">Start</span>' : "") +
       (errors ? '<span class="flag errors">' + errors + (errors === 1 ? " error" : " errors") + "</span>" : "") +
+      (circuitOpen(widget) ? '<span class="flag circuit-open" title="Calls to this endpoint fail at once with CIRCUIT_OPEN">Circuit open</span>' : "") +
       "</div>";
+  }
+
+  /** scheme://host:port of a URL, as webhooks.endpoints names circuits; "" when it cannot be read. */
+  function originOf(url) {
+    try {
+      const parsed = new URL(url);
+      const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
+      return parsed.protocol + "//" + parsed.hostname.toLowerCase() + ":" + port;
+    } catch (error) {
+      return "";
+    }
+  }
+
+  /** True when the widget waits for an endpoint whose circuit is open (SPEC §15): its calls fail at once. */
+  function circuitOpen(widget) {
+    return widget.type === "webhook" && widget.config.mode === "custom" && widget.config.wait_for_response &&
+      config.openCircuits.includes(originOf(widget.config.url || ""));
   }
 
   function refreshAllNodes() {
@@ -462,6 +485,8 @@
     for (const part of $$("[data-for-auth]", panel)) part.hidden = part.dataset.forAuth !== (c.auth && c.auth.type);
     for (const part of $$("[data-unless-body]", panel)) part.hidden = c.body_type === part.dataset.unlessBody;
     for (const part of $$("[data-if-wait]", panel)) part.hidden = !c.wait_for_response;
+    for (const part of $$("[data-unless-wait]", panel)) part.hidden = c.wait_for_response;
+    $("#circuit-warning").hidden = !circuitOpen(widget);
   }
 
   function renderRows(container, items) {

@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from flows.models import Flow
 from flows.tests.factories import assign, end, make_flow, webhook
 from tests.browser.designer_page import DesignerPage
+from webhooks import endpoints
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -148,3 +149,42 @@ def test_assign_widgets_keep_notes_in_the_moved_notes_panel(signed_in, live_serv
     flow.refresh_from_db()
     assert "Hang up politely." in flow.widgets[1]["config"]["notes"]
     assert "Keeps the caller's number." in flow.widgets[0]["config"]["notes"]
+
+
+def test_the_resilience_section_saves_retries_and_cache_and_warns_of_an_open_circuit(
+    signed_in, live_server, acme, screenshot, settings
+):
+    flow = make_flow(
+        acme,
+        webhook("w1", "https://api.example.com/pay", method="POST", ok="w3", failed="w3"),
+        webhook("w3", "https://api.example.com/log", wait_for_response=False, ok="w2", failed="w2"),
+        end("w2"),
+    )
+    for _ in range(settings.CIRCUIT_FAILURES):
+        endpoints.record_outcome(acme.pk, "https://api.example.com:443", failed=True, probe=False)
+    page = signed_in
+    designer = DesignerPage(page)
+    page.goto(live_server.url + reverse("flows:designer", args=[flow.pk]))
+    expect(designer.node("w1").locator(".flag.circuit-open")).to_be_visible()
+    # A request sent without waiting is not held back by the circuit: no flag.
+    expect(designer.node("w3").locator(".flag.circuit-open")).to_have_count(0)
+    designer.open("w1")
+    expect(page.locator("#circuit-warning")).to_be_visible()
+
+    page.fill("#wf-retries", "2")
+    designer.save()  # a POST retried without the Idempotency-Key is refused beside the field
+    expect(designer.field_errors("config.idempotency_key")).to_contain_text("only retried with idempotency_key on")
+    page.check('[data-bind="config.idempotency_key"]')
+    page.uncheck('[data-bind-list="config.retries.on"][value="429"]')
+    page.fill("#wf-cache-ttl", "300")
+    page.fill("#wf-cache-key", "$call.cli")
+    page.check('[data-bind="config.cache.stale_on_error"]')
+    screenshot("resilience-section")
+    designer.save()
+    designer.expect_saved()
+
+    flow.refresh_from_db()
+    config = flow.widgets[0]["config"]
+    assert config["retries"] == {"count": 2, "on": ["CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR"]}
+    assert config["idempotency_key"] is True
+    assert config["cache"] == {"ttl": 300, "key": "$call.cli", "stale_on_error": True}
