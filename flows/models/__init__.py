@@ -2,6 +2,7 @@ from .delivery import Delivery, DeliveryAttempt, DeliveryStatus
 from .execution import Execution, ExecutionStatus
 from .flow import Flow
 from .idempotency import IdempotencyKey
+from .revision import FlowRevision, FlowTestCase
 from .widget_test import WidgetTestUse
 from .worker import WorkerHeartbeat
 
@@ -12,6 +13,8 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "Flow",
+    "FlowRevision",
+    "FlowTestCase",
     "IdempotencyKey",
     "WidgetTestUse",
     "WorkerHeartbeat",

@@ -48,6 +48,8 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
     assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls  # claim, load, finish
+    load = sqls[len(claim_and_load()) - 1]
+    assert '"flows_flowrevision"' in load, load  # the revision it runs comes with the load, at no extra cost
     assert len(sqls) == len(claim_and_load()) + 1 + REPORT_STATEMENTS, sqls
     assert [sql.split()[0] for sql in sqls[-REPORT_STATEMENTS:]] == ["INSERT", "INSERT"], sqls
 

@@ -37,7 +37,7 @@ import codecs
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -97,6 +97,11 @@ STATUS_TYPES = (
     (500, "Server Error"),
 )
 EXCERPT_BYTES = 2048
+# Answers up to this size are kept whole in the step (`response_body`), so "Save as test case"
+# can pin exactly what the endpoint said; a larger one keeps only its excerpt.
+KEPT_ANSWER_BYTES = 64 * 1024
+# The answer headers a step keeps: what decoding the body again needs (no cookies, no tokens).
+KEPT_ANSWER_HEADERS = frozenset({"content-type"})
 # Header values a step record shows as "***": they carry credentials, not diagnostics.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
 PARAMETER_PREFIXES = {"call": CALL_PREFIX, "flow_key": FLOW_KEY_PREFIX, "user_key": USER_KEY_PREFIX}
@@ -172,11 +177,22 @@ def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
     return {**DEFAULTS, **config}
 
 
-def run_webhook_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
-    """The whole widget, waiting for the answer: internal call, or prepare → send → outcome."""
+def run_webhook_widget(
+    config: Mapping[str, Any],
+    variables: Variables,
+    *,
+    account,
+    send: Callable[[PreparedRequest], OutboundResult] | None = None,
+    call_internal: Callable[..., tuple[bool, str]] | None = None,
+) -> WidgetOutcome:
+    """The whole widget, waiting for the answer: internal call, or prepare → send → outcome.
+
+    `send` and `call_internal` replace the network and the platform functions (a test case's
+    rehearsal answers from its pinned responses); by default they are the real ones.
+    """
     if config.get("mode") == "internal":
-        return run_internal_widget(config, variables, account=account)
-    return exchange(config, variables, account=account).outcome
+        return run_internal_widget(config, variables, account=account, call_internal=call_internal)
+    return exchange(config, variables, account=account, send=send).outcome
 
 
 @dataclass
@@ -189,12 +205,18 @@ class Exchange:
     outcome: WidgetOutcome
 
 
-def exchange(config: Mapping[str, Any], variables: Variables, *, account) -> Exchange:
-    """prepare → send → outcome: the one path a call and a widget test take to an answer."""
+def exchange(
+    config: Mapping[str, Any],
+    variables: Variables,
+    *,
+    account,
+    send: Callable[[PreparedRequest], OutboundResult] | None = None,
+) -> Exchange:
+    """prepare → send → outcome: the one path a call, a widget test and a test case take to an answer."""
     prepared = prepare_webhook_request(config, variables, account=account)
     if isinstance(prepared, WidgetOutcome):
         return Exchange(prepared=None, result=None, outcome=prepared)
-    result = send_prepared(prepared)
+    result = (send or send_prepared)(prepared)
     return Exchange(prepared=prepared, result=result, outcome=outcome_from_result(config, result, prepared))
 
 
@@ -316,6 +338,7 @@ def outcome_from_result(
         "duration": round(result.duration, 3),
         "final_url": prepared.masked_url(result.final_url) if prepared else result.final_url,
         "response_excerpt": _excerpt(body, result.headers),
+        **kept_answer(result, body),
         "unmatched": unmatched,
         "wait_for_response": config["wait_for_response"],
         "hold_music": config["hold_music"],
@@ -329,7 +352,13 @@ def outcome_from_result(
     )
 
 
-def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
+def run_internal_widget(
+    config: Mapping[str, Any],
+    variables: Variables,
+    *,
+    account,
+    call_internal: Callable[..., tuple[bool, str]] | None = None,
+) -> WidgetOutcome:
     """Call a platform function in-process with the chosen variable groups; its text lands in $flow.key.<function>."""
     function, method = config["function"], config["method"]
     parameters: dict[str, str | None] = {}
@@ -337,7 +366,8 @@ def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, acco
         parameters.update(variables_with_prefix(variables, PARAMETER_PREFIXES[group]))
     started = time.monotonic()
     try:
-        succeeded, text = internal_functions.call_internal_function(account, function, method, parameters)
+        call = call_internal or internal_functions.call_internal_function
+        succeeded, text = call(account, function, method, parameters)
     except Exception:
         logger.exception("Internal function %s failed for account %s", function, getattr(account, "pk", None))
         succeeded, text = False, f"The internal function {function} failed unexpectedly."
@@ -430,6 +460,19 @@ def _apply_mappings(
             )
         values.update(mapping_values(mapping["save_in"], matches, many=many))
     return values, unmatched
+
+
+def kept_answer(result: OutboundResult, body: bytes) -> dict[str, Any]:
+    """The answer as the step keeps it for test cases: its Content-Type and (if small enough) whole body."""
+    headers = {name: value for name, value in result.headers.items() if name.lower() in KEPT_ANSWER_HEADERS}
+    if len(body) > KEPT_ANSWER_BYTES:
+        return {"response_headers": headers, "response_body_kept": False}
+    return {"response_headers": headers, "response_body": body_text(body, headers)}
+
+
+def encode_body(text: str, headers: Mapping[str, str]) -> bytes:
+    """A body kept as text, as bytes again in the charset its headers declare (a pinned answer)."""
+    return text.encode(_charset(headers), errors="replace")
 
 
 def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:

@@ -81,15 +81,18 @@ def test_it_re_encrypts_webhook_widget_passwords_and_secret_rows_in_flows(settin
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     out = StringIO()
     call_command("rotate_secrets", stdout=out)
-    assert "webhook widget secrets in flows (passwords, secret headers and query parameters): 3 value(s)" in (
-        out.getvalue()
+    # Three secrets in the draft and the same three in revision 1, which keeps its own copy of the widgets.
+    assert (
+        "webhook widget secrets in flows and revisions (passwords, secret headers and query parameters): 6 value(s)"
+        in out.getvalue()
     )
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     flow.refresh_from_db()
-    config = flow.widgets[0]["config"]
-    after = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
-    assert after[0] != before[0] and after[1] != before[1]
-    assert decrypt_secret(after[0]) == "p4ss"
-    assert decrypt_secret(after[1]) == "k3y"
-    assert decrypt_secret(config["query_params"][0]["value_encrypted"]) == "t0ken"
+    for widgets in (flow.widgets, flow.revisions.get().widgets):
+        config = widgets[0]["config"]
+        after = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
+        assert after[0] != before[0] and after[1] != before[1]
+        assert decrypt_secret(after[0]) == "p4ss"
+        assert decrypt_secret(after[1]) == "k3y"
+        assert decrypt_secret(config["query_params"][0]["value_encrypted"]) == "t0ken"
