@@ -107,7 +107,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         try:
             return super().update(request, *args, **kwargs)
         except revisions.PublishBlocked as blocked:  # "publish": true; nothing was saved
-            return blocked_response(blocked)
+            return blocked_response(blocked, note='Nothing was saved: send it without "publish" to keep it as a draft.')
 
     @extend_schema(request=RestoreSerializer, responses={201: FlowSerializer, 404: None})
     @action(detail=True, methods=["post"])
@@ -143,9 +143,10 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         return Response(revisions.revision_diff(flow, int(number)))
 
 
-def blocked_response(blocked: revisions.PublishBlocked) -> Response:
+def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Response:
     """409: the test cases that fail, each with its differences."""
-    return Response({"detail": str(blocked), "failing": blocked.failing}, status=status.HTTP_409_CONFLICT)
+    detail = " ".join(filter(None, [str(blocked), note]))
+    return Response({"detail": detail, "failing": blocked.failing}, status=status.HTTP_409_CONFLICT)
 
 
 def checked_options(data, serializer_class) -> dict:

@@ -231,6 +231,7 @@ def test_the_gate_refuses_a_failing_publish_naming_the_case_and_force_records_it
         f"{FLOWS}{flow_id}/", {**order_flow_body(orders.url("/orders"), changed), "publish": True}, format="json"
     )
     assert put.status_code == 409 and alice_api.get(f"{FLOWS}{flow_id}/").json()["revision"] == 2
+    assert put.json()["detail"].endswith('Nothing was saved: send it without "publish" to keep it as a draft.')
 
     forced = alice_api.post(f"{FLOWS}{flow_id}/publish/", {"force": True}, format="json")
 

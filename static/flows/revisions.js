@@ -200,6 +200,12 @@
       const table = element("table", null, "diff kv");
       table.dataset.widget = widgetId;
       table.append(element("caption", "Widget " + widgetId));
+      const head = element("tr");
+      const before = answer.data.previous ? "Revision " + answer.data.previous : "Before";
+      head.append(element("th", "Field"), element("th", before), element("th", "Revision " + number));
+      const thead = element("thead");
+      thead.append(head);
+      table.append(thead);
       const body = element("tbody");
       for (const row of rows) {
         const tr = element("tr");
@@ -209,6 +215,7 @@
       table.append(body);
       diffBox.append(table);
     }
+    diffBox.scrollIntoView({ block: "nearest" }); // the panel scrolls: the history may hide it
   }
 
   async function restore(number) {

@@ -75,7 +75,8 @@ def test_save_draft_run_tests_then_publish(signed_in, live_server, acme, screens
 def test_a_widget_test_result_is_saved_as_a_test_case_that_passes(signed_in, live_server, loopback_allowed, server):
     server.reply("*", Reply(body='{"order": {"status": "shipped"}}', headers={"Content-Type": "application/json"}))
     mappings = [{"save_in": "$flow.key.order_status", "path": "data.order.status"}]
-    flow = make_flow(loopback_allowed, webhook("w1", server.url("/orders/$call.cli"), mappings=mappings), end())
+    url = server.url("/orders/$call.cli?incoming=$call.incoming&seconds=$call.duration")
+    flow = make_flow(loopback_allowed, webhook("w1", url, mappings=mappings), end())
     Flow.objects.filter(pk=flow.pk).update(layout={"w1": {"x": 60, "y": 60}, "end": {"x": 400, "y": 60}})
     page = signed_in
     designer = DesignerPage(page)
@@ -83,6 +84,8 @@ def test_a_widget_test_result_is_saved_as_a_test_case_that_passes(signed_in, liv
     designer.open("w1")
     page.get_by_role("button", name="Test", exact=True).click()
     page.get_by_label("$call.cli").fill("+15550100")
+    page.get_by_label("$call.incoming").fill("true")
+    page.get_by_label("$call.duration").fill("42")
     page.click("#test-send")
     expect(page.locator(".test-status-line")).to_contain_text("200")
 
@@ -91,7 +94,7 @@ def test_a_widget_test_result_is_saved_as_a_test_case_that_passes(signed_in, liv
     form.get_by_role("button", name="Save as test case").click()
     expect(form).to_contain_text("Saved: Run tests replays it.")
     case = FlowTestCase.objects.get(flow=flow)
-    assert case.call == {"cli": "+15550100"}
+    assert case.call == {"cli": "+15550100", "incoming": True, "duration": 42}  # a call's types, from sample text
     assert case.expect["variables"]["$flow.key.order_status"] == "shipped"
 
     page.click("#run-tests")
