@@ -27,7 +27,6 @@ from django.utils import timezone
 from accounts import audit
 from flows.models import Flow, FlowRevision
 from flows.test_cases import run_test_cases
-from flows.validation import public_widgets
 from phonon.lib.flow_diff import flow_changes, widget_diff
 
 CONTENT_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
@@ -142,11 +141,6 @@ def history(flow: Flow) -> list[dict[str, Any]]:
     """Every revision of the flow, newest first."""
     revisions = flow.revisions.select_related("created_by", "published_by").defer("widgets", "layout")
     return [describe_revision(revision, flow.published_revision_id) for revision in revisions]
-
-
-def public_wire_format(revision: FlowRevision) -> dict[str, Any]:
-    """A revision's content as the API shows a flow: passwords hidden."""
-    return {**revision.wire_format(), "widgets": public_widgets(revision.widgets)}
 
 
 def revision_diff(flow: Flow, number: int) -> dict[str, Any]:

@@ -46,10 +46,6 @@ def flow_changes(
     }
 
 
-def is_unchanged(changes: Mapping[str, Any]) -> bool:
-    return not any(changes.get(key) for key in ("added", "removed", "changed", "settings"))
-
-
 def changed_fields(
     old: Mapping[str, Any], new: Mapping[str, Any], *, secret_keys: frozenset[str] = DEFAULT_SECRET_KEYS
 ) -> list[str]:
