@@ -12,7 +12,9 @@
    fast calls arrive at 50/s for 4 s; their queued → finished p95. Target < 250 ms.
 3. On PostgreSQL, two worker processes ÷ one: executions/s of `runworker --once --concurrency 8`
    over FAST_RUN fast executions while every process ran, one process then two; every execution
-   claimed exactly once (attempts = 1, all completed). Target ≥ 1.7x.
+   claimed exactly once (attempts = 1, all completed). Target ≥ 1.7x. Beside it, the share of
+   the machine's CPUs busy meanwhile: the worker, PostgreSQL and the HTTP server share them, so
+   1 ÷ that share is the most a second process can bring on this machine.
 
 The server runs in a process of its own (benchmarks.flows_bench.server_process). The machine's
 load average is printed: on a busy machine every figure here is worse than on a quiet one.
@@ -218,8 +220,40 @@ def fast_beside_slow(fast, slow) -> None:
     Execution.objects.filter(flow__in=[fast, slow]).delete()
 
 
-def processes_rate(flow, processes: int) -> float:
-    """Executions/s of `processes` runworker --once processes over FAST_RUN executions, while all of them ran.
+class MachineCpu(threading.Thread):
+    """Samples the whole machine's CPU counters (/proc/stat) every 100 ms until stop().
+
+    busy_between(begin, end) is the share of all CPUs that were not idle between two wall-clock
+    times: with one worker process, the room left on the machine for a second one (the worker,
+    PostgreSQL and the HTTP server share the CPUs).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int, int]] = []  # (time.time(), idle ticks, total ticks)
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.1):
+            with open("/proc/stat") as stat:
+                ticks = [int(value) for value in stat.readline().split()[1:]]
+            self.samples.append((time.time(), ticks[3] + ticks[4], sum(ticks)))  # idle + iowait
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+    def busy_between(self, begin: float, end: float) -> float:
+        inside = [sample for sample in self.samples if begin <= sample[0] <= end]
+        if len(inside) < 2:
+            return float("nan")
+        (_, idle_first, total_first), (_, idle_last, total_last) = inside[0], inside[-1]
+        return 1 - (idle_last - idle_first) / max(total_last - total_first, 1)
+
+
+def processes_rate(flow, processes: int) -> tuple[float, float]:
+    """Executions/s of `processes` runworker --once processes over FAST_RUN executions, while all of them ran;
+    and the machine's busy CPU share over the same span.
 
     Counted between the last process's first claim and the first process's last finish: the
     processes start (Python, Django) at different speeds, and the time one ran alone is not
@@ -228,9 +262,12 @@ def processes_rate(flow, processes: int) -> float:
     from flows.models import Execution
 
     queue(flow, FAST_RUN)
+    cpu = MachineCpu()
+    cpu.start()
     workers = [start_worker_process(8, "--once") for _ in range(processes)]
     for worker in workers:
         worker.wait(timeout=300)
+    cpu.stop()
     rows = Execution.objects.filter(flow=flow)
     assert rows.filter(status="completed", attempts=1).count() == FAST_RUN, "an execution ran twice or not at all"
     spans = {}
@@ -241,7 +278,9 @@ def processes_rate(flow, processes: int) -> float:
     begin, end = max(first for first, _ in spans.values()), min(last for _, last in spans.values())
     finished = rows.filter(finished_at__gte=begin, finished_at__lte=end).count()
     rows.delete()
-    return finished / max((end - begin) / timedelta(seconds=1), 1e-9)
+    return finished / max((end - begin) / timedelta(seconds=1), 1e-9), cpu.busy_between(
+        begin.timestamp(), end.timestamp()
+    )
 
 
 def run() -> None:
@@ -263,12 +302,14 @@ def run() -> None:
         ten = make_flow(account, f"{base_url}/ten", "Ten seconds")
         fast_beside_slow(fast, ten)
         if connection.vendor == "postgresql":
-            one = processes_rate(fast, 1)
-            two = processes_rate(fast, 2)
+            one, busy_one = processes_rate(fast, 1)
+            two, busy_two = processes_rate(fast, 2)
             print(
                 f"  runworker --once --concurrency 8 over {FAST_RUN} fast calls: one process {one:.0f}/s,"
                 f" two {two:.0f}/s = {two / one:.2f}x  [{verdict(two / one >= 1.7, 'the 1.7x target')}]"
-                " (each execution claimed once)",
+                " (each execution claimed once)\n"
+                f"    machine CPU busy: {busy_one:.0%} with one process (so at most {1 / max(busy_one, 0.01):.2f}x"
+                f" fits on these {os.cpu_count()} CPUs), {busy_two:.0%} with two",
                 flush=True,
             )
     print(f"  total {time.perf_counter() - began:.1f} s, load average after: {load_average()}", flush=True)

@@ -11,8 +11,10 @@ Capacity (SPEC §12): waiting for a webhook's answer holds no database connectio
   many connections.
 - **The loop** (the main thread) claims work in batches for the free seats, through the lane:
   on PostgreSQL one statement claims and loads the executions (`claim_executions`); then it
-  hands each to a seat. A seat that ends wakes it at once; with nothing due it polls every
-  POLL_SECONDS, so new work starts within 100 ms.
+  hands each to a seat. Only a loop whose last claim found nothing probes with a plain read
+  first (`idle`): one round trip less an execution while work keeps coming. A seat that ends
+  wakes it at once; with nothing due it polls every POLL_SECONDS, so new work starts within
+  100 ms.
 
 Nothing is stranded: a claim that fails (no connection, connection lost) backs off with a log
 line and tries again; a seat whose writes fail for a lost connection retries them with back-off
@@ -390,6 +392,7 @@ class Worker:
         lane = DatabaseLane(self.db_connections, serial=connection.vendor == "sqlite")
         self.database, self.until_saved = lane, lane.until_done
         backoff = Backoff()
+        found_work = False  # while work keeps coming the claim needs no probe before it
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="seat") as seats:
                 while not self.stopping.is_set():
@@ -398,7 +401,7 @@ class Worker:
                         self._wait_for_a_seat()
                         continue
                     try:
-                        jobs = self.database(self.claim_jobs, self.concurrency - busy, idle=busy == 0)
+                        jobs = self.database(self.claim_jobs, self.concurrency - busy, idle=not (busy or found_work))
                     except DatabaseError as error:
                         delay = backoff.next_delay()
                         logger.warning(
@@ -413,6 +416,7 @@ class Worker:
                         self.stopping.wait(delay)
                         continue
                     backoff.reset()
+                    found_work = bool(jobs)
                     for job, argument in jobs:
                         self._submit(seats, job, argument)
                     if jobs:

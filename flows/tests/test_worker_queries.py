@@ -11,6 +11,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from flows import worker as worker_module
+from flows.models import Execution
 from flows.tests.factories import end, make_flow, queue_execution, webhook
 from flows.worker import Worker
 from phonon.lib.testing.http_server import Reply
@@ -52,6 +54,22 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
     assert '"flows_flowrevision"' in load, load  # the revision it runs comes with the load, at no extra cost
     assert len(sqls) == len(claim_and_load()) + 1 + REPORT_STATEMENTS, sqls
     assert [sql.split()[0] for sql in sqls[-REPORT_STATEMENTS:]] == ["INSERT", "INSERT"], sqls
+
+
+def test_the_loop_probes_only_after_a_claim_that_found_nothing(threads_db, loopback_allowed, fast, monkeypatch):
+    flow = make_flow(loopback_allowed, webhook("w1", fast), end())
+    for _ in range(3):
+        queue_execution(flow)
+    probes = []
+    probe = worker_module._nothing_due
+    monkeypatch.setattr(worker_module, "_nothing_due", lambda now: probes.append(now) or probe(now))
+
+    assert Worker(concurrency=1).run(once=True)
+
+    # The first claim probes (the loop starts idle); the next three claim straight away, the
+    # last of them finding the queue empty.
+    assert len(probes) == 1
+    assert Execution.objects.filter(status="completed").count() == 3
 
 
 def test_an_idle_worker_probes_with_one_read_and_claims_nothing(db):
