@@ -1,12 +1,15 @@
 /* The designer's revisions bar (SPEC §14): Draft / Published, Publish, Run tests, History with a
  * per-widget diff and "Restore this revision". It talks to the JSON endpoints of
  * flows/revision_views.py (session + CSRF); the server decides everything (the publish gate, what
- * changed), this only shows it. Every value is put in the page as text, never as HTML. */
+ * changed), this only shows it. Every value is put in the page as text, never as HTML. Viewers
+ * (config.readOnly) see the status and the history: the page has no Publish or Run tests button for
+ * them, and no Restore or "Save as test case" (writes, which the server refuses them). */
 (function () {
   "use strict";
 
   const config = JSON.parse(document.getElementById("designer-config").textContent);
   const urls = config.revisions;
+  const readOnly = Boolean(config.readOnly);
   const $ = (selector) => document.querySelector(selector);
   const statusBadge = $("#revision-status");
   const publishButton = $("#publish-flow");
@@ -69,7 +72,7 @@
 
   function showStatus() {
     const ready = Boolean(flowId && status);
-    publishButton.disabled = testsButton.disabled = historyButton.disabled = !ready;
+    for (const button of [publishButton, testsButton, historyButton]) if (button) button.disabled = !ready;
     if (!ready) {
       statusBadge.textContent = "Not saved yet";
       statusBadge.className = "badge";
@@ -173,10 +176,13 @@
       const diffButton = element("button", "Show changes");
       diffButton.type = "button";
       diffButton.addEventListener("click", () => showDiff(revision.number));
-      const restoreButton = element("button", "Restore this revision");
-      restoreButton.type = "button";
-      restoreButton.addEventListener("click", () => restore(revision.number));
-      buttons.append(diffButton, " ", restoreButton);
+      buttons.append(diffButton);
+      if (!readOnly) {
+        const restoreButton = element("button", "Restore this revision");
+        restoreButton.type = "button";
+        restoreButton.addEventListener("click", () => restore(revision.number));
+        buttons.append(" ", restoreButton);
+      }
       item.append(buttons);
       list.append(item);
     }
@@ -289,9 +295,11 @@
     box.append(form);
   }
 
-  document.addEventListener("phonon:widget-tested", offerTestCase);
-  publishButton.addEventListener("click", () => publish(false));
-  testsButton.addEventListener("click", runTests);
+  if (!readOnly) {
+    document.addEventListener("phonon:widget-tested", offerTestCase);
+    publishButton.addEventListener("click", () => publish(false));
+    testsButton.addEventListener("click", runTests);
+  }
   historyButton.addEventListener("click", () => {
     const open = history.hidden;
     historyButton.setAttribute("aria-expanded", String(open));

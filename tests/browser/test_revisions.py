@@ -5,8 +5,10 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from flows.models import Flow, FlowTestCase
+from flows.revisions import save_revision
 from flows.tests.factories import assign, end, make_flow, webhook
 from phonon.lib.testing.http_server import Reply
+from tests.browser.conftest import sign_in
 from tests.browser.designer_page import DesignerPage
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,3 +102,19 @@ def test_a_widget_test_result_is_saved_as_a_test_case_that_passes(signed_in, liv
     page.click("#run-tests")
     expect(page.locator(".case-result.passed")).to_contain_text("Shipped from the Test button")
     assert len(server.requests) == 1  # the run used the pinned answer
+
+
+def test_a_viewer_reads_the_status_and_history_but_cannot_publish_or_restore(page, live_server, bob, acme):
+    flow = greeting_flow(acme)
+    content = {**flow.revisions.get().wire_format(), "widgets": [assign("a1", "e1", greeting="bye"), end("e1")]}
+    save_revision(flow, content, account=acme, user=None)
+    sign_in(page, live_server, bob)
+    page.goto(live_server.url + reverse("flows:designer", args=[flow.pk]))
+
+    expect(page.locator("#revision-status")).to_have_text("Draft · revision 2 (calls run 1)")
+    expect(page.locator("#publish-flow, #run-tests")).to_have_count(0)
+    page.click("#show-history")
+    latest = page.locator(".history-row[data-revision='2']")
+    latest.get_by_role("button", name="Show changes").click()
+    expect(page.locator("#revision-diff table[data-widget='a1']")).to_contain_text("bye")
+    expect(page.get_by_role("button", name="Restore this revision")).to_have_count(0)
