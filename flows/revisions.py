@@ -18,6 +18,10 @@ Decisions where SPEC §14 is silent:
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -27,6 +31,8 @@ from django.utils import timezone
 from accounts import audit
 from flows.models import Flow, FlowRevision
 from flows.test_cases import run_test_cases
+from flows.widget_secrets import encrypted_fields
+from phonon.encryption import decrypt_secret
 from phonon.lib.flow_diff import flow_changes, widget_diff
 
 CONTENT_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
@@ -76,7 +82,7 @@ def save_revision(
             flow=flow,
             number=(previous.number + 1) if previous else 1,
             layout=flow.layout,
-            changes=flow_changes(previous.wire_format() if previous else None, cleaned),
+            changes=flow_changes(comparable(previous.wire_format()) if previous else None, comparable(cleaned)),
             restored_from=restored_from,
             created_by=user,
             **{key: cleaned[key] for key in CONTENT_FIELDS},
@@ -150,8 +156,8 @@ def revision_diff(flow: Flow, number: int) -> dict[str, Any]:
     """
     revision = flow.revisions.get(number=number)
     previous = flow.revisions.filter(number__lt=number).order_by("-number").first()
-    old = {widget["id"]: widget for widget in previous.widgets} if previous else {}
-    new = {widget["id"]: widget for widget in revision.widgets}
+    old = {widget["id"]: widget for widget in comparable(previous.wire_format())["widgets"]} if previous else {}
+    new = {widget["id"]: widget for widget in comparable(revision.wire_format())["widgets"]}
     changes = revision.changes or {}
     touched = [*changes.get("added", []), *changes.get("removed", []), *changes.get("changed", {})]
     return {
@@ -160,3 +166,18 @@ def revision_diff(flow: Flow, number: int) -> dict[str, Any]:
         "changes": changes,
         "widgets": {widget_id: widget_diff(old.get(widget_id), new.get(widget_id)) for widget_id in sorted(touched)},
     }
+
+
+def comparable(content: Mapping[str, Any]) -> dict[str, Any]:
+    """`content` with each encrypted secret replaced by a digest of its plain value, for flow_diff.
+
+    A secret encrypted anew (`rotate_secrets` rewrites drafts and revisions apart) is then no
+    change, and a changed one is; flow_diff shows neither value ("***"). A secret no key can
+    read is compared as it is stored.
+    """
+    widgets = copy.deepcopy(list(content["widgets"]))
+    for widget in widgets:
+        for holder, key in encrypted_fields(widget):
+            with contextlib.suppress(ValueError):
+                holder[key] = hashlib.sha256(decrypt_secret(holder[key]).encode()).hexdigest()
+    return {**content, "widgets": widgets}
