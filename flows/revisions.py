@@ -117,11 +117,18 @@ def publish_revision(
 
 
 def restore_revision(flow: Flow, number: int, *, user) -> FlowRevision:
-    """Save revision `number`'s content as a new draft revision (FlowRevision.DoesNotExist if none)."""
+    """Save revision `number`'s content as a new draft revision (FlowRevision.DoesNotExist if none).
+
+    The audit log records it as a change of the flow, as it does a save.
+    """
     old = flow.revisions.get(number=number)
-    return save_revision(
-        flow, old.wire_format(), account=flow.account, user=user, layout=old.layout, restored_from=number
-    )
+    before = audit.snapshot(flow)
+    with transaction.atomic():
+        revision = save_revision(
+            flow, old.wire_format(), account=flow.account, user=user, layout=old.layout, restored_from=number
+        )
+        audit.record_change(None, revision.flow, before, by=user)
+    return revision
 
 
 def latest_number(flow: Flow) -> int:

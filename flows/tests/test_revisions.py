@@ -167,6 +167,8 @@ def test_restore_makes_an_old_revision_the_draft_without_publishing_it(alice_api
     assert response.json()["widgets"][0]["config"]["assignments"][0]["value"] == "hello $call.cli"
     latest = alice_api.get(f"{FLOWS}{flow_id}/revisions/").json()[0]
     assert latest["restored_from"] == 1 and latest["changes"]["changed"] == {"a1": ["config.assignments"]}
+    entry = AuditEntry.objects.latest("pk")
+    assert (entry.action, entry.actor, entry.changed_fields) == ("changed", "alice", ["widgets"])
     assert alice_api.post(f"{FLOWS}{flow_id}/restore/", {"revision": 9}, format="json").status_code == 404
 
 
