@@ -3,10 +3,12 @@ deliveries log builds on the same date range (flows/delivery_log.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from flows.models import Execution, ExecutionStatus, Flow
 from phone_numbers.models import clean_phone_number
@@ -29,29 +31,52 @@ def in_utc(moment: datetime | None) -> datetime | None:
         raise forms.ValidationError("That date-time is out of range.")
 
 
+def is_date(text: object) -> bool:
+    """Whether a filter value is a plain date (`2026-11-01`), which stands for its whole day."""
+    try:
+        return isinstance(text, str) and parse_date(text.strip()) is not None
+    except ValueError:
+        return False
+
+
+class DateOrDateTimeField(forms.CharField):
+    """`2026-11-01` (a whole day) or an ISO 8601 date-time, in UTC; the one reader of the date
+    filters (executions, deliveries, the report). `end_of_day` makes a date end with its day:
+    the start of the next one, an exclusive end."""
+
+    def __init__(self, *, end_of_day: bool = False, **kwargs):
+        self.end_of_day = end_of_day
+        super().__init__(required=False, **kwargs)
+
+    def to_python(self, value) -> datetime | None:
+        text = (super().to_python(value) or "").strip()
+        if not text:
+            return None
+        try:  # a date first: parse_datetime() would read "2026-11-01" as its midnight
+            day = parse_date(text)
+            moment = None if day else parse_datetime(text)
+        except ValueError:
+            moment = day = None
+        if day is not None:
+            moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
+        if moment is None:
+            raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
+        return in_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
+
+
 class DateRangeFilterForm(forms.Form):
-    """`?since=&until=` on a creation time: a date (2025-01-31: the whole day) or an ISO date-time."""
+    """`?since=&until=` on a creation time: a date (2025-01-31: the whole day) or an ISO date-time,
+    both ends inclusive."""
 
-    since = forms.DateTimeField(required=False, help_text="A date or an ISO date-time.")
-    until = forms.DateTimeField(required=False, help_text="A date (the whole day) or an ISO date-time.")
-
-    def clean_since(self):
-        return in_utc(self.cleaned_data.get("since"))
-
-    def clean_until(self):
-        until = in_utc(self.cleaned_data.get("until"))
-        raw = (self.data.get("until") or "").strip()
-        if until is not None and len(raw) == len("2025-01-31"):
-            until += timedelta(days=1)  # a date means up to the end of that day
-            self.until_exclusive = True
-        return until
+    since = DateOrDateTimeField(help_text="A date or an ISO date-time.")
+    until = DateOrDateTimeField(end_of_day=True, help_text="A date (the whole day) or an ISO date-time.")
 
     def filter_dates(self, rows: QuerySet, field: str = "created_at") -> QuerySet:
         data = self.cleaned_data
         if data.get("since"):
             rows = rows.filter(**{f"{field}__gte": data["since"]})
         if data.get("until"):
-            lookup = "lt" if getattr(self, "until_exclusive", False) else "lte"
+            lookup = "lt" if is_date(self.data.get("until")) else "lte"  # a date's end is the next midnight
             rows = rows.filter(**{f"{field}__{lookup}": data["until"]})
         return rows
 

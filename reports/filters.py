@@ -2,14 +2,12 @@
 the CSV export and the charts, so they all read the query string the same way."""
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from django import forms
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import Account
-from flows.forms import in_utc
+from flows.forms import DateOrDateTimeField
 from flows.models import Flow
 
 from .models import ReportOutcome
@@ -29,29 +27,6 @@ class ReportFilters:
     @property
     def newest_first(self) -> bool:
         return self.sort != SORT_OLDEST_FIRST
-
-
-class DateOrDateTimeField(forms.CharField):
-    """`2026-11-01` (a whole day) or an ISO 8601 date-time; `end_of_day` makes a date cover its day."""
-
-    def __init__(self, *, end_of_day: bool = False, **kwargs):
-        self.end_of_day = end_of_day
-        super().__init__(required=False, **kwargs)
-
-    def to_python(self, value) -> datetime | None:
-        text = (super().to_python(value) or "").strip()
-        if not text:
-            return None
-        try:  # a date first: parse_datetime() would read "2026-11-01" as its midnight
-            day = parse_date(text)
-            moment = None if day else parse_datetime(text)
-        except ValueError:
-            moment = day = None
-        if day is not None:
-            moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
-        if moment is None:
-            raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
-        return in_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
 
 
 class ReportFilterForm(forms.Form):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.urls import reverse
@@ -246,6 +246,26 @@ def test_the_list_filters_by_flow_status_and_time(alice_api, acme):
     assert ids(f"since={since}") == {str(recent.pk), str(other.pk)}
     assert ids(f"until={(timezone.now() - timedelta(days=2)).date().isoformat()}") == {str(old.pk)}
     assert alice_api.get(f"{EXECUTIONS}?status=sleeping").status_code == 400
+
+
+def test_until_takes_a_whole_day_or_an_inclusive_date_time_and_names_the_format_when_neither(alice_api, acme):
+    execution = queue_execution(make_flow(acme))
+    moment = datetime(2026, 11, 1, 23, 30, tzinfo=UTC)
+    Execution.objects.filter(pk=execution.pk).update(created_at=moment)
+
+    def listed(query: str) -> bool:
+        response = alice_api.get(f"{EXECUTIONS}?{query}")
+        assert response.status_code == 200, response.json()
+        return bool(response.json()["results"])
+
+    assert listed("until=2026-11-01")  # the day's last half hour is in it
+    assert not listed("until=2026-10-31")
+    assert listed("until=2026-11-01T23:30:00Z")  # a date-time end is inclusive
+    assert not listed("until=2026-11-01T23:29:59Z")
+    assert listed("since=2026-11-01T23:30:00%2B00:00")
+    refused = alice_api.get(f"{EXECUTIONS}?until=yesterday")
+    assert refused.status_code == 400
+    assert "YYYY-MM-DD" in str(refused.json())
 
 
 def test_another_accounts_execution_is_not_found_nor_listed(charlie_api, acme):
