@@ -99,7 +99,7 @@ def plain_loop(url: str, count: int) -> tuple[float, float]:
 
 
 def make_flow(account, url: str, name: str):
-    from flows.models import Flow
+    from flows.revisions import save_revision
     from flows.validation import validate_flow
 
     widget = {
@@ -117,14 +117,15 @@ def make_flow(account, url: str, name: str):
     cleaned = validate_flow(
         {"name": name, "start": "w1", "widgets": [widget, {"id": "end", "type": "end"}]}, account=account
     )
-    return Flow.objects.create(account=account, **cleaned)
+    return save_revision(None, cleaned, account=account, user=None).flow
 
 
 def queue(flow, count: int) -> None:
     from flows.models import Execution
 
     Execution.objects.bulk_create(
-        Execution(account=flow.account, flow=flow, call={"cli": str(n), "did": "1"}) for n in range(count)
+        Execution(account=flow.account, flow=flow, revision=flow.published_revision, call={"cli": str(n), "did": "1"})
+        for n in range(count)
     )
 
 

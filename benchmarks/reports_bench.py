@@ -73,6 +73,7 @@ def _build(account, flows) -> None:
                     id=uuid.uuid4(),
                     account_id=account.pk,
                     flow_id=flows[number % len(flows)].pk,
+                    revision_id=flows[number % len(flows)].published_revision_id,
                     status="failed" if failed else "completed",
                     call={"cli": f"+1555{number:07d}", "did": "+18005550100"},
                     variables=variables,
@@ -184,7 +185,10 @@ def _run() -> None:
     from django.test import Client
 
     from accounts.models import Account, Membership, Role
-    from flows.models import Flow
+    from flows.revisions import save_revision
+
+    def flow_content(name: str) -> dict:
+        return {"name": name, "flow_end_webhook": False, "start": "w1", "widgets": [{"id": "w1", "type": "end"}]}
 
     began = time.perf_counter()
     print(f"reports: {EXECUTIONS:,} executions with {len(UDF_NAMES)} UDFs each on {connection.vendor}")
@@ -193,10 +197,7 @@ def _run() -> None:
         account = Account.objects.create(slug=slug, name="Reports benchmark")
         user = get_user_model().objects.create_user(username=slug)
         Membership.objects.create(user=user, account=account, role=Role.VIEWER)
-        flows = [
-            Flow.objects.create(account=account, name=f"Flow {n}", start="w1", widgets=[{"id": "w1", "type": "end"}])
-            for n in range(3)
-        ]
+        flows = [save_revision(None, flow_content(f"Flow {n}"), account=account, user=None).flow for n in range(3)]
         started, cpu = time.perf_counter(), time.process_time()
         _build(account, flows)
         print(

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from accounts.models import Account
 from flows.models import Execution, Flow
+from flows.revisions import save_revision
 from flows.validation import FlowValidationError, validate_flow
 
 logger = logging.getLogger(__name__)
@@ -173,11 +174,9 @@ def seed_demo_flows(account: Account) -> list[Flow]:
                 error,
             )
             continue
-        flow, _ = Flow.objects.for_account(account).update_or_create(
-            account=account, name=cleaned["name"], defaults=cleaned
-        )
+        flow = save_revision(existing, cleaned, account=account, user=None, publish=True, force=True).flow
         if not Execution.objects.filter(flow=flow).exists():
             for call in DEMO_CALLS:
-                Execution.objects.create(account=account, flow=flow, call={**call, "incoming": True})
+                Execution.queue(flow, call={**call, "incoming": True})
         flows.append(flow)
     return flows

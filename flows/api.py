@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
+from django.db.models import Max
 from django.http import Http404
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -13,7 +17,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import Throttled, ValidationError
+from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
@@ -21,31 +25,44 @@ from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
 from accounts.audit import AuditedViewSetMixin
-from flows import idempotency
+from flows import idempotency, revisions
 from flows.deliveries import replay_deliveries, replay_delivery
 from flows.delivery_log import DeliveryFilterForm, ReplayForm, as_record, csv_lines
 from flows.forms import ExecutionFilterForm
-from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow
+from flows.models import Delivery, DeliveryStatus, Execution, ExecutionStatus, Flow, FlowRevision, FlowTestCase
 from flows.serializers import (
     DeliveryRecordSerializer,
     ExecutionCreateSerializer,
     ExecutionDetailSerializer,
     ExecutionSerializer,
     FlowSerializer,
+    PublishedSerializer,
+    PublishSerializer,
     QueuedSerializer,
     ReplayRequestSerializer,
+    RestoreSerializer,
+    RevisionSerializer,
+    TestCaseSerializer,
     WidgetTestResultSerializer,
     WidgetTestSerializer,
 )
+from flows.test_cases import run_test_cases
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import FlowValidationError
 from phonon.downloads import csv_attachment
 
 
 class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
-    """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path."""
+    """Call flows in the SPEC §6 wire format; a 400 names each problem by its dotted path.
 
-    queryset = Flow.objects.all()
+    Every write makes a revision (SPEC §14); `publish/`, `revisions/` and `restore/` manage them.
+    """
+
+    queryset = (
+        Flow.objects.select_related("published_revision")
+        .annotate(latest_revision=Max("revisions__number"))
+        .order_by("name", "pk")  # an aggregate drops Meta.ordering
+    )
     serializer_class = FlowSerializer
 
     @extend_schema(
@@ -71,6 +88,116 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
             raise Http404
         except TooManyTests as error:
             raise Throttled(wait=error.wait, detail=str(error))
+
+    @extend_schema(request=PublishSerializer, responses={200: PublishedSerializer, 404: None, 409: None})
+    @action(detail=True, methods=["post"])
+    def publish(self, request, pk=None):
+        """Publish the draft, or `{"revision": N}` to roll back to N; 409 names failing test cases unless `force`."""
+        flow = self.get_object()
+        options = checked_options(request.data, PublishSerializer)
+        number = options.get("revision") or revisions.latest_number(flow)
+        revision = find_revision(flow, number)
+        try:
+            revision = revisions.publish_revision(flow, revision, user=request.user, force=options.get("force", False))
+        except revisions.PublishBlocked as blocked:
+            return blocked_response(blocked)
+        return Response({"published_revision": revision.number, "forced": revision.forced})
+
+    def update(self, request, *args, **kwargs):
+        try:
+            return super().update(request, *args, **kwargs)
+        except revisions.PublishBlocked as blocked:  # "publish": true; nothing was saved
+            return blocked_response(blocked, note='Nothing was saved: send it without "publish" to keep it as a draft.')
+
+    @extend_schema(request=RestoreSerializer, responses={201: FlowSerializer, 404: None})
+    @action(detail=True, methods=["post"])
+    def restore(self, request, pk=None):
+        """`{"revision": N}`: a new draft revision with N's content (not published)."""
+        flow = self.get_object()
+        options = checked_options(request.data, RestoreSerializer)
+        find_revision(flow, options["revision"])
+        revisions.restore_revision(flow, options["revision"], user=request.user)
+        flow = self.get_queryset().get(pk=flow.pk)
+        return Response(self.get_serializer(flow).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: RevisionSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="revisions", url_name="revisions", pagination_class=None)
+    def history(self, request, pk=None):
+        """The history, newest first: `[{number, created_at, created_by, published, changes, …}]`."""
+        return Response(RevisionSerializer(revisions.history(self.get_object()), many=True).data)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("number", int, OpenApiParameter.PATH, description="The revision number.")],
+        responses={200: OpenApiTypes.OBJECT, 404: None},
+    )
+    @action(detail=True, methods=["get"], url_path=r"revisions/(?P<number>[^/.]+)", url_name="revision-diff")
+    def revision_diff(self, request, pk=None, number=None):
+        """Revision N against the one before, widget by widget.
+
+        `{number, previous, changes, widgets: {id: [{path, old, new}]}}`; secrets read "***".
+        """
+        flow = self.get_object()
+        if not (number.isascii() and number.isdigit()):  # like a missing revision: the path names none
+            raise NotFound(f"{number!r} is not a revision number; GET the flow's revisions/ for the numbers.")
+        find_revision(flow, int(number))
+        return Response(revisions.revision_diff(flow, int(number)))
+
+
+def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Response:
+    """409: the test cases that fail, each with its differences."""
+    detail = " ".join(filter(None, [str(blocked), note]))
+    return Response({"detail": detail, "failing": blocked.failing}, status=status.HTTP_409_CONFLICT)
+
+
+def checked_options(data, serializer_class) -> dict:
+    """The body of a publish/restore request, unknown fields refused by name."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": ["Send a JSON object."]})
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    unknown = sorted(set(data) - set(serializer.fields))
+    if unknown:
+        raise ValidationError({key: [f"Unknown field; use {', '.join(serializer.fields)}."] for key in unknown})
+    return serializer.validated_data
+
+
+def find_revision(flow: Flow, number: int) -> FlowRevision:
+    try:
+        return flow.revisions.get(number=number)
+    except FlowRevision.DoesNotExist:
+        raise NotFound(f"Flow {flow.pk} has no revision {number}; GET its revisions/ for the numbers.")
+
+
+class TestCaseViewSet(AccountScopedViewSet):
+    """A flow's test cases (SPEC §14); `run/` rehearses them all on the draft."""
+
+    queryset = FlowTestCase.objects.all()
+    serializer_class = TestCaseSerializer
+
+    @cached_property
+    def flow(self) -> Flow:
+        # Another account's flow is a 404 like a missing one, before anything else is read.
+        return get_object_or_404(Flow.objects.for_account(self.account), pk=self.kwargs["flow_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return FlowTestCase.objects.none()
+        return super().get_queryset().filter(flow=self.flow)
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if not getattr(self, "swagger_fake_view", False) and self.request.auth is not None:
+            context["flow"] = self.flow
+        return context
+
+    def perform_create(self, serializer):
+        serializer.save(account=self.account, flow=self.flow)
+
+    @extend_schema(request=None, responses={200: OpenApiTypes.OBJECT})
+    @action(detail=False, methods=["post"])
+    def run(self, request, flow_pk=None):
+        """Rehearse every case on the draft with its pinned answers: `[{id, name, passed, differences, …}]`."""
+        return Response({"results": run_test_cases(self.flow)})
 
 
 @extend_schema_view(

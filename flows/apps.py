@@ -25,7 +25,8 @@ class FlowsConfig(AppConfig):
         from flows.widget_secrets import rotate_widget_secrets  # needs the models loaded
 
         register_embedded_secrets(
-            "webhook widget secrets in flows (passwords, secret headers and query parameters)", rotate_widget_secrets
+            "webhook widget secrets in flows and revisions (passwords, secret headers and query parameters)",
+            rotate_widget_secrets,
         )
         # The HTTP-support switch's confirmation names the widgets it affects.
         register_http_urls("webhook widgets", http_widgets)

@@ -99,7 +99,7 @@ def build_payload(execution: Execution) -> dict:
 
 def enqueue_flow_end_delivery(execution: Execution) -> Delivery | None:
     """Called by the engine inside the transaction that ends an execution (completed or failed)."""
-    if not execution.flow.flow_end_webhook:
+    if not execution.revision.flow_end_webhook:  # the setting of the revision the call ran
         return None
     webhook = Webhook.objects.for_account(execution.account_id).filter(is_default=True).first()
     if webhook is None:

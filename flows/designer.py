@@ -23,6 +23,8 @@ from accounts import audit
 from accounts.api.errors import NOT_FOUND
 from accounts.tenancy import AccountRequiredMixin, require_write
 from flows.models import Execution, Flow
+from flows.revision_views import flow_status, refused_body
+from flows.revisions import save_revision
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import LINES, MAX_LABEL_LENGTH, FlowValidationError, public_widgets, validate_flow
 from flows.variables import (
@@ -126,6 +128,20 @@ def flow_for_page(flow: Flow | None) -> dict[str, Any]:
     }
 
 
+def revision_urls(flow: Flow | None) -> dict[str, Any]:
+    """Where revisions.js reads and writes, with 0 standing for the flow id (and the revision number),
+    since a new flow gets its id at its first save; and the flow's Draft / Published status."""
+    return {
+        "history": reverse("flows:revisions", args=[0]),
+        "diff": reverse("flows:revision-diff", args=[0, 0]),
+        "restore": reverse("flows:revision-restore", args=[0, 0]),
+        "publish": reverse("flows:publish", args=[0]),
+        "runTests": reverse("flows:test-cases-run", args=[0]),
+        "fromWidgetTest": reverse("flows:test-case-from-widget", args=[0]),
+        "status": flow_status(flow) if flow else None,
+    }
+
+
 def registered_webhooks(account) -> list[dict[str, str]]:
     """Advanced → Webhook entries offered in the URL field: picking one brings its request settings.
 
@@ -180,6 +196,7 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 # What the script must agree on with validate_flow, read from where it is defined.
                 "lines": LINES,
                 "webhookKeys": {"custom": sorted(CUSTOM_KEYS), "internal": sorted(INTERNAL_KEYS)},
+                "revisions": revision_urls(flow),
                 # Testing a widget (SPEC §13): where to send it, the values to start from, and the
                 # rules the script needs to list a widget's variables and propose mapping names.
                 "testUrl": reverse("flows:test-widget"),
@@ -218,15 +235,12 @@ class FlowDesignerView(AccountRequiredMixin, View):
         except FlowValidationError as error:
             return JsonResponse({"errors": error.errors}, status=400)
         widget_ids = {widget["id"] for widget in cleaned["widgets"]}
+        layout = clean_layout(data.get("layout"), widget_ids)
         created = flow is None
         with transaction.atomic():
-            if created:
-                flow = Flow(account=request.account)
-            before = audit.snapshot(flow)
-            for key in WIDGET_FIELDS:
-                setattr(flow, key, cleaned[key])
-            flow.layout = clean_layout(data.get("layout"), widget_ids)
-            flow.save()
+            before = None if created else audit.snapshot(flow)
+            # A new flow is published at once (revision 1); every later save is a draft.
+            flow = save_revision(flow, cleaned, account=request.account, user=request.user, layout=layout).flow
             if created:
                 audit.record(request, audit.CREATED, flow)
             else:
@@ -236,15 +250,10 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "id": flow.pk,
                 "designer_url": reverse("flows:designer", args=[flow.pk]),
                 "flow": flow_for_page(flow),
+                "status": flow_status(flow),
             },
             status=201 if created else 200,
         )
-
-
-def refused_body(error: JSONInputError) -> JsonResponse:
-    """The 400 of a JSON body the page's script sent that `read_json_input` refuses, in the
-    `{"errors": {dotted path: [sentences]}}` shape the script puts beside the fields."""
-    return JsonResponse({"errors": error.errors or {"": [str(error)]}}, status=400)
 
 
 class WidgetTestView(AccountRequiredMixin, View):

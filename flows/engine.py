@@ -1,9 +1,10 @@
 """The execution engine: walks one execution's flow from widget to widget.
 
 `run_execution()` is called by the worker after it has claimed the execution (flows.worker). It
-starts from the flow's `start` widget with the call's and user keys' variables, runs each widget
-through the widget functions, records a step per widget and follows `next[line]` until an `end`
-widget (completed) or an engine error (failed, with a reason).
+walks the execution's revision (the one published when the call was queued): from its `start`
+widget with the call's and user keys' variables, it runs each widget through the widget
+functions, records a step per widget and follows `next[line]` until an `end` widget (completed)
+or an engine error (failed, with a reason).
 
 Recovery and delivery semantics — at least once per widget:
 
@@ -60,7 +61,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +85,7 @@ from flows.widgets.webhook import (
     send_prepared,
 )
 from phonon import sql
+from phonon.lib.outbound import OutboundResult
 from phonon.lib.storable import storable
 from phonon.logs import bind_log_context
 from webhooks import endpoints
@@ -113,6 +115,10 @@ class BackgroundRequest:
     prepared: PreparedRequest
 
 
+# What a run needs loaded with the execution: the widgets it walks are its revision's.
+LOADED_WITH = ("flow", "revision", "account")
+
+
 @functools.cache
 def load_statement(vendor: str) -> sql.JoinedSelect:
     """The SELECT of load_claimed_execution(), written once per backend.
@@ -120,11 +126,11 @@ def load_statement(vendor: str) -> sql.JoinedSelect:
     `Execution.objects.select_related("flow", "account").get(…)` cost about 1.4 ms a call, 1 ms
     of it Django compiling the same query again.
     """
-    return sql.select_joined(Execution, related=("flow", "account"), where=("id", "claimed_by"))
+    return sql.select_joined(Execution, related=LOADED_WITH, where=("id", "claimed_by"))
 
 
 def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
-    """The execution with its flow and account, if `worker_id` holds its claim; else None."""
+    """The execution with its flow, revision and account, if `worker_id` holds its claim; else None."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     return load_statement(db.vendor).load(db, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
 
@@ -138,7 +144,7 @@ def run_execution(execution_id, worker_id: str, *, database: Callable = run_inli
 
 
 def run_loaded_execution(execution: Execution, worker_id: str, *, database: Callable = run_inline) -> Execution | None:
-    """Run a claimed execution loaded with its flow and account; None if the claim is no longer ours.
+    """Run a claimed execution loaded with its flow, revision and account; None if the claim is no longer ours.
 
     One claimed too often (`attempts` > WORKER_MAX_ATTEMPTS) is given up instead (see the docstring).
     """
@@ -206,38 +212,50 @@ def storable_text(error: BaseException) -> str:
     return lines[0].replace("\x00", "\ufffd")[:500]
 
 
-@dataclass
-class ExecutionRun:
-    """The in-memory state of one execution while a worker walks it."""
+class WalkStopped(Exception):
+    """Stops a walk with a failure reason (a rehearsal meeting a widget it has no answer for)."""
 
-    execution: Execution
-    worker_id: str
-    database: Callable = run_inline
-    variables: dict[str, str | None] = field(init=False)
-    steps: list[dict[str, Any]] = field(init=False)
-    persisted: list[str] = field(init=False)
-    background: list[BackgroundRequest] = field(default_factory=list)
-    # The requests the calls sent, saved with the execution's end for the endpoint health figures.
-    sent: list[dict[str, Any]] = field(default_factory=list)
 
-    def __post_init__(self) -> None:
-        execution = self.execution
-        self.persisted = list(execution.persisted_variables or [])
-        if execution.next_widget:  # taken over from a worker that died: continue from its checkpoint
-            self.variables = dict(execution.variables)
-            self.steps = [forget_lost_background(step) for step in execution.steps]
-        else:
-            self.variables = initial_variables(execution.call or {}, execution.user_keys or {})
-            self.steps = []
+class Walk:
+    """Walking a flow's widgets for one call, in memory: the engine's one run path.
 
-    @property
-    def widgets(self) -> dict[str, dict[str, Any]]:
-        return {widget["id"]: widget for widget in self.execution.flow.widgets}
+    A worker's ExecutionRun adds the database (checkpoints, the finish); flows.test_cases
+    rehearses a test case with the same class, its network replaced at `send` (the one point
+    flows reach it: flows.widgets.webhook.send_prepared) and `call_internal`. Subclasses
+    override `checkpoint()` to save progress after a webhook widget.
+    """
+
+    def __init__(
+        self,
+        *,
+        widgets: list[dict[str, Any]],
+        start: str,
+        account,
+        variables: dict[str, str | None],
+        steps: list[dict[str, Any]] | None = None,
+        persisted: list[str] | None = None,
+        next_widget: str = "",
+        label: Any = "",
+        database: Callable = run_inline,
+    ) -> None:
+        self.widgets = {widget["id"]: widget for widget in widgets}
+        self.start = start
+        self.account = account
+        self.variables = variables
+        self.steps = steps or []
+        self.persisted = persisted or []
+        self.next_widget = next_widget
+        self.label = label  # what the log names: the execution's id, or the test case
+        self.database = database  # runs a function where a connection may be used (see the docstring)
+        self.background: list[BackgroundRequest] = []
+        # The network and the platform functions; None: the real ones (looked up when called).
+        self.send: Callable[[PreparedRequest], OutboundResult] | None = None
+        self.call_internal: Callable[..., tuple[bool, str]] | None = None
 
     def walk(self) -> tuple[str, str]:
         """Follow the lines from widget to widget; (final status, failure reason)."""
         widgets = self.widgets
-        widget_id = self.execution.next_widget or self.execution.flow.start
+        widget_id = self.next_widget or self.start
         while True:
             widget = widgets.get(widget_id)
             if widget is None:
@@ -253,8 +271,10 @@ class ExecutionRun:
             bind_log_context(widget=widget_id)
             try:
                 line = self.run_widget(widget)
+            except WalkStopped as stop:
+                return ExecutionStatus.FAILED, str(stop)
             except Exception as error:  # a bug must fail one execution, not stop the worker
-                logger.exception("execution %s: widget %s raised", self.execution.pk, widget_id)
+                logger.exception("execution %s: widget %s raised", self.label, widget_id)
                 return ExecutionStatus.FAILED, f"Widget {widget_id!r} ({widget['type']}) raised an error: {error}"
             next_id = (widget.get("next") or {}).get(line)
             if not next_id:
@@ -267,7 +287,7 @@ class ExecutionRun:
         """Run one widget, record its step, apply its variables; the line it leaves on."""
         started = time.monotonic()
         config = widget.get("config") or {}
-        account = self.execution.account
+        account = self.account
         if widget["type"] == "assign":
             outcome = run_assign_widget(config, self.variables)
         elif widget["type"] != "webhook":
@@ -275,13 +295,11 @@ class ExecutionRun:
         elif config.get("mode") != "internal" and not config.get("wait_for_response", True):
             prepared = prepare_webhook_request(config, self.variables, account=account)
             return self.send_without_waiting(widget, config, prepared, started)
-        elif config.get("mode") == "internal":  # platform functions read the account's data
-            outcome = self.database(run_webhook_widget, config, self.variables, account=account)
         else:
-            context = CallContext(
-                str(self.execution.pk), self.execution.flow_id, widget["id"], database=self.database, sent=self.sent
-            )
-            outcome = run_webhook_widget(config, self.variables, account=account, context=context)
+            context = self.call_context(widget["id"])
+            run = functools.partial(run_webhook_widget, config, self.variables, account=account, context=context)
+            # Platform functions read the account's data: they run where the database may be used.
+            outcome = self.database(run) if config.get("mode") == "internal" else run()
         self.variables.update(outcome.variables)
         self.persisted.extend(name for name in outcome.persisted if name not in self.persisted)
         step = self.new_step(widget, line=outcome.line, started=started)
@@ -296,7 +314,7 @@ class ExecutionRun:
             step.update(background_result(prepared))
         else:
             step.update({**prepared.describe(), **step, "background": "pending"})
-            future = _background_requests.submit(send_prepared, prepared)
+            future = _background_requests.submit(self.send or send_prepared, prepared)
             deadline = time.monotonic() + prepared.timeout + BACKGROUND_JOIN_MARGIN_SECONDS
             self.background.append(BackgroundRequest(step, config, future, deadline, prepared))
         self.steps.append(step)
@@ -315,11 +333,60 @@ class ExecutionRun:
                 request.step["background"] = "unfinished"
                 continue
             except Exception as error:
-                logger.exception("execution %s: a background request raised", self.execution.pk)
+                logger.exception("execution %s: a background request raised", self.label)
                 request.step["background"] = f"error: {error}"
                 continue
             request.step.update(background_result(outcome_from_result(request.config, result, request.prepared)))
         self.background = still_out
+
+    def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:
+        return {
+            "widget": widget["id"],
+            "type": widget["type"],
+            "line": line,
+            "started_at": (timezone.now() - timedelta(seconds=time.monotonic() - started)).isoformat(),
+            "duration": round(time.monotonic() - started, 3),
+        }
+
+    def checkpoint(self, next_widget: str) -> None:
+        """Called after a webhook widget (unless the end comes next): nothing to save in memory."""
+
+    def call_context(self, widget_id: str) -> CallContext:
+        """What a webhook widget runs with: here a rehearsal's, unguarded (no cache, circuit
+        breaker or health figures) and with its network and platform functions replaced."""
+        return CallContext(
+            str(self.label), None, widget_id, guarded=False, send=self.send, call_internal=self.call_internal
+        )
+
+
+class ExecutionRun(Walk):
+    """The walk of one claimed execution: its revision's widgets, saved as it goes."""
+
+    def __init__(self, execution: Execution, worker_id: str, database: Callable = run_inline) -> None:
+        revision = execution.revision
+        resumed = bool(execution.next_widget)  # taken over from a worker that died: continue from its checkpoint
+        super().__init__(
+            widgets=revision.widgets,
+            start=revision.start,
+            account=execution.account,
+            variables=dict(execution.variables)
+            if resumed
+            else initial_variables(execution.call or {}, execution.user_keys or {}),
+            steps=[forget_lost_background(step) for step in execution.steps] if resumed else [],
+            persisted=list(execution.persisted_variables or []),
+            next_widget=execution.next_widget,
+            label=execution.pk,
+            database=database,
+        )
+        self.execution = execution
+        self.worker_id = worker_id
+        # The requests the calls sent, saved with the execution's end for the endpoint health figures.
+        self.sent: list[dict[str, Any]] = []
+
+    def call_context(self, widget_id: str) -> CallContext:
+        """A call's: guarded, its cache and breaker work on the run's database callable."""
+        execution = self.execution
+        return CallContext(str(execution.pk), execution.flow_id, widget_id, database=self.database, sent=self.sent)
 
     def write_background_outcomes(self) -> None:
         """After the execution has ended: wait for the no-wait requests still out, write their outcomes once.
@@ -337,15 +404,6 @@ class ExecutionRun:
             saved = Execution.objects.filter(pk=self.execution.pk, claimed_by=self.worker_id).update(steps=self.steps)
             if saved:
                 execution_finished.send(Execution, execution=self.execution, first=False)
-
-    def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:
-        return {
-            "widget": widget["id"],
-            "type": widget["type"],
-            "line": line,
-            "started_at": (timezone.now() - timedelta(seconds=time.monotonic() - started)).isoformat(),
-            "duration": round(time.monotonic() - started, 3),
-        }
 
     def checkpoint(self, next_widget: str) -> None:
         """Save progress and renew the lease, so a recovering worker continues from `next_widget`."""

@@ -14,11 +14,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.api.strict import StrictFieldsMixin
-from flows import deliveries
+from flows import deliveries, revisions
 from flows.delivery_log import REPLAYABLE_STATUSES
-from flows.models import DeliveryStatus, Execution, Flow
+from flows.models import DeliveryStatus, Execution, Flow, FlowTestCase
+from flows.test_cases import MAX_TEST_CASES, clean_expect, clean_responses
 from flows.validation import FlowValidationError, public_widgets, validate_flow
 from flows.variables import CALL_FIELDS, invalid_names
+from flows.widgets.cleaning import Errors
 
 MAX_VALUE_LENGTH = 1000
 MAX_USER_KEYS = 100
@@ -37,21 +39,47 @@ def flow_wire_format(flow: Flow) -> dict[str, Any]:
 
 
 class FlowSerializer(serializers.ModelSerializer):
+    """The flow's draft in the wire format, with its revision numbers (SPEC §14).
+
+    Writes go through flows.revisions.save_revision: POST makes revision 1, published; PUT and
+    PATCH make a draft unless `"publish": true` (`"force": true` past failing test cases).
+    """
+
+    revision = serializers.SerializerMethodField(help_text="The draft's revision number (the latest).")
+    published_revision = serializers.SerializerMethodField(help_text="The revision calls run.")
+    # How a write is saved, not part of the flow: taken out before validate_flow reads the rest.
+    publish = serializers.BooleanField(
+        write_only=True, required=False, default=False, help_text="PUT/PATCH: publish the new revision at once."
+    )
+    force = serializers.BooleanField(
+        write_only=True, required=False, default=False, help_text="With publish: publish although test cases fail."
+    )
     refuses_unknown_fields = True  # validate_flow names them (see accounts.api.strict)
 
     class Meta:
         model = Flow
-        fields = ["id", "name", "flow_end_webhook", "start", "widgets", "created_at", "updated_at"]
+        fields = [
+            "id", "name", "flow_end_webhook", "start", "widgets", "revision", "published_revision",
+            "publish", "force", "created_at", "updated_at",
+        ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
+
+    PUBLISH_OPTIONS = ("publish", "force")
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise serializers.ValidationError(
                 {"non_field_errors": ["Send the flow as a JSON object (SPEC §6 format)."]}
             )
+        self.publish_options = {}
+        for option in self.PUBLISH_OPTIONS:
+            if option in data and not isinstance(data[option], bool):
+                raise serializers.ValidationError({option: [f"{option} must be true or false."]})
+            self.publish_options[option] = data.get(option, False)
         # What GET answers must PUT back: read-only fields (id, created_at, …) are ignored on
         # write as DRF does; any other unknown field is left for validate_flow to refuse.
-        data = {key: value for key, value in data.items() if key not in self._read_only_names()}
+        skipped = self._read_only_names() | set(self.PUBLISH_OPTIONS)
+        data = {key: value for key, value in data.items() if key not in skipped}
         if self.partial and self.instance is not None:
             data = {**flow_wire_format(self.instance), **data}
         try:
@@ -68,6 +96,28 @@ class FlowSerializer(serializers.ModelSerializer):
         representation["widgets"] = public_widgets(flow.widgets)
         return representation
 
+    def get_revision(self, flow: Flow) -> int:
+        # FlowViewSet annotates lists with it; a single flow asks.
+        return getattr(flow, "latest_revision", None) or revisions.latest_number(flow)
+
+    def get_published_revision(self, flow: Flow) -> int | None:
+        return flow.published_revision.number if flow.published_revision_id else None
+
+    def create(self, validated_data: dict[str, Any]) -> Flow:
+        return revisions.save_revision(
+            None, validated_data, account=self.context["account"], user=self.context["request"].user
+        ).flow
+
+    def update(self, flow: Flow, validated_data: dict[str, Any]) -> Flow:
+        revision = revisions.save_revision(
+            flow,
+            validated_data,
+            account=self.context["account"],
+            user=self.context["request"].user,
+            **self.publish_options,
+        )
+        return Flow.objects.select_related("published_revision").get(pk=revision.flow_id)
+
 
 def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
     """A flat JSON object of short scalar values (what `$user.key.*` are made of)."""
@@ -82,6 +132,20 @@ def check_scalar_map(value: Any, *, what: str) -> dict[str, Any]:
     if errors:
         raise serializers.ValidationError(errors)
     return value
+
+
+def clean_user_keys(user_keys: Any) -> dict[str, Any]:
+    """User keys: a flat object whose names can become $user.key.NAME."""
+    user_keys = check_scalar_map(user_keys, what="user_keys")
+    if len(user_keys) > MAX_USER_KEYS:
+        raise serializers.ValidationError(f"At most {MAX_USER_KEYS} user keys.")
+    bad = invalid_names(user_keys)
+    if bad:
+        raise serializers.ValidationError(
+            "Key names may hold only letters, digits and underscores (they become $user.key.NAME): "
+            + ", ".join(map(str, bad))
+        )
+    return user_keys
 
 
 def call_text(help_text: str) -> serializers.CharField:
@@ -127,7 +191,20 @@ class RecordingSerializer(StrictFieldsMixin, serializers.Serializer):
     }
 )
 class UserKeysField(serializers.JSONField):
-    pass
+    """User keys, for a queued call and a test case alike (clean_user_keys)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        return clean_user_keys(super().to_internal_value(data))
+
+
+@extend_schema_field(CallSerializer)
+class CallField(serializers.JSONField):
+    """A call kept as JSON (a test case's), judged by CallSerializer as a queued call's is."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        call = CallSerializer(data=data)
+        call.is_valid(raise_exception=True)
+        return dict(call.validated_data)
 
 
 class ExecutionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
@@ -151,23 +228,9 @@ class ExecutionCreateSerializer(StrictFieldsMixin, serializers.Serializer):
             return f'{name} is a call field: send it inside call, e.g. {{"call": {{"{name}": …}}}}.'
         return ""
 
-    def validate_user_keys(self, user_keys: Any) -> dict[str, Any]:
-        user_keys = check_scalar_map(user_keys, what="user_keys")
-        if len(user_keys) > MAX_USER_KEYS:
-            raise serializers.ValidationError(f"At most {MAX_USER_KEYS} user keys.")
-        bad = invalid_names(user_keys)
-        if bad:
-            raise serializers.ValidationError(
-                "Key names may hold only letters, digits and underscores (they become $user.key.NAME): "
-                + ", ".join(map(str, bad))
-            )
-        return user_keys
-
     def create(self, validated_data: dict[str, Any]) -> Execution:
-        flow = validated_data["flow"]
-        return Execution.objects.create(
-            account_id=flow.account_id,
-            flow=flow,
+        return Execution.queue(
+            validated_data["flow"],
             call=dict(validated_data.get("call") or {}),
             user_keys=validated_data["user_keys"],
             recordings=[dict(recording) for recording in validated_data.get("recordings", [])],
@@ -180,10 +243,12 @@ class ExecutionSerializer(serializers.ModelSerializer):
     class Meta:
         model = Execution
         fields = [
-            "id", "flow", "status", "call", "variables", "steps", "failure_reason",
+            "id", "flow", "revision", "status", "call", "variables", "steps", "failure_reason",
             "created_at", "started_at", "finished_at", "attempts",
         ]  # fmt: skip
         read_only_fields = fields
+
+    revision = serializers.IntegerField(source="revision.number", read_only=True, help_text="The revision it ran.")
 
 
 class ExecutionDetailSerializer(ExecutionSerializer):
@@ -204,6 +269,71 @@ class QueuedSerializer(serializers.Serializer):
 
     id = serializers.UUIDField()
     status = serializers.CharField()
+
+
+class TestCaseSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    """`{id, name, call, user_keys, responses, expect}` (SPEC §14); the flow comes from the URL."""
+
+    class Meta:
+        model = FlowTestCase
+        fields = ["id", "name", "call", "user_keys", "responses", "expect", "created_at", "updated_at"]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+    call = CallField(required=False, default=dict)
+    user_keys = UserKeysField(required=False, default=dict)
+    responses = serializers.JSONField(
+        required=False, default=dict, help_text="{widget_id: {status_code, headers, body}}"
+    )
+    expect = serializers.JSONField(
+        required=False, default=dict, help_text="{path: [widget ids], variables: {name: value}}"
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        errors = Errors()
+        if "responses" in data:
+            data["responses"] = clean_responses(data["responses"], errors)
+        if "expect" in data:
+            data["expect"] = clean_expect(data["expect"], errors)
+        flow = self.context["flow"]
+        if self.instance is None and flow.test_cases.count() >= MAX_TEST_CASES:
+            errors.add("non_field_errors", f"A flow can have at most {MAX_TEST_CASES} test cases; delete one first.")
+        if errors:
+            raise serializers.ValidationError(errors.by_key)
+        return data
+
+
+class PublishSerializer(StrictFieldsMixin, serializers.Serializer):
+    revision = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="Roll back: publish revision N itself."
+    )
+    force = serializers.BooleanField(required=False, default=False, help_text="Publish although test cases fail.")
+
+
+class PublishedSerializer(serializers.Serializer):
+    published_revision = serializers.IntegerField()
+    forced = serializers.BooleanField()
+
+
+class RestoreSerializer(StrictFieldsMixin, serializers.Serializer):
+    revision = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, help_text="The revision whose content becomes the draft."
+    )
+
+
+class RevisionSerializer(serializers.Serializer):
+    """One line of a flow's history (flows.revisions.describe_revision)."""
+
+    number = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    created_by = serializers.CharField(allow_null=True)
+    published = serializers.BooleanField(help_text="Calls run this revision now.")
+    published_at = serializers.DateTimeField(allow_null=True, help_text="When it was last published.")
+    published_by = serializers.CharField(allow_null=True)
+    forced = serializers.BooleanField(help_text="Published with failing test cases.")
+    restored_from = serializers.IntegerField(allow_null=True, help_text="Made by restoring this revision.")
+    changes = serializers.JSONField(
+        help_text="{added: [ids], removed: [ids], changed: {id: [fields]}, settings: [names]}"
+    )
 
 
 class DeliveryRecordSerializer(serializers.Serializer):

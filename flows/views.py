@@ -171,7 +171,7 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
     context_object_name = "execution"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("flow")
+        return super().get_queryset().select_related("flow", "revision")
 
     def get_context_data(self, **kwargs):
         execution = self.object

@@ -8,7 +8,7 @@ from django.db import transaction
 from flows.widgets.webhook_config import ROW_LISTS
 from phonon.encryption import rotate_secret
 
-from .models import Flow
+from .models import Flow, FlowRevision
 
 
 def encrypted_fields(widget: dict) -> Iterator[tuple[dict, str]]:
@@ -24,20 +24,24 @@ def encrypted_fields(widget: dict) -> Iterator[tuple[dict, str]]:
 
 
 def rotate_widget_secrets() -> int:
-    """Re-encrypt every widget secret with the newest key; how many were re-encrypted.
+    """Re-encrypt every widget secret with the newest key, in drafts and revisions; how many were re-encrypted.
 
-    Each flow is rewritten under a row lock, so a designer save meanwhile is not lost.
+    Each row is rewritten under a row lock, so a designer save meanwhile is not lost.
     """
+    return sum(_rotate_rows(model) for model in (Flow, FlowRevision))
+
+
+def _rotate_rows(model) -> int:
     rotated = 0
-    for pk in Flow.objects.values_list("pk", flat=True).iterator():
+    for pk in model.objects.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            flow = Flow.objects.select_for_update().only("widgets").get(pk=pk)
+            flow = model.objects.select_for_update().only("widgets").get(pk=pk)
             count = 0
             for widget in flow.widgets:
                 for holder, key in encrypted_fields(widget):
                     holder[key] = rotate_secret(holder[key])
                     count += 1
             if count:
-                Flow.objects.filter(pk=pk).update(widgets=flow.widgets)
+                model.objects.filter(pk=pk).update(widgets=flow.widgets)
                 rotated += count
     return rotated

@@ -115,13 +115,13 @@ def claim_statements(vendor: str) -> tuple[str, str]:
 def claim_and_load_statements(vendor: str) -> tuple[str | None, sql.JoinedSelect]:
     """The statements of claim_executions(): (claim, load) on SQLite, (None, claim-and-load) on PostgreSQL.
 
-    PostgreSQL takes the claim's RETURNING rows into the join with the flow and account, so an
+    PostgreSQL takes the claim's RETURNING rows into the join with the flow, revision and account, so an
     execution costs one round trip to claim and load; SQLite (in-process, no round trips, no
     UPDATE in WITH) claims, then reads the claimed rows by primary key.
     """
     due, also_set = _due_and_sets()
     (created_at,) = sql.columns(Execution, "created_at")
-    related = ("flow", "account")
+    related = engine.LOADED_WITH
     if vendor == "postgresql":
         claim = sql.claim(Execution, due=due, order_by=created_at, also_set=also_set, many=True, returning="*")
         return None, sql.select_joined(Execution, related=related, rows_of=claim)
@@ -156,7 +156,7 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
 
 
 def claim_executions(worker_id: str, limit: int, *, probe_first: bool = True) -> list[Execution]:
-    """Claim up to `limit` of the oldest due executions for `worker_id`, loaded with flow and account."""
+    """Claim up to `limit` of the oldest due executions for `worker_id`, loaded with flow, revision and account."""
     now = timezone.now()
     if probe_first and _nothing_due(now):
         return []

@@ -25,9 +25,23 @@ ROUTES = [
 ]
 BODY_METHODS = ("post", "put", "patch")
 # Routes whose writes take no body: a hostile one is never read, so they answer as usual.
-BODY_IGNORED = {"webhook-rotate-secret", "webhook-end-secret-overlap", "delivery-replay", "logout"}
+BODY_IGNORED = {
+    "webhook-rotate-secret",
+    "webhook-end-secret-overlap",
+    "delivery-replay",
+    "logout",
+    "flow-test-case-run",  # running the test cases takes no body (API and site)
+    "flows:test-cases-run",
+    "flows:revision-restore",  # the revision is in the path
+}
 # The site's pages that take JSON (the others take forms).
-SITE_JSON_ROUTES = {"flows:designer", "flows:designer-new", "flows:test-widget"}
+SITE_JSON_ROUTES = {
+    "flows:designer",
+    "flows:designer-new",
+    "flows:test-widget",
+    "flows:publish",
+    "flows:test-case-from-widget",
+}
 # Values for URL kwargs that are not ids.
 OTHER_KWARGS = {"name": "cli_pause_update"}  # POST and PUT
 

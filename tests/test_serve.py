@@ -211,7 +211,7 @@ def test_make_serve_serves_the_site_and_a_worker_then_stops_cleanly_on_sigterm(t
         assert metric(after, "phonon_workers") == 1
 
         # SIGTERM while a slow call is in hand: the call completes, everything exits 0.
-        in_hand = Execution.objects.create(account=account, flow=slow_flow, call={"cli": "+15550100"})
+        in_hand = Execution.queue(slow_flow, call={"cli": "+15550100"})
         wait_until(lambda: server.requests_to("/slow"), what="the slow call to be sent")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0

@@ -3,6 +3,7 @@ from .execution import Execution, ExecutionStatus
 from .flow import Flow
 from .idempotency import IdempotencyKey
 from .response_cache import CachedResponse
+from .revision import FlowRevision, FlowTestCase
 from .widget_test import WidgetTestUse
 from .worker import WorkerHeartbeat
 
@@ -14,6 +15,8 @@ __all__ = [
     "Execution",
     "ExecutionStatus",
     "Flow",
+    "FlowRevision",
+    "FlowTestCase",
     "IdempotencyKey",
     "WidgetTestUse",
     "WorkerHeartbeat",

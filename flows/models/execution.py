@@ -20,6 +20,8 @@ class Execution(AccountOwned):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     flow = models.ForeignKey("flows.Flow", on_delete=models.CASCADE, related_name="executions")
+    # The revision the call runs, fixed when it is queued: publishing later never changes it.
+    revision = models.ForeignKey("flows.FlowRevision", on_delete=models.CASCADE, related_name="executions")
     status = models.CharField(max_length=10, choices=ExecutionStatus.choices, default=ExecutionStatus.QUEUED)
     failure_reason = models.TextField(blank=True)
     call = models.JSONField(default=dict, blank=True)
@@ -57,6 +59,13 @@ class Execution(AccountOwned):
 
     def __str__(self) -> str:
         return f"{self.flow} {self.id} ({self.status})"
+
+    @classmethod
+    def queue(cls, flow, **fields) -> "Execution":
+        """Queue a call of `flow`: it will run the flow's published revision, whatever is published later."""
+        return cls.objects.create(
+            account_id=flow.account_id, flow=flow, revision_id=flow.published_revision_id, **fields
+        )
 
     @property
     def is_finished(self) -> bool:

@@ -8,7 +8,8 @@ from typing import Any
 from django.db.models import Model
 
 from accounts.models import Account
-from flows.models import Delivery, Execution, ExecutionStatus, Flow
+from flows.models import Delivery, Execution, ExecutionStatus, Flow, FlowTestCase
+from flows.revisions import save_revision
 from flows.validation import validate_flow
 from webhooks.tests.factories import make_webhook
 
@@ -51,13 +52,11 @@ def make_flow(
         },
         account=account,
     )
-    return Flow.objects.create(account=account, **cleaned)
+    return save_revision(None, cleaned, account=account, user=None).flow
 
 
 def queue_execution(flow: Flow, **call: Any) -> Execution:
-    return Execution.objects.create(
-        account=flow.account, flow=flow, call={"cli": "+15550100", "did": "+15550199", **call}
-    )
+    return Execution.queue(flow, call={"cli": "+15550100", "did": "+15550199", **call})
 
 
 def make_finished_execution(account: Account) -> Execution:
@@ -71,17 +70,20 @@ def make_delivery(account: Account) -> Delivery:
     return Delivery.objects.create(account=account, execution=execution, payload="{}")
 
 
+def make_test_case(account: Account) -> dict[str, int]:
+    flow = make_flow(account)
+    case = FlowTestCase.objects.create(account=account, flow=flow, name="Greets", expect={"path": ["a1", "end"]})
+    return {"flow_pk": flow.pk, "pk": case.pk}
+
+
+def make_revision(account: Account) -> dict[str, int]:
+    return {"pk": make_flow(account).pk, "number": 1}
+
+
 def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Execution:
-    flow = Flow.objects.create(
-        account=account,
-        name="Orders",
-        flow_end_webhook=flow_end_webhook,
-        start="w1",
-        widgets=[{"id": "w1", "type": "end"}],
-    )
-    return Execution.objects.create(
-        account=account,
-        flow=flow,
+    flow = make_flow(account, end("w1"), name="Orders", flow_end_webhook=flow_end_webhook)
+    return Execution.queue(
+        flow,
         status=ExecutionStatus.COMPLETED,
         call={
             "cli": "+911234",
@@ -106,6 +108,20 @@ def finished_execution(account, *, flow_end_webhook=True, variables=None) -> Exe
 
 
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model | dict]] = {
+    "flow-publish": make_flow,
+    "flow-restore": make_flow,
+    "flow-revisions": make_flow,
+    "flow-revision-diff": make_revision,
+    "flow-test-case-list": make_flow,
+    "flow-test-case-run": make_flow,
+    "flow-test-case-detail": make_test_case,
+    "flows:revisions": make_flow,
+    "flows:revision-diff": make_revision,
+    "flows:revision-restore": make_revision,
+    "flows:publish": make_flow,
+    "flows:test-cases-run": make_flow,
+    "flows:test-case-from-widget": make_flow,
+    "flows:execution-save-test-case": make_finished_execution,
     "flow-detail": make_flow,
     "execution-detail": make_finished_execution,
     "flows:detail": make_flow,

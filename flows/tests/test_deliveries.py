@@ -18,8 +18,8 @@ from flows.deliveries import (
     enqueue_flow_end_delivery,
     send_due_delivery,
 )
-from flows.models import Delivery, DeliveryStatus, Execution, Flow
-from flows.tests.factories import finished_execution
+from flows.models import Delivery, DeliveryStatus, Execution
+from flows.tests.factories import end, finished_execution, make_flow
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import AuthType, Webhook
 
@@ -292,7 +292,7 @@ def test_viewers_see_no_replay_button_and_cannot_post_it(acme, default_webhook, 
 
 
 def test_a_call_started_from_the_site_has_its_start_end_and_duration_in_the_payload(acme, alice_client):
-    flow = Flow.objects.create(account=acme, name="Orders", start="w1", widgets=[{"id": "w1", "type": "end"}])
+    flow = make_flow(acme, end("w1"), name="Orders")  # published, as saving makes it
     alice_client.post(reverse("flows:start-call", args=[flow.pk]), {"cli": "+15550100", "did": "+15550199"})
     execution = Execution.objects.get()
     execution.finished_at = execution.created_at + timedelta(seconds=3.4)  # as the engine's finish() sets it

@@ -203,7 +203,7 @@ def test_another_accounts_flow_is_not_found_by_the_designers_test(alice_client, 
 
 def test_the_designer_page_prefills_test_values_from_the_last_execution(alice_client, acme):
     flow = make_flow(acme)
-    Execution.objects.create(account=acme, flow=flow, call={"cli": "+15550142"}, user_keys={"lang": "en"})
+    Execution.queue(flow, call={"cli": "+15550142"}, user_keys={"lang": "en"})
     page = alice_client.get(reverse("flows:designer", args=[flow.pk]))
     samples = page.context["designer_config"]["sampleVariables"]
     assert samples == {"$call.cli": "+15550142", "$user.key.lang": "en"}

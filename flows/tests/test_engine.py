@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from flows import engine
 from flows.models import Delivery, Execution, Flow
+from flows.revisions import save_revision
 from flows.signals import execution_finished
 from flows.tests.factories import assign, end, make_flow, queue_execution, webhook
 from flows.widgets import webhook as webhook_widget
@@ -222,7 +223,13 @@ def test_a_flow_that_loops_forever_fails_with_a_reason(loopback_allowed, server)
 
 
 def test_a_missing_widget_fails_the_execution(acme):
-    flow = Flow.objects.create(account=acme, name="Broken", start="a1", widgets=[assign("a1", next_id="gone", x="1")])
+    broken = {
+        "name": "Broken",
+        "flow_end_webhook": False,
+        "start": "a1",
+        "widgets": [assign("a1", next_id="gone", x="1")],
+    }
+    flow = save_revision(None, broken, account=acme, user=None).flow  # past validate_flow, as an old row could be
     execution = run(queue_execution(flow))
 
     assert execution.status == "failed"

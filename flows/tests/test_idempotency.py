@@ -109,7 +109,7 @@ def test_an_invalid_body_does_not_use_up_the_key(alice_api, acme):
 
 
 def test_the_database_refuses_a_key_twice_in_one_account(acme):
-    execution = Execution.objects.create(account=acme, flow=make_flow(acme))
+    execution = Execution.queue(make_flow(acme))
     IdempotencyKey.objects.create(account=acme, key="k", request_hash="h", execution=execution)
 
     with pytest.raises(IntegrityError), transaction.atomic():

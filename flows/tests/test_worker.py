@@ -243,7 +243,8 @@ def test_two_worker_processes_run_each_of_200_executions_exactly_once(threads_db
         end(),
     )
     Execution.objects.bulk_create(
-        Execution(account=loopback_allowed, flow=flow, call={"cli": str(n)}) for n in range(200)
+        Execution(account=loopback_allowed, flow=flow, revision=flow.published_revision, call={"cli": str(n)})
+        for n in range(200)
     )
 
     workers = [start_worker("--once", "--concurrency", "4") for _ in range(2)]

@@ -55,9 +55,12 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
 
     sqls = statements(lambda: Worker().run_one_execution(probe_first=False))
 
-    # claim and load; then the finishing transaction: the execution's UPDATE, the health INSERT,
-    # the report INSERTs. Nothing between the load and the finish, while the request runs.
+    # claim and load (the revision it runs comes with the load, at no extra cost); then the
+    # finishing transaction: the execution's UPDATE, the health INSERT, the report INSERTs.
+    # Nothing between the load and the finish, while the request runs.
     assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls
+    load = sqls[len(claim_and_load()) - 1]
+    assert '"flows_flowrevision"' in load, load
     assert len(sqls) == len(claim_and_load()) + 1 + HEALTH_STATEMENTS + REPORT_STATEMENTS, sqls
     finishing = sqls[len(claim_and_load()) :]
     assert [sql.split()[0] for sql in finishing] == ["UPDATE", "INSERT", "INSERT", "INSERT"], sqls

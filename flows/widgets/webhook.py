@@ -119,6 +119,11 @@ STATUS_TYPES = (
     (500, "Server Error"),
 )
 EXCERPT_BYTES = 2048
+# Answers up to this size are kept whole in the step (`response_body`), so "Save as test case"
+# can pin exactly what the endpoint said; a larger one keeps only its excerpt.
+KEPT_ANSWER_BYTES = 64 * 1024
+# The answer headers a step keeps: what decoding the body again needs (no cookies, no tokens).
+KEPT_ANSWER_HEADERS = frozenset({"content-type"})
 # Header values a step record shows as "***": they carry credentials, not diagnostics.
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
 PARAMETER_PREFIXES = {"call": CALL_PREFIX, "flow_key": FLOW_KEY_PREFIX, "user_key": USER_KEY_PREFIX}
@@ -206,11 +211,14 @@ def webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class CallContext:
-    """Who runs the widget: a call (its execution, flow and widget) or, unguarded, a widget test.
+    """Who runs the widget: a call (its execution, flow and widget) or, unguarded, a widget test
+    or a test case's rehearsal.
 
     `database` runs the cache's and the breaker's database work (the engine passes its own, so it
     runs on the worker's database lane); `sent` collects the requests sent, for the engine to save
-    with the execution's end (webhooks.endpoints.save_requests).
+    with the execution's end (webhooks.endpoints.save_requests). `send` and `call_internal`
+    replace the network and the platform functions (a rehearsal answers from the case's pinned
+    responses, so its tries are not repeated); None: the real ones.
     """
 
     execution_id: str
@@ -219,6 +227,8 @@ class CallContext:
     guarded: bool = True  # the cache, circuit breaker, busy limit and health figures apply
     database: Callable = run_inline
     sent: list[dict[str, Any]] = field(default_factory=list)
+    send: Callable[[PreparedRequest], OutboundResult] | None = None
+    call_internal: Callable[..., tuple[bool, str]] | None = None
 
     @classmethod
     def widget_test(cls, widget_id: str | None) -> CallContext:
@@ -234,7 +244,8 @@ def run_webhook_widget(
 ) -> WidgetOutcome:
     """The whole widget, waiting for the answer: internal call, or prepare → send → outcome."""
     if config.get("mode") == "internal":
-        return run_internal_widget(config, variables, account=account)
+        call_internal = context.call_internal if context else None
+        return run_internal_widget(config, variables, account=account, call_internal=call_internal)
     return exchange(config, variables, account=account, context=context).outcome
 
 
@@ -327,12 +338,13 @@ def send_with_retries(
     deadline = started + prepared.timeout
     origin = resilience.origin(prepared.url)
     tries: list[dict[str, Any]] = []
-    for attempt in range(retries["count"] + 1):
+    count = 0 if context.send else retries["count"]  # a pinned answer answers every try alike
+    for attempt in range(count + 1):
         attempt_prepared = replace(prepared, timeout=max(0.001, deadline - time.monotonic()))
         result = (
             send_guarded(attempt_prepared, account=account, origin=origin, context=context)
             if context.guarded
-            else send_prepared(attempt_prepared)
+            else (context.send or send_prepared)(attempt_prepared)
         )
         reason = error_reason_for(result)
         tries.append(
@@ -343,7 +355,7 @@ def send_with_retries(
                 "duration": round(result.duration, 3),
             }
         )
-        if attempt == retries["count"] or not _retryable(reason, result.status_code, retries["on"]):
+        if attempt == count or not _retryable(reason, result.status_code, retries["on"]):
             break
         retry_after = resilience.parse_retry_after(_header(result.headers, "Retry-After"))
         wait = resilience.retry_delay(attempt, deadline - time.monotonic(), retry_after=retry_after)
@@ -513,6 +525,7 @@ def outcome_from_result(
         "duration": round(result.duration, 3),
         "final_url": prepared.masked_url(result.final_url) if prepared else result.final_url,
         "response_excerpt": _excerpt(body, result.headers),
+        **kept_answer(result, body),
         "unmatched": unmatched,
         "wait_for_response": config["wait_for_response"],
         "hold_music": config["hold_music"],
@@ -526,7 +539,13 @@ def outcome_from_result(
     )
 
 
-def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, account) -> WidgetOutcome:
+def run_internal_widget(
+    config: Mapping[str, Any],
+    variables: Variables,
+    *,
+    account,
+    call_internal: Callable[..., tuple[bool, str]] | None = None,
+) -> WidgetOutcome:
     """Call a platform function in-process with the chosen variable groups; its text lands in $flow.key.<function>."""
     function, method = config["function"], config["method"]
     parameters: dict[str, str | None] = {}
@@ -534,7 +553,8 @@ def run_internal_widget(config: Mapping[str, Any], variables: Variables, *, acco
         parameters.update(variables_with_prefix(variables, PARAMETER_PREFIXES[group]))
     started = time.monotonic()
     try:
-        succeeded, text = internal_functions.call_internal_function(account, function, method, parameters)
+        call = call_internal or internal_functions.call_internal_function
+        succeeded, text = call(account, function, method, parameters)
     except Exception:
         logger.exception("Internal function %s failed for account %s", function, getattr(account, "pk", None))
         succeeded, text = False, f"The internal function {function} failed unexpectedly."
@@ -627,6 +647,19 @@ def _apply_mappings(
             )
         values.update(mapping_values(mapping["save_in"], matches, many=many))
     return values, unmatched
+
+
+def kept_answer(result: OutboundResult, body: bytes) -> dict[str, Any]:
+    """The answer as the step keeps it for test cases: its Content-Type and (if small enough) whole body."""
+    headers = {name: value for name, value in result.headers.items() if name.lower() in KEPT_ANSWER_HEADERS}
+    if len(body) > KEPT_ANSWER_BYTES:
+        return {"response_headers": headers, "response_body_kept": False}
+    return {"response_headers": headers, "response_body": body_text(body, headers)}
+
+
+def encode_body(text: str, headers: Mapping[str, str]) -> bytes:
+    """A body kept as text, as bytes again in the charset its headers declare (a pinned answer)."""
+    return text.encode(_charset(headers), errors="replace")
 
 
 def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:

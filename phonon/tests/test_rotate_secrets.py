@@ -1,5 +1,6 @@
 """`manage.py rotate_secrets`: every encrypted value ends up readable with the newest key alone."""
 
+import copy
 from io import StringIO
 
 import pytest
@@ -7,8 +8,10 @@ from cryptography.fernet import Fernet
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from flows.revisions import revision_diff, save_revision
+from flows.serializers import flow_wire_format
 from flows.tests.factories import end, make_flow, webhook
-from phonon.encryption import decrypt_secret
+from phonon.encryption import decrypt_secret, encrypt_secret
 from webhooks.models import Webhook
 from webhooks.tests.factories import make_webhook
 
@@ -81,15 +84,39 @@ def test_it_re_encrypts_webhook_widget_passwords_and_secret_rows_in_flows(settin
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     out = StringIO()
     call_command("rotate_secrets", stdout=out)
-    assert "webhook widget secrets in flows (passwords, secret headers and query parameters): 3 value(s)" in (
-        out.getvalue()
+    # Three secrets in the draft and the same three in revision 1, which keeps its own copy of the widgets.
+    assert (
+        "webhook widget secrets in flows and revisions (passwords, secret headers and query parameters): 6 value(s)"
+        in out.getvalue()
     )
 
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     flow.refresh_from_db()
-    config = flow.widgets[0]["config"]
-    after = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
-    assert after[0] != before[0] and after[1] != before[1]
-    assert decrypt_secret(after[0]) == "p4ss"
-    assert decrypt_secret(after[1]) == "k3y"
-    assert decrypt_secret(config["query_params"][0]["value_encrypted"]) == "t0ken"
+    for widgets in (flow.widgets, flow.revisions.get().widgets):
+        config = widgets[0]["config"]
+        after = [config["auth"]["password_encrypted"], config["headers"][0]["value_encrypted"]]
+        assert after[0] != before[0] and after[1] != before[1]
+        assert decrypt_secret(after[0]) == "p4ss"
+        assert decrypt_secret(after[1]) == "k3y"
+        assert decrypt_secret(config["query_params"][0]["value_encrypted"]) == "t0ken"
+
+
+def test_a_secret_encrypted_anew_is_no_change_in_the_next_revision(settings, acme):
+    settings.FIELD_ENCRYPTION_KEYS = [OLD_KEY]
+    acme.http_support_enabled = True
+    auth = {"type": "basic", "username": "ops", "password": "p4ss"}
+    flow = make_flow(acme, webhook("w1", "https://api.example.com/orders", auth=auth), end())
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
+    call_command("rotate_secrets", stdout=StringIO())  # the draft and revision 1 each get a new ciphertext
+    flow.refresh_from_db()
+
+    same = save_revision(flow, flow_wire_format(flow) | {"widgets": flow.widgets}, account=acme, user=None)
+    changed_widgets = copy.deepcopy(flow.widgets)
+    changed_widgets[0]["config"]["auth"]["password_encrypted"] = encrypt_secret("n3w")
+    changed = save_revision(flow, flow_wire_format(flow) | {"widgets": changed_widgets}, account=acme, user=None)
+
+    assert same.changes["changed"] == {}
+    assert revision_diff(flow, same.number)["widgets"] == {}
+    assert changed.changes["changed"] == {"w1": ["config.auth"]}
+    diff = revision_diff(flow, changed.number)["widgets"]["w1"]
+    assert diff == [{"path": "config.auth.password_encrypted", "old": "***", "new": "***"}]

@@ -12,21 +12,23 @@ from django.utils import timezone
 
 from accounts.models import Account
 from flows.models import Execution, Flow
+from flows.revisions import save_revision
 from reports.recording import record_finished_execution
 
 CROSS_ACCOUNT_FACTORIES: dict[str, Callable[[Account], Model]] = {}
 
 
 def make_flow(account: Account, name: str = "Order status") -> Flow:
-    return Flow.objects.create(
-        account=account,
-        name=name,
-        start="w1",
-        widgets=[
+    content = {
+        "name": name,
+        "flow_end_webhook": False,
+        "start": "w1",
+        "widgets": [
             {"id": "w1", "type": "webhook", "config": {"persist_response": True}, "next": {"0": "w2", "1": "w2"}},
             {"id": "w2", "type": "end"},
         ],
-    )
+    }
+    return save_revision(None, content, account=account, user=None).flow
 
 
 def webhook_step(widget: str = "w1", *, duration: float = 0.2, error_reason: str | None = None, code: int = 200):
@@ -59,9 +61,8 @@ def finished_execution(
     persisted = persisted or {}
     variables = {f"$flow.key.{name}": value for name, value in {**(unpersisted or {}), **persisted}.items()}
     started_at = started_at or timezone.now()
-    execution = Execution.objects.create(
-        account=flow.account,
-        flow=flow,
+    execution = Execution.queue(
+        flow,
         status=status,
         call={"cli": cli, "did": did},
         variables=variables,

@@ -971,6 +971,8 @@
     document.title = answer.flow.name + " · designer · Phonon";
     saveStatus.textContent = "Saved";
     saveStatus.className = "save-status ok";
+    // revisions.js shows the new Draft / Published status.
+    document.dispatchEvent(new CustomEvent("phonon:flow-saved", { detail: answer }));
   }
 
   window.addEventListener("keydown", (event) => {

@@ -134,6 +134,9 @@
       lastResult = answer;
       setStatus("");
       renderResult(answer);
+      // revisions.js offers "Save as test case" under the result.
+      const detail = { widget: widget.id, variables: body.variables, result: answer };
+      document.dispatchEvent(new CustomEvent("phonon:widget-tested", { detail }));
       resultBox.scrollIntoView({ block: "start" });
       resultBox.focus({ preventScroll: true });
     } else if (response.status === 400 && answer && answer.errors) {

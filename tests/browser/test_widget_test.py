@@ -65,6 +65,8 @@ def test_a_value_clicked_in_the_test_answer_becomes_a_mapping_that_calls_set(
     screenshot("mapped")
     designer.save()
     designer.expect_saved()
+    page.click("#publish-flow")  # a save is a draft (SPEC §14): calls run what is published
+    expect(page.locator("#revision-status")).to_have_text("Published · revision 2")
     mappings = Flow.objects.get(pk=flow.pk).widgets[0]["config"]["mappings"]
     assert mappings == [{"save_in": "$flow.key.order_status", "path": "data.order.status", "mandatory": False}]
     assert not Execution.objects.exclude(pk=earlier.pk).exists()  # the test itself wrote none
