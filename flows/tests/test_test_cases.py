@@ -6,11 +6,12 @@ import json
 
 from django.urls import reverse
 
-from flows.models import FlowTestCase
+from flows.models import CachedResponse, FlowTestCase
 from flows.test_cases import answer_from_step, case_from_execution, rehearse
 from flows.tests.factories import assign, end, make_finished_execution, make_flow, queue_execution, webhook
 from flows.worker import Worker
 from phonon.lib.testing.http_server import Reply
+from webhooks.models import Endpoint, EndpointRequest
 
 JSON = {"Content-Type": "application/json"}
 
@@ -32,6 +33,35 @@ def test_a_pinned_timeout_takes_the_failure_line(loopback_allowed):
     result = rehearse(pinned, {"start": flow.start, "widgets": flow.widgets}, account=flow.account)
 
     assert result["passed"] is True, result["differences"]
+
+
+def test_a_rehearsal_answers_once_from_the_pin_past_retries_cache_and_breaker(loopback_allowed):
+    flow = make_flow(
+        loopback_allowed,
+        webhook(
+            "w1",
+            "https://api.example.com/x",
+            ok="ok",
+            failed="end",
+            retries={"count": 3, "on": ["SERVER_ERROR"]},
+            cache={"ttl": 60, "key": "$call.cli", "stale_on_error": True},
+        ),
+        assign("ok", x="1"),
+        end(),
+    )
+    pinned = case(
+        flow,
+        call={"cli": "+15550100"},
+        responses={"w1": {"status_code": 503, "headers": {}, "body": ""}},
+        expect={"path": ["w1", "end"], "variables": {"$flow.key.error_reason": "SERVER_ERROR"}},
+    )
+
+    result = rehearse(pinned, {"start": flow.start, "widgets": flow.widgets}, account=flow.account)
+
+    assert result["passed"] is True, result["differences"]
+    # No cache entry, circuit or health row came of it: a rehearsal touches no shared state.
+    assert not CachedResponse.objects.exists()
+    assert not Endpoint.objects.exists() and not EndpointRequest.objects.exists()
 
 
 def test_a_no_wait_widget_still_needs_its_pinned_answer(loopback_allowed):
