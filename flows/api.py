@@ -145,7 +145,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
 
 def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Response:
     """409: the test cases that fail, each with its differences."""
-    detail = " ".join(filter(None, [str(blocked), note]))
+    detail = " ".join(filter(None, [blocked.sentence('publish with "force": true'), note]))
     return Response({"detail": detail, "failing": blocked.failing}, status=status.HTTP_409_CONFLICT)
 
 

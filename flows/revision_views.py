@@ -106,7 +106,7 @@ class PublishView(FlowJsonView):
         try:
             revisions.publish_revision(flow, revision, user=request.user, force=force)
         except revisions.PublishBlocked as blocked:
-            return json_answer({"detail": str(blocked), "failing": blocked.failing}, status=409)
+            return json_answer({"detail": blocked.sentence("publish anyway"), "failing": blocked.failing}, status=409)
         return json_answer(flow_status(flow))
 
 

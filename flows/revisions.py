@@ -45,10 +45,11 @@ class PublishBlocked(Exception):
         self.revision = revision
         self.failing = failing
         names = ", ".join(f"“{result['name']}”" for result in failing)
-        super().__init__(
-            f"Revision {revision.number} was not published: {len(failing)} test case(s) fail ({names}). "
-            'Fix the flow or the cases, or publish with "force": true.'
-        )
+        super().__init__(f"Revision {revision.number} was not published: {len(failing)} test case(s) fail ({names}).")
+
+    def sentence(self, remedy: str) -> str:
+        """The refusal with what the asker can do about it (the API and the designer say it their way)."""
+        return f"{self} Fix the flow or the cases, or {remedy}."
 
 
 def save_revision(

@@ -227,6 +227,7 @@ def test_the_gate_refuses_a_failing_publish_naming_the_case_and_force_records_it
 
     assert blocked.status_code == 409
     assert "“Shipped order”" in blocked.json()["detail"]
+    assert blocked.json()["detail"].endswith('or publish with "force": true.')
     assert blocked.json()["failing"][0]["passed"] is False
     assert alice_api.get(f"{FLOWS}{flow_id}/").json()["published_revision"] == 1
     put = alice_api.put(

@@ -162,6 +162,7 @@ def test_the_site_publish_endpoint_answers_the_gate_and_bad_input(alice_client, 
     assert alice_client.post(url, json.dumps({"revision": 5}), content_type="application/json").status_code == 404
     blocked = alice_client.post(url, "{}", content_type="application/json")
     assert blocked.status_code == 409 and blocked.json()["failing"][0]["name"] == "Wrong path"
+    assert blocked.json()["detail"].endswith("or publish anyway.")  # the designer's words, beside its button
     forced = alice_client.post(url, json.dumps({"force": True}), content_type="application/json")
     assert forced.json() == {"revision": 1, "published_revision": 1, "draft": False}
 
