@@ -1,6 +1,6 @@
 """Every hand-written SQL statement of the hot paths, built here from the models' metadata.
 
-The worker's claims, the engine's load and finish of an execution, the report rows' INSERTs
+The worker's claims, the engine's load and finish of an execution, the report and health rows' INSERTs
 and the CSV export's rows: Django's ORM took longer to build (or convert) these than the
 database took to run them (benchmarks/flows_bench.py), so they are written once per backend and
 cached by their callers (`functools.cache` on a function of the vendor).
@@ -14,6 +14,7 @@ values are parameters. phonon/tests/test_sql.py compares each statement's result
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -224,7 +225,7 @@ def run_claim(statement: str, params: list, model: type[Model]):
     return None if row is None else model._meta.pk.to_python(row[0])
 
 
-# --- INSERT: report rows ------------------------------------------------------------------------
+# --- INSERT: report rows, health rows ------------------------------------------------------------------------
 
 
 def insert(model: type[Model], rows: int = 1, *, upsert: bool = False) -> tuple[str, list[Field]]:
@@ -243,6 +244,27 @@ def insert(model: type[Model], rows: int = 1, *, upsert: bool = False) -> tuple[
         updates = ", ".join(f"{name} = EXCLUDED.{name}" for name in names if name != key)
         sql += f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
     return sql, fields
+
+
+# SQLite may allow only 999 bound parameters a statement: insert_rows() goes in chunks under it.
+MAX_PARAMETERS = 999
+
+
+@functools.cache
+def _insert_of(model: type[Model], rows: int, vendor: str) -> tuple[str, list[Field]]:
+    return insert(model, rows)
+
+
+def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], db) -> None:
+    """INSERT `rows` ({attname: value}, as save_params() reads them) in as few statements as the
+    parameter limit allows, each statement written once per model, size and backend."""
+    fields = _insert_of(model, 1, db.vendor)[1]
+    per_statement = max(1, MAX_PARAMETERS // len(fields))
+    with db.cursor() as cursor:
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            statement, fields = _insert_of(model, len(chunk), db.vendor)
+            cursor.execute(statement, [value for row in chunk for value in save_params(fields, row, db)])
 
 
 # --- Raw rows of a queryset ---------------------------------------------------------------------

@@ -101,18 +101,9 @@ def report_values_for(execution) -> tuple[dict, list[dict]]:
     return report, calls
 
 
-# The SQLite backend may allow only 999 bound parameters a statement: step rows go in chunks.
-_CALL_ROWS_PER_INSERT = 100
-
-
 @functools.cache
 def _report_insert(vendor: str) -> tuple[str, list[models.Field]]:
     return sql.insert(ReportedExecution, upsert=True)
-
-
-@functools.cache
-def _calls_insert(vendor: str, rows: int) -> tuple[str, list[models.Field]]:
-    return sql.insert(ReportedWebhookCall, rows)
 
 
 def on_execution_finished(sender, *, execution, first: bool, **kwargs) -> None:
@@ -138,7 +129,4 @@ def record_finished_execution(execution, *, first: bool = False) -> None:
             ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
         statement, fields = _report_insert(db.vendor)
         cursor.execute(statement, sql.save_params(fields, report, db))
-        for start in range(0, len(calls), _CALL_ROWS_PER_INSERT):
-            chunk = calls[start : start + _CALL_ROWS_PER_INSERT]
-            statement, fields = _calls_insert(db.vendor, len(chunk))
-            cursor.execute(statement, [value for call in chunk for value in sql.save_params(fields, call, db)])
+        sql.insert_rows(ReportedWebhookCall, calls, db)

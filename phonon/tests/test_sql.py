@@ -19,6 +19,8 @@ from reports.recording import record_finished_execution, report_rows_for
 from reports.tests.factories import finished_execution, webhook_step
 from reports.tests.factories import make_flow as make_report_flow
 from reports.udf_report import _as_datetime, _as_uuid_text
+from webhooks.endpoints import save_requests
+from webhooks.models import EndpointRequest
 
 
 def values(instance) -> dict:
@@ -226,7 +228,7 @@ def report_rows(execution_id) -> tuple[dict, list[dict]]:
 def test_the_report_inserts_write_the_rows_bulk_create_writes(acme):
     flow = make_report_flow(acme)
     steps = [webhook_step("w1", duration=0.5), webhook_step("w2", error_reason="TIMEOUT", code=504)]
-    steps *= 60  # more than one INSERT of step rows (100 a statement)
+    steps *= 60  # more than one INSERT of step rows (999 parameters a statement)
     execution = finished_execution(flow, persisted={"order": "shipped", "empty": None}, steps=steps)
     by_sql = report_rows(execution.pk)
     assert len(by_sql[1]) == 120
@@ -248,6 +250,23 @@ def test_recording_again_upserts_the_report_row(acme):
 
     report, calls = report_rows_for(execution)
     assert (calls, report_rows(execution.pk)) == ([], (values(report), []))
+
+
+def test_the_health_rows_insert_writes_the_rows_bulk_create_writes(acme):
+    now = timezone.now()
+    requests = [
+        {"origin": "https://api.example.com", "at": now - timedelta(seconds=n), "duration_ms": n, "error_reason": ""}
+        for n in range(200)  # more than one INSERT (999 parameters a statement)
+    ]
+    requests[7].update(error_reason="TIMEOUT", error_detail="No answer within 5 s.")
+
+    save_requests(acme.pk, requests)
+    by_sql = [{k: v for k, v in values(row).items() if k != "id"} for row in EndpointRequest.objects.order_by("-at")]
+    EndpointRequest.objects.all().delete()
+    EndpointRequest.objects.bulk_create(EndpointRequest(account_id=acme.pk, **request) for request in requests)
+    by_orm = [{k: v for k, v in values(row).items() if k != "id"} for row in EndpointRequest.objects.order_by("-at")]
+
+    assert len(by_sql) == 200 and by_sql == by_orm
 
 
 # --- The CSV export's rows (driver_rows) ---------------------------------------------------------
