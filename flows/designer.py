@@ -22,8 +22,9 @@ from django_summernote.widgets import SummernoteInplaceWidget
 from accounts import audit
 from accounts.api.errors import NOT_FOUND
 from accounts.tenancy import AccountRequiredMixin, require_write
+from flows import revisions
 from flows.models import Execution, Flow
-from flows.revision_views import flow_status, refused_body
+from flows.revision_views import refused_body
 from flows.revisions import save_revision
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import LINES, MAX_LABEL_LENGTH, FlowValidationError, public_widgets, validate_flow
@@ -138,7 +139,7 @@ def revision_urls(flow: Flow | None) -> dict[str, Any]:
         "publish": reverse("flows:publish", args=[0]),
         "runTests": reverse("flows:test-cases-run", args=[0]),
         "fromWidgetTest": reverse("flows:test-case-from-widget", args=[0]),
-        "status": flow_status(flow) if flow else None,
+        "status": revisions.status(flow) if flow else None,
     }
 
 
@@ -250,7 +251,7 @@ class FlowDesignerView(AccountRequiredMixin, View):
                 "id": flow.pk,
                 "designer_url": reverse("flows:designer", args=[flow.pk]),
                 "flow": flow_for_page(flow),
-                "status": flow_status(flow),
+                "status": revisions.status(flow),
             },
             status=201 if created else 200,
         )

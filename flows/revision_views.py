@@ -67,19 +67,12 @@ class FlowJsonView(AccountRequiredMixin, View):
             return refused_body(error)
 
 
-def flow_status(flow: Flow) -> dict[str, Any]:
-    """Draft / Published as the designer shows it."""
-    latest = revisions.latest_number(flow)
-    published = flow.published_revision.number if flow.published_revision_id else None
-    return {"revision": latest, "published_revision": published, "draft": latest != published}
-
-
 class RevisionHistoryView(FlowJsonView):
     http_method_names = ["get"]
 
     def get(self, request, pk: int):
         flow = self.get_flow()
-        return json_answer({**flow_status(flow), "revisions": revisions.history(flow)})
+        return json_answer({**revisions.status(flow), "revisions": revisions.history(flow)})
 
 
 class RevisionDiffView(FlowJsonView):
@@ -107,7 +100,7 @@ class PublishView(FlowJsonView):
             revisions.publish_revision(flow, revision, user=request.user, force=force)
         except revisions.PublishBlocked as blocked:
             return json_answer({"detail": blocked.sentence("publish anyway"), "failing": blocked.failing}, status=409)
-        return json_answer(flow_status(flow))
+        return json_answer(revisions.status(flow))
 
 
 class RestoreView(FlowJsonView):
@@ -119,7 +112,7 @@ class RestoreView(FlowJsonView):
         flow = self.get_flow()
         self.get_revision(flow, number)
         revisions.restore_revision(flow, number, user=request.user)
-        return json_answer(flow_status(flow), status=201)
+        return json_answer(revisions.status(flow), status=201)
 
 
 class RunTestCasesView(FlowJsonView):

@@ -136,6 +136,13 @@ def latest_number(flow: Flow) -> int:
     return flow.revisions.aggregate(latest=Max("number"))["latest"] or 0
 
 
+def status(flow: Flow) -> dict[str, Any]:
+    """Draft / Published, as the designer and the flow's page show it."""
+    latest = latest_number(flow)
+    published = flow.published_revision.number if flow.published_revision_id else None
+    return {"revision": latest, "published_revision": published, "draft": latest != published}
+
+
 def describe_revision(revision: FlowRevision, published_id: int | None) -> dict[str, Any]:
     """A revision in the history: `{number, created_at, created_by, published, changes, …}`."""
     return {

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.generic import DetailView, ListView, TemplateView, View
 
 from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, AccountRequiredMixin
-from flows import deliveries, delivery_health, delivery_log
+from flows import deliveries, delivery_health, delivery_log, revisions
 from flows.delivery_log import DeliveryFilterForm, ReplayForm
 from flows.forms import ExecutionFilterForm, StartCallForm
 from flows.models import Delivery, Execution, Flow
@@ -61,6 +61,7 @@ class FlowDetailView(AccountObjectMixin, DetailView):
         return super().get_context_data(
             widgets=[with_sanitised_notes(widget) for widget in widgets_in_walk_order(wire["widgets"], flow.start)],
             wire_format=wire,
+            revision_status=revisions.status(flow),
             start_call_form=StartCallForm(),
             recent_executions=flow.executions.all()[:10],
             # Its flow-end deliveries go to the default webhook: say so when they are failing or disabled.

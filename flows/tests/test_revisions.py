@@ -87,6 +87,16 @@ def test_put_makes_a_draft_that_calls_do_not_run_until_published(alice_api, acme
     assert detail["revision"] == 2
 
 
+def test_the_flow_page_says_whether_its_widgets_are_a_draft_and_which_revision_calls_run(alice_api, alice_client):
+    flow_id = alice_api.post(FLOWS, greeting(), format="json").json()["id"]
+    assert "Published · revision 1" in alice_client.get(f"/flows/{flow_id}/").content.decode()
+
+    alice_api.put(f"{FLOWS}{flow_id}/", greeting("goodbye"), format="json")
+
+    page = alice_client.get(f"/flows/{flow_id}/").content.decode()
+    assert "Draft · revision 2" in page and "calls run revision 1" in page
+
+
 def test_put_with_publish_true_publishes_at_once(alice_api):
     flow_id = alice_api.post(FLOWS, greeting(), format="json").json()["id"]
 
