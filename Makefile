@@ -27,12 +27,23 @@ for _ in range(120):
 endef
 export WAIT_FOR_SITE
 
+# Refuse to start beside another server on the same port: the worker would serve that one's demo.
+define PORT_FREE
+import socket, sys
+host, port = sys.argv[1], int(sys.argv[2])
+with socket.socket() as probe:
+    if probe.connect_ex((host, port)) == 0:
+        sys.exit(f"{host}:{port} is in use: stop what serves it, or run make run PORT=<another port>.")
+endef
+export PORT_FREE
+
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $(STAMP)
 
 run: $(STAMP)
+	@$(BIN)/python -c "$$PORT_FREE" $(HOST) $(PORT)
 	mkdir -p var
 	$(RUN_ENV) $(BIN)/python manage.py migrate --noinput
 	$(RUN_ENV) $(BIN)/python manage.py createcachetable
