@@ -255,16 +255,30 @@ def _insert_of(model: type[Model], rows: int, vendor: str) -> tuple[str, list[Fi
     return insert(model, rows)
 
 
-def insert_rows(model: type[Model], rows: Sequence[Mapping[str, Any]], db) -> None:
+def insert_rows(
+    model: type[Model], rows: Sequence[Mapping[str, Any]], db, *, first: tuple[str, list] | None = None
+) -> None:
     """INSERT `rows` ({attname: value}, as save_params() reads them) in as few statements as the
-    parameter limit allows, each statement written once per model, size and backend."""
+    parameter limit allows, each statement written once per model, size and backend.
+
+    `first` (a statement and its parameters) runs before them: on PostgreSQL inside the first
+    INSERT (`WITH first AS (…) INSERT …`, one round trip for both; foreign keys are checked at
+    the statement's end or the commit), elsewhere on its own.
+    """
     fields = _insert_of(model, 1, db.vendor)[1]
     per_statement = max(1, MAX_PARAMETERS // len(fields))
     with db.cursor() as cursor:
+        if first and not (rows and db.vendor == "postgresql"):
+            cursor.execute(*first)
+            first = None
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             statement, fields = _insert_of(model, len(chunk), db.vendor)
-            cursor.execute(statement, [value for row in chunk for value in save_params(fields, row, db)])
+            params = [value for row in chunk for value in save_params(fields, row, db)]
+            if first:
+                statement, params = f"WITH first AS ({first[0]}) {statement}", [*first[1], *params]
+                first = None
+            cursor.execute(statement, params)
 
 
 # --- Raw rows of a queryset ---------------------------------------------------------------------

@@ -117,16 +117,16 @@ def record_finished_execution(execution, *, first: bool = False) -> None:
     Idempotent: recording the same execution again (a retried finish, the outcomes of requests
     sent without waiting) replaces its rows. `first` says no rows can exist yet (the engine's
     finishing transaction, which runs once per execution), so the old step rows need no DELETE.
-    Two or three statements: an INSERT … ON CONFLICT DO UPDATE of the report row, the DELETE,
-    one INSERT of the step rows; inside the caller's transaction no savepoint is added. The
+    Statements: the DELETE (unless `first`), an INSERT … ON CONFLICT DO UPDATE of the report row
+    and an INSERT of the step rows — on PostgreSQL one statement for both INSERTs (phonon.sql's
+    insert_rows); inside the caller's transaction no savepoint is added. The
     INSERTs are phonon.sql's, written once per backend (the ORM's bulk_create took longer to
     build them than the database took to run them), with the values each field would bind.
     """
     report, calls = report_values_for(execution)
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
-    with transaction.atomic(savepoint=False), db.cursor() as cursor:
+    with transaction.atomic(savepoint=False):
         if not first:
             ReportedWebhookCall.objects.filter(report_id=execution.pk).delete()
         statement, fields = _report_insert(db.vendor)
-        cursor.execute(statement, sql.save_params(fields, report, db))
-        sql.insert_rows(ReportedWebhookCall, calls, db)
+        sql.insert_rows(ReportedWebhookCall, calls, db, first=(statement, sql.save_params(fields, report, db)))
