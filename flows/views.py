@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max, OuterRef, Subquery
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
@@ -20,7 +20,7 @@ from accounts.tenancy import AccountObjectDeleteView, AccountObjectMixin, Accoun
 from flows import deliveries, delivery_health, delivery_log, revisions
 from flows.delivery_log import DeliveryFilterForm, ReplayForm
 from flows.forms import ExecutionFilterForm, StartCallForm
-from flows.models import Delivery, Execution, Flow
+from flows.models import Delivery, Execution, Flow, FlowRevision
 from flows.serializers import ExecutionCreateSerializer, flow_wire_format
 from flows.variables import initial_variables
 from phonon.downloads import csv_attachment
@@ -38,10 +38,17 @@ class FlowListView(AccountObjectMixin, ListView):
     context_object_name = "flows"
 
     def get_queryset(self):
+        latest = FlowRevision.objects.filter(flow=OuterRef("pk")).order_by("-number").values("number")[:1]
         return (
             super()
             .get_queryset()
-            .annotate(execution_count=Count("executions"), last_execution_at=Max("executions__created_at"))
+            .annotate(
+                execution_count=Count("executions"),
+                last_execution_at=Max("executions__created_at"),
+                # The list marks a saved draft not yet published (calls run the published one).
+                latest_revision=Subquery(latest),
+                published_number=F("published_revision__number"),
+            )
         )
 
     def get_context_data(self, **kwargs):

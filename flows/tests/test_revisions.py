@@ -97,6 +97,17 @@ def test_the_flow_page_says_whether_its_widgets_are_a_draft_and_which_revision_c
     assert "Draft · revision 2" in page and "calls run revision 1" in page
 
 
+def test_the_flows_list_marks_a_flow_with_an_unpublished_draft(alice_api, alice_client):
+    drafted = alice_api.post(FLOWS, greeting(), format="json").json()["id"]
+    alice_api.post(FLOWS, {**greeting(), "name": "Published one"}, format="json")
+    alice_api.put(f"{FLOWS}{drafted}/", greeting("goodbye"), format="json")
+
+    page = alice_client.get("/flows/").content.decode()
+
+    rows = {row.split("</a>")[0].rsplit(">", 1)[-1]: row for row in page.split("<tr")[1:] if "</a>" in row}
+    assert 'class="badge draft"' in rows["Greeting"] and 'class="badge draft"' not in rows["Published one"]
+
+
 def test_put_with_publish_true_publishes_at_once(alice_api):
     flow_id = alice_api.post(FLOWS, greeting(), format="json").json()["id"]
 
