@@ -206,10 +206,14 @@ def give_up_reason(execution: Execution) -> str:
     )
 
 
+def first_line(error: BaseException) -> str:
+    """What a log line or a failure reason quotes of an error."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def storable_text(error: BaseException) -> str:
-    """An error's first line, without the NUL character PostgreSQL text cannot hold."""
-    lines = (str(error) or type(error).__name__).strip().splitlines() or [type(error).__name__]
-    return lines[0].replace("\x00", "\ufffd")[:500]
+    """An error's first line as a database can store it (phonon.lib.storable)."""
+    return storable(first_line(error))[:500]
 
 
 class WalkStopped(Exception):

@@ -79,10 +79,6 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-def first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
 # --- claiming executions ------------------------------------------------------------------------
 
 
@@ -222,7 +218,7 @@ class DatabaseLane:
                 if backoff.waited_seconds() >= settings.WORKER_LEASE_SECONDS:
                     raise
                 delay = backoff.next_delay()
-                logger.warning("database unavailable (%s); retrying in %.1f s", first_line(error), delay)
+                logger.warning("database unavailable (%s); retrying in %.1f s", engine.first_line(error), delay)
                 time.sleep(delay)
 
     def close(self) -> None:
@@ -352,7 +348,7 @@ class Worker:
             ended.attempts,
             f" reason={ended.failure_reason!r}" if ended.failure_reason else "",
         )
-        if ended.flow.flow_end_webhook:
+        if ended.revision.flow_end_webhook:  # the published revision it ran, not the draft
             self._deliveries_pending = True
 
     def _end_after_engine_error(self, execution_id, error: Exception) -> Execution | None:
@@ -407,7 +403,7 @@ class Worker:
                         logger.warning(
                             "worker %s could not claim work (%s); retrying in %.1f s",
                             self.worker_id,
-                            first_line(error),
+                            engine.first_line(error),
                             delay,
                         )
                         if once and backoff.waited_seconds() > settings.WORKER_LEASE_SECONDS:
