@@ -62,7 +62,6 @@ from webhooks import internal_functions
 from webhooks.endpoints import open_circuit_origins
 from webhooks.models import Webhook
 
-WIDGET_FIELDS = ("name", "flow_end_webhook", "start", "widgets")
 # SPEC §6's output variables, shown in the webhook form's collapsible panels:
 # (variable, value on success, value on failure).
 OUTPUT_VARIABLES = (
@@ -229,7 +228,7 @@ class FlowDesignerView(AccountRequiredMixin, View):
             return refused_body(error)
         if not isinstance(data, dict):
             return JsonResponse({"errors": {"": ["Send the flow as a JSON object."]}}, status=400)
-        submitted = {key: data[key] for key in WIDGET_FIELDS if key in data}
+        submitted = {key: data[key] for key in revisions.CONTENT_FIELDS if key in data}
         try:
             # With the stored widgets, a basic-auth password left blank keeps its saved value.
             cleaned = validate_flow(submitted, account=request.account, previous=flow.widgets if flow else None)
