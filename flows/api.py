@@ -210,7 +210,10 @@ class TestCaseViewSet(AccountScopedViewSet):
 class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
     """Runs of flows for calls. POST queues one (202); the worker runs it; GET shows the outcome."""
 
-    queryset = Execution.objects.all()
+    # Each row names the revision it ran: joined, without the revision's content.
+    queryset = Execution.objects.select_related("revision").defer(
+        "revision__widgets", "revision__layout", "revision__changes"
+    )
 
     def get_serializer_class(self):
         if self.action == "create":

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -266,6 +268,22 @@ def test_until_takes_a_whole_day_or_an_inclusive_date_time_and_names_the_format_
     refused = alice_api.get(f"{EXECUTIONS}?until=yesterday")
     assert refused.status_code == 400
     assert "YYYY-MM-DD" in str(refused.json())
+
+
+def test_the_list_costs_the_same_queries_however_many_rows(alice_api, acme):
+    flow = make_flow(acme)
+    queue_execution(flow)
+
+    def queries_for_list() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert alice_api.get(EXECUTIONS).status_code == 200
+        return len(captured)
+
+    one = queries_for_list()
+    for _ in range(4):
+        queue_execution(flow)
+
+    assert queries_for_list() == one  # the revision each row ran comes with the rows
 
 
 def test_another_accounts_execution_is_not_found_nor_listed(charlie_api, acme):
