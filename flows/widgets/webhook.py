@@ -290,7 +290,7 @@ def _cached_exchange(
         outcome = _with_cache_marks(outcome_from_result(config, result, prepared), cached=False, stale=False)
         outcome.step.update(tries=tries, cache="bypassed: the cache key resolved empty")
         return Exchange(prepared=prepared, result=result, outcome=outcome)
-    key = webhook_cache.entry_key(account.pk, context.flow_id, context.widget_id, rendered_key)
+    key = resilience.cache_key(account.pk, context.flow_id, context.widget_id, rendered_key)
     hit = context.database(webhook_cache.look_up, account, key)
     if hit is not None and hit.fresh:
         outcome = _with_cache_marks(outcome_from_result(config, hit.result, prepared), cached=True, stale=False)
@@ -674,7 +674,7 @@ def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
 
 
 def _charset(headers: Mapping[str, str]) -> str:
-    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    content_type = _header(headers, "content-type") or ""
     match = _CHARSET_RE.search(content_type)
     if match:
         try:

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from flows.models import CachedResponse
 from phonon.lib.outbound import OutboundResult
-from phonon.lib.resilience import cache_key
 
 STALE_KEPT = timedelta(hours=24)
 
@@ -26,10 +25,6 @@ class CacheHit:
     result: OutboundResult
     fresh: bool
     stored_at: str
-
-
-def entry_key(account_id, flow_id, widget_id: str, rendered_key: str) -> str:
-    return cache_key(account_id, flow_id, widget_id, rendered_key)
 
 
 def look_up(account, key: str) -> CacheHit | None:

@@ -42,6 +42,7 @@ HEADER_NAME_RE = re.compile(r"[!#%&'*+\-.^_`|~0-9A-Za-z]{1,100}")
 # Headers the HTTP client computes; a widget setting them would corrupt the request.
 RESERVED_HEADERS = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 
+RETRY_ON = ("CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429")
 DEFAULTS: dict[str, Any] = {
     "mode": "custom",
     "method": "POST",
@@ -58,11 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "persist_response": False,
     "notes": "",
     # SPEC §15: tries inside the one deadline, the Idempotency-Key header, the response cache.
-    "retries": {"count": 0, "on": ["CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429"]},
+    "retries": {"count": 0, "on": list(RETRY_ON)},
     "idempotency_key": False,
     "cache": {"ttl": 0, "key": "", "stale_on_error": False},
 }
-RETRY_ON = ("CONNECTION_ERROR", "TIMEOUT", "SERVER_ERROR", "429")
 MAX_RETRIES = 3
 MAX_CACHE_TTL = 86400
 # Methods a retry may repeat without an Idempotency-Key (RFC 9110 idempotent methods).

@@ -35,7 +35,6 @@ ENDPOINT_BUSY = "ENDPOINT_BUSY"
 CLOSED = "closed"
 OPEN = "open"
 HALF_OPEN = "half_open"
-STATES = (CLOSED, OPEN, HALF_OPEN)
 
 # Retry backoff: the first wait is about BASE, doubling, each jittered to 50-100 %, at most CAP.
 BACKOFF_BASE_SECONDS = 0.2
