@@ -115,13 +115,18 @@ def accept(request, membership: Membership, user) -> bool:
     return True
 
 
+def owner_emails(account_id: int) -> list[str]:
+    """The addresses of the account's owners who have joined (a pending invitation has no user yet)."""
+    owners = Membership.objects.filter(account_id=account_id, role=Role.OWNER, user__isnull=False)
+    return sorted({email for email in owners.values_list("user__email", flat=True) if email})
+
+
 def ask_for_new_invitation(request, membership: Membership) -> None:
     """Mail the inviter (or, if they left, every owner) that an expired link was followed.
 
     Raises MailNotSent when the mail server does not take it."""
-    owners = Membership.objects.filter(account=membership.account, role=Role.OWNER, user__isnull=False)
     addresses = [membership.invited_by.email] if membership.invited_by and membership.invited_by.email else []
-    addresses = addresses or [email for email in owners.values_list("user__email", flat=True) if email]
+    addresses = addresses or owner_emails(membership.account_id)
     if not addresses:
         return
     context = {"membership": membership, "url": request.build_absolute_uri(reverse("accounts:members"))}

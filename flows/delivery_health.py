@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
-from accounts.models import Membership, Role
+from accounts.members import owner_emails
 from webhooks.models import Webhook
 
 from .models import Delivery, DeliveryStatus
@@ -58,8 +58,7 @@ def skipped_deliveries(webhook: Webhook):
 
 def email_owners(webhook: Webhook, *, disabled: bool) -> None:
     """Tell the account's owners; a mail server that fails is logged, never fails the delivery."""
-    owners = Membership.objects.filter(account_id=webhook.account_id, role=Role.OWNER).exclude(user__email="")
-    recipients = sorted({member.user.email for member in owners.select_related("user")})
+    recipients = owner_emails(webhook.account_id)
     if not recipients:
         return
     page = settings.SITE_URL + reverse("webhooks:edit", args=[webhook.pk])

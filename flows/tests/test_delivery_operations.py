@@ -239,6 +239,19 @@ def test_the_first_failure_emails_the_owners_and_five_days_of_failures_disable(
     assert len(receiver.requests) == requests_before
 
 
+def test_a_pending_owner_invitation_gets_no_mail_and_breaks_nothing(
+    acme, receiver, default_webhook, owner_email, settings
+):
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    Membership.objects.create(account=acme, email="new-owner@acme.example", role=Role.OWNER)  # invited, no user yet
+
+    fail_once(receiver, acme)
+
+    assert Webhook.objects.get(pk=default_webhook.pk).deliveries_failing_since is not None
+    [mail_sent] = mail.outbox
+    assert mail_sent.to == [owner_email]
+
+
 def test_a_success_stops_the_clock(acme, receiver, default_webhook, owner_email, settings):
     settings.WEBHOOK_RETRY_SCHEDULE = []
     fail_once(receiver, acme)
