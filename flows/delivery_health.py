@@ -7,11 +7,13 @@ disabled. Each transition is one conditional UPDATE, so with several workers exa
 sees it happen and sends the email.
 """
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.urls import reverse
 
 from accounts.members import owner_emails
@@ -31,7 +33,7 @@ def note_attempt(webhook_id: int, delivered: bool, error: str, now: datetime) ->
         return
     error = error[: Webhook._meta.get_field("deliveries_last_error").max_length]
     if webhooks.filter(deliveries_failing_since=None).update(deliveries_failing_since=now, deliveries_last_error=error):
-        email_owners(webhooks.get(), disabled=False)
+        mail_owners_after_commit(webhooks.get(), disabled=False)
         return
     webhooks.update(deliveries_last_error=error)
     cutoff = now - timedelta(days=settings.DELIVERY_DISABLE_AFTER_DAYS)
@@ -39,7 +41,13 @@ def note_attempt(webhook_id: int, delivered: bool, error: str, now: datetime) ->
         deliveries_disabled_at=now
     ):
         logger.warning("webhook %s disabled for flow-end deliveries after failing since %s", webhook_id, cutoff)
-        email_owners(webhooks.get(), disabled=True)
+        mail_owners_after_commit(webhooks.get(), disabled=True)
+
+
+def mail_owners_after_commit(webhook: Webhook, *, disabled: bool) -> None:
+    """The mail goes once the attempt's transaction has committed: a slow mail server holds no
+    row lock or worker connection, and a rolled-back attempt sends nothing."""
+    transaction.on_commit(functools.partial(email_owners, webhook, disabled=disabled))
 
 
 def reenable(webhook: Webhook) -> int:

@@ -202,17 +202,24 @@ def owner_email(acme, alice):
     return alice.email
 
 
-def fail_once(receiver, acme, now=None):
-    receiver.reply("/hook", Reply(status=500))
-    enqueue_flow_end_delivery(finished_execution(acme))
-    send_all()
+@pytest.fixture
+def fail_once(receiver, acme, django_capture_on_commit_callbacks):
+    """One failed delivery attempt, committed (the owners' mail goes after the commit)."""
+
+    def fail() -> None:
+        receiver.reply("/hook", Reply(status=500))
+        enqueue_flow_end_delivery(finished_execution(acme))
+        with django_capture_on_commit_callbacks(execute=True):
+            send_all()
+
+    return fail
 
 
 def test_the_first_failure_emails_the_owners_and_five_days_of_failures_disable(
-    acme, receiver, default_webhook, owner_email, settings
+    acme, receiver, default_webhook, owner_email, settings, fail_once
 ):
     settings.WEBHOOK_RETRY_SCHEDULE = []
-    fail_once(receiver, acme)
+    fail_once()
     webhook = Webhook.objects.get(pk=default_webhook.pk)
     assert webhook.deliveries_failing_since is not None
     assert webhook.deliveries_last_error.startswith("HTTP 500")
@@ -221,12 +228,12 @@ def test_the_first_failure_emails_the_owners_and_five_days_of_failures_disable(
     assert "failing" in first.subject and "CRM" in first.subject
     assert f"/webhooks/{webhook.pk}/" in first.body and "HTTP 500" in first.body
 
-    fail_once(receiver, acme)  # another failure within the 5 days: no mail, not disabled
+    fail_once()  # another failure within the 5 days: no mail, not disabled
     assert len(mail.outbox) == 1
     assert Webhook.objects.get(pk=webhook.pk).deliveries_disabled_at is None
 
     Webhook.objects.filter(pk=webhook.pk).update(deliveries_failing_since=timezone.now() - timedelta(days=5, seconds=1))
-    fail_once(receiver, acme)
+    fail_once()
     webhook.refresh_from_db()
     assert webhook.deliveries_disabled
     assert len(mail.outbox) == 2 and "disabled" in mail.outbox[1].subject
@@ -240,21 +247,21 @@ def test_the_first_failure_emails_the_owners_and_five_days_of_failures_disable(
 
 
 def test_a_pending_owner_invitation_gets_no_mail_and_breaks_nothing(
-    acme, receiver, default_webhook, owner_email, settings
+    acme, receiver, default_webhook, owner_email, settings, fail_once
 ):
     settings.WEBHOOK_RETRY_SCHEDULE = []
     Membership.objects.create(account=acme, email="new-owner@acme.example", role=Role.OWNER)  # invited, no user yet
 
-    fail_once(receiver, acme)
+    fail_once()
 
     assert Webhook.objects.get(pk=default_webhook.pk).deliveries_failing_since is not None
     [mail_sent] = mail.outbox
     assert mail_sent.to == [owner_email]
 
 
-def test_a_success_stops_the_clock(acme, receiver, default_webhook, owner_email, settings):
+def test_a_success_stops_the_clock(acme, receiver, default_webhook, owner_email, settings, fail_once):
     settings.WEBHOOK_RETRY_SCHEDULE = []
-    fail_once(receiver, acme)
+    fail_once()
     receiver.reply("/hook", Reply(status=200))
     enqueue_flow_end_delivery(finished_execution(acme))
     send_all()
