@@ -461,7 +461,7 @@ def prepare_webhook_request(
         }
         return WidgetOutcome(
             line=FAILURE_LINE,
-            variables=_output_variables(ErrorReason.MANDATORY_PARAMETER_MISSING, None, 0.0, b"", {}),
+            variables=_output_variables(ErrorReason.MANDATORY_PARAMETER_MISSING, None, 0.0, ""),
             step=step,
         )
     return prepared
@@ -513,7 +513,8 @@ def outcome_from_result(
         detail = _status_detail(result.status_code)
 
     body = b"" if result.error_reason == ErrorReason.RESPONSE_TOO_LARGE else result.body
-    variables = _output_variables(reason, result.status_code, result.duration, body, result.headers)
+    text = body_text(body, result.headers)  # decoded once: the raw variable and the kept answer
+    variables = _output_variables(reason, result.status_code, result.duration, text)
     variables.update(mapped)
     persisted = [row["save_in"] for row in config["mappings"] if row["save_in"] in mapped]
     described = prepared.describe() if prepared else {"type": "webhook", "mode": "custom", "method": config["method"]}
@@ -525,7 +526,7 @@ def outcome_from_result(
         "duration": round(result.duration, 3),
         "final_url": prepared.masked_url(result.final_url) if prepared else result.final_url,
         "response_excerpt": _excerpt(body, result.headers),
-        **kept_answer(result, body),
+        **kept_answer(result, body, text),
         "unmatched": unmatched,
         "wait_for_response": config["wait_for_response"],
         "hold_music": config["hold_music"],
@@ -614,15 +615,13 @@ def _status_detail(status_code: int | None) -> str:
     )
 
 
-def _output_variables(
-    reason: str | None, status_code: int | None, duration: float, body: bytes, headers: Mapping[str, str]
-) -> dict[str, str | None]:
+def _output_variables(reason: str | None, status_code: int | None, duration: float, text: str) -> dict[str, str | None]:
     return {
         RESPONSE_STATUS: SUCCESS if reason is None else FAILED,
         RESPONSE_STATUS_CODE: None if status_code is None else str(status_code),
         RESPONSE_STATUS_TYPE: status_type(status_code),
         RESPONSE_DURATION: f"{duration:.2f}",
-        RESPONSE_RAW: body_text(body, headers) or None,
+        RESPONSE_RAW: text or None,
         RESPONSE_ERROR: "false" if reason is None else "true",
         ERROR_REASON: reason,
     }
@@ -649,12 +648,13 @@ def _apply_mappings(
     return values, unmatched
 
 
-def kept_answer(result: OutboundResult, body: bytes) -> dict[str, Any]:
-    """The answer as the step keeps it for test cases: its Content-Type and (if small enough) whole body."""
+def kept_answer(result: OutboundResult, body: bytes, text: str) -> dict[str, Any]:
+    """The answer as the step keeps it for test cases: its Content-Type and (if small enough) whole
+    body, `text` (the body decoded by the charset that Content-Type declares)."""
     headers = {name: value for name, value in result.headers.items() if name.lower() in KEPT_ANSWER_HEADERS}
     if len(body) > KEPT_ANSWER_BYTES:
         return {"response_headers": headers, "response_body_kept": False}
-    return {"response_headers": headers, "response_body": body_text(body, headers)}
+    return {"response_headers": headers, "response_body": text}
 
 
 def encode_body(text: str, headers: Mapping[str, str]) -> bytes:
