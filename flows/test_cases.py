@@ -330,11 +330,6 @@ def case_from_widget_answer(
         user_keys=dict(user_keys),
         responses={widget_id: dict(answer)},
     )
-    rehearsal = Rehearsal({"start": flow.start, "widgets": flow.widgets}, case, account=flow.account)
-    rehearsal.walk()
-    rehearsal.collect_background(wait=True)
-    case.expect = {
-        "path": [step["widget"] for step in rehearsal.steps],
-        "variables": expected_variables(rehearsal.variables),
-    }
+    walked = rehearse(case, {"start": flow.start, "widgets": flow.widgets}, account=flow.account)
+    case.expect = {"path": walked["path"], "variables": expected_variables(walked["variables"])}
     return case
