@@ -115,8 +115,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         """`{"revision": N}`: a new draft revision with N's content (not published)."""
         flow = self.get_object()
         options = checked_options(request.data, RestoreSerializer)
-        find_revision(flow, options["revision"])
-        revisions.restore_revision(flow, options["revision"], user=request.user)
+        revisions.restore_revision(find_revision(flow, options["revision"]), user=request.user)
         flow = self.get_queryset().get(pk=flow.pk)
         return Response(self.get_serializer(flow).data, status=status.HTTP_201_CREATED)
 
@@ -139,8 +138,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         flow = self.get_object()
         if not (number.isascii() and number.isdigit()):  # like a missing revision: the path names none
             raise NotFound(f"{number!r} is not a revision number; GET the flow's revisions/ for the numbers.")
-        find_revision(flow, int(number))
-        return Response(revisions.revision_diff(flow, int(number)))
+        return Response(revisions.revision_diff(find_revision(flow, int(number))))
 
 
 def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Response:

@@ -80,8 +80,7 @@ class RevisionDiffView(FlowJsonView):
 
     def get(self, request, pk: int, number: int):
         flow = self.get_flow()
-        self.get_revision(flow, number)
-        return json_answer(revisions.revision_diff(flow, number))
+        return json_answer(revisions.revision_diff(self.get_revision(flow, number)))
 
 
 class PublishView(FlowJsonView):
@@ -110,8 +109,7 @@ class RestoreView(FlowJsonView):
 
     def post(self, request, pk: int, number: int):
         flow = self.get_flow()
-        self.get_revision(flow, number)
-        revisions.restore_revision(flow, number, user=request.user)
+        revisions.restore_revision(self.get_revision(flow, number), user=request.user)
         return json_answer(revisions.status(flow), status=201)
 
 

@@ -117,16 +117,16 @@ def publish_revision(
     return revision
 
 
-def restore_revision(flow: Flow, number: int, *, user) -> FlowRevision:
-    """Save revision `number`'s content as a new draft revision (FlowRevision.DoesNotExist if none).
+def restore_revision(old: FlowRevision, *, user) -> FlowRevision:
+    """Save revision `old`'s content as a new draft revision of its flow.
 
     The audit log records it as a change of the flow, as it does a save.
     """
-    old = flow.revisions.get(number=number)
+    flow = old.flow
     before = audit.snapshot(flow)
     with transaction.atomic():
         revision = save_revision(
-            flow, old.wire_format(), account=flow.account, user=user, layout=old.layout, restored_from=number
+            flow, old.wire_format(), account=flow.account, user=user, layout=old.layout, restored_from=old.number
         )
         audit.record_change(None, revision.flow, before, by=user)
     return revision
@@ -164,13 +164,13 @@ def history(flow: Flow) -> list[dict[str, Any]]:
     return [describe_revision(revision, flow.published_revision_id) for revision in revisions]
 
 
-def revision_diff(flow: Flow, number: int) -> dict[str, Any]:
-    """Revision `number` against the one before it, widget by widget (FlowRevision.DoesNotExist if none).
+def revision_diff(revision: FlowRevision) -> dict[str, Any]:
+    """The revision against the one before it, widget by widget.
 
     `{number, previous, changes, widgets: {id: [{path, old, new}]}}`; secrets read "***".
     """
-    revision = flow.revisions.get(number=number)
-    previous = flow.revisions.filter(number__lt=number).order_by("-number").first()
+    number = revision.number
+    previous = revision.flow.revisions.filter(number__lt=number).order_by("-number").first()
     old = {widget["id"]: widget for widget in comparable(previous.wire_format())["widgets"]} if previous else {}
     new = {widget["id"]: widget for widget in comparable(revision.wire_format())["widgets"]}
     changes = revision.changes or {}

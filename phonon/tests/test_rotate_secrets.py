@@ -116,7 +116,7 @@ def test_a_secret_encrypted_anew_is_no_change_in_the_next_revision(settings, acm
     changed = save_revision(flow, flow_wire_format(flow) | {"widgets": changed_widgets}, account=acme, user=None)
 
     assert same.changes["changed"] == {}
-    assert revision_diff(flow, same.number)["widgets"] == {}
+    assert revision_diff(same)["widgets"] == {}
     assert changed.changes["changed"] == {"w1": ["config.auth"]}
-    diff = revision_diff(flow, changed.number)["widgets"]["w1"]
+    diff = revision_diff(changed)["widgets"]["w1"]
     assert diff == [{"path": "config.auth.password_encrypted", "old": "***", "new": "***"}]
