@@ -19,6 +19,14 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
 
+def env_int(name: str, default: int, *, minimum: int) -> int:
+    """A whole number from the environment, refused at start-up below `minimum`."""
+    value = env.int(name, default=default)
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be {minimum} or more.")
+    return value
+
+
 def env_int_list(name: str, default: str) -> list[int]:
     """A comma-separated list of non-negative integers, e.g. WEBHOOK_RETRY_SCHEDULE."""
     raw = env.str(name, default=default)
@@ -225,9 +233,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product settings (SPEC §4 to §8) -------------------------------------------------------
 # How many proxies in X-Forwarded-For to trust for the client address; 0 reads REMOTE_ADDR only.
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-if TRUSTED_PROXY_COUNT < 0:
-    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Networks outbound requests may reach although they are not public (the demo: 127.0.0.0/8).
 WEBHOOK_ALLOWED_NETWORKS = env_networks("WEBHOOK_ALLOWED_NETWORKS")
 WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=1024 * 1024)
@@ -255,9 +261,7 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # worker-recovery tests lower it, together with the lease, to see a claim expire in seconds.
 WEBHOOK_MAX_TIMEOUT_SECONDS = env.int("WEBHOOK_MAX_TIMEOUT_SECONDS", default=60)
 # Widget tests (SPEC §13) an account may run per rolling minute.
-WIDGET_TESTS_PER_MINUTE = env.int("WIDGET_TESTS_PER_MINUTE", default=30)
-if WIDGET_TESTS_PER_MINUTE < 1:
-    raise ImproperlyConfigured("WIDGET_TESTS_PER_MINUTE must be 1 or more.")
+WIDGET_TESTS_PER_MINUTE = env_int("WIDGET_TESTS_PER_MINUTE", 30, minimum=1)
 WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=90)
 if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
     raise ImproperlyConfigured(
@@ -266,26 +270,17 @@ if WORKER_LEASE_SECONDS <= WEBHOOK_MAX_TIMEOUT_SECONDS:
 
 # The worker's database connections (flows.worker.DatabaseLane): however many calls it holds in
 # flight, at most this many connections per worker process.
-WORKER_DB_CONNECTIONS = env.int("WORKER_DB_CONNECTIONS", default=8)
-if WORKER_DB_CONNECTIONS < 1:
-    raise ImproperlyConfigured("WORKER_DB_CONNECTIONS must be 1 or more.")
+WORKER_DB_CONNECTIONS = env_int("WORKER_DB_CONNECTIONS", 8, minimum=1)
 # Claims of one execution before it is given up and ends `failed` (poison jobs, flows.engine).
-WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=3)
-if WORKER_MAX_ATTEMPTS < 1:
-    raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be 1 or more.")
+WORKER_MAX_ATTEMPTS = env_int("WORKER_MAX_ATTEMPTS", 3, minimum=1)
 
 # In-call resilience (SPEC §15): the circuit breaker and busy limit per account and endpoint
 # origin, and the webhook widgets' response cache.
-CIRCUIT_FAILURES = env.int("CIRCUIT_FAILURES", default=5)
-CIRCUIT_WINDOW_SECONDS = env.int("CIRCUIT_WINDOW_SECONDS", default=60)
-CIRCUIT_OPEN_SECONDS = env.int("CIRCUIT_OPEN_SECONDS", default=30)
-ENDPOINT_MAX_IN_FLIGHT = env.int("ENDPOINT_MAX_IN_FLIGHT", default=50)
-RESPONSE_CACHE_MAX_ENTRIES = env.int("RESPONSE_CACHE_MAX_ENTRIES", default=10000)
-for _name in ("CIRCUIT_FAILURES", "CIRCUIT_WINDOW_SECONDS", "CIRCUIT_OPEN_SECONDS", "ENDPOINT_MAX_IN_FLIGHT"):
-    if globals()[_name] < 1:
-        raise ImproperlyConfigured(f"{_name} must be 1 or more.")
-if RESPONSE_CACHE_MAX_ENTRIES < 0:
-    raise ImproperlyConfigured("RESPONSE_CACHE_MAX_ENTRIES must be 0 or more.")
+CIRCUIT_FAILURES = env_int("CIRCUIT_FAILURES", 5, minimum=1)
+CIRCUIT_WINDOW_SECONDS = env_int("CIRCUIT_WINDOW_SECONDS", 60, minimum=1)
+CIRCUIT_OPEN_SECONDS = env_int("CIRCUIT_OPEN_SECONDS", 30, minimum=1)
+ENDPOINT_MAX_IN_FLIGHT = env_int("ENDPOINT_MAX_IN_FLIGHT", 50, minimum=1)
+RESPONSE_CACHE_MAX_ENTRIES = env_int("RESPONSE_CACHE_MAX_ENTRIES", 10000, minimum=0)
 
 # Where `seed_demo` points the demo's webhooks: this site's own /demo-api/ (see `make run`).
 DEMO_BASE_URL = env.str("DEMO_BASE_URL", default="http://127.0.0.1:8000")
