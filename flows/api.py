@@ -21,6 +21,7 @@ from rest_framework.exceptions import NotFound, Throttled, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
+from accounts.api.errors import valid_form
 from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
@@ -224,10 +225,7 @@ class ExecutionViewSet(AccountScopedCreateListRetrieveViewSet):
         executions = super().get_queryset()
         if self.action != "list":
             return executions
-        filters = ExecutionFilterForm(self.request.query_params, account=self.account)
-        if not filters.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in filters.errors.items()})
-        return filters.filter(executions)
+        return valid_form(ExecutionFilterForm(self.request.query_params, account=self.account)).filter(executions)
 
     @extend_schema(
         request=ExecutionCreateSerializer,
@@ -283,10 +281,7 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
     serializer_class = DeliveryRecordSerializer
 
     def filter_form(self, form_class=DeliveryFilterForm, data=None) -> DeliveryFilterForm:
-        form = form_class(self.request.query_params if data is None else data, account=self.account)
-        if not form.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
-        return form
+        return valid_form(form_class(self.request.query_params if data is None else data, account=self.account))
 
     @extend_schema(parameters=[*DELIVERY_FILTERS, OpenApiParameter("format", str, enum=["json", "csv"])])
     def list(self, request, *args, **kwargs):

@@ -8,6 +8,13 @@ from rest_framework.views import exception_handler as drf_exception_handler
 NOT_FOUND = "Not found: nothing with this id exists in your account."
 
 
+def valid_form(form):
+    """The Django form bound to a request's query or body, or a 400 with its errors by field."""
+    if not form.is_valid():
+        raise exceptions.ValidationError({name: list(messages) for name, messages in form.errors.items()})
+    return form
+
+
 def api_exception_handler(exc, context):
     """DRF's handler, with one 404 sentence for "missing" and "another account's" alike, and a 429 naming the limit.
 

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import members
+from accounts.api.errors import valid_form
 from accounts.audit import OBJECT_TYPES, AuditedViewSetMixin
 from accounts.forms import AuditLogFilterForm
 from accounts.models import AuditEntry, IpWhitelistEntry, Membership
@@ -118,7 +119,4 @@ class AuditLogViewSet(AccountScopedMixin, mixins.ListModelMixin, viewsets.Generi
 
     def get_queryset(self):
         entries = super().get_queryset()
-        filters = AuditLogFilterForm(self.request.query_params)
-        if not filters.is_valid():
-            raise ValidationError({name: list(messages) for name, messages in filters.errors.items()})
-        return filters.filter(entries)
+        return valid_form(AuditLogFilterForm(self.request.query_params)).filter(entries)
