@@ -28,21 +28,25 @@ class DesignerPage:
         self.page.mouse.up()
 
     def connect(self, from_widget: str, line: str, to_widget: str) -> None:
-        """Drag a line from an output (0 or 1) to another box's input."""
+        """Drag a line from an output (0 or 1) to another box's input, and see the line drawn."""
         output = self.node(from_widget).locator(f".output_{int(line) + 1}").bounding_box()
         target = self.node(to_widget).locator(".input_1").bounding_box()
+        drawn = self.page.locator("svg.connection")
+        before = drawn.count()
         self.page.mouse.move(output["x"] + output["width"] / 2, output["y"] + output["height"] / 2)
         self.page.mouse.down()
         self.page.mouse.move(target["x"] + target["width"] / 2, target["y"] + target["height"] / 2, steps=10)
         self.page.mouse.up()
+        expect(drawn, f"a line from {from_widget} line {line} to {to_widget}").to_have_count(before + 1)
 
     def branch_to_two_ends(self, widget_id: str = "w1") -> None:
         """Add two end widgets (w2, w3) and join the open widget's line 0 to w2 and line 1 to w3."""
         self.add("end")
         self.add("end")
         self.page.click("#done-widget")
-        self.move("w2", 520, 200)
+        # w3 first: it was added below and to the right of w2, where w2 would land on top of its title.
         self.move("w3", 520, 420)
+        self.move("w2", 520, 200)
         self.connect(widget_id, "0", "w2")
         self.connect(widget_id, "1", "w3")
 
@@ -74,7 +78,11 @@ class DesignerPage:
         self.page.click("#save-flow")
 
     def expect_saved(self) -> None:
-        expect(self.page.locator("#save-status")).to_have_text("Saved")
+        """Saved, or a failure that quotes the problems the designer listed."""
+        status = self.page.locator("#save-status")
+        expect(status).not_to_have_text("Saving…")
+        problems = self.page.locator("#flow-errors").inner_text()
+        expect(status, f"the designer listed: {problems}").to_have_text("Saved")
 
     def field_errors(self, path: str) -> Locator:
         return self.page.locator(f"#widget-panel [data-field='{path}'] > .errorlist")
