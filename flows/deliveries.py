@@ -16,7 +16,6 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from phonon import sql
+from phonon.lib import resilience
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
 from phonon.logs import log_context
 from webhooks.models import AuthType, Webhook
@@ -132,21 +132,6 @@ def signature_headers(delivery: Delivery, secrets: list[str], now: datetime) -> 
     }
 
 
-def retry_after_seconds(result: OutboundResult, now: datetime) -> int | None:
-    """The answer's Retry-After (seconds or an HTTP date), capped at a day; None when absent or unreadable."""
-    value = {k.lower(): v for k, v in result.headers.items()}.get("retry-after", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        seconds = int(value)
-    else:
-        try:
-            seconds = int((parsedate_to_datetime(value) - now).total_seconds())
-        except (TypeError, ValueError):
-            return None
-    return max(0, min(seconds, RETRY_AFTER_CAP_SECONDS))
-
-
 def is_retryable(result: OutboundResult) -> bool:
     if result.status_code is None:
         return result.error_reason in RETRYABLE_ERRORS
@@ -160,9 +145,9 @@ def next_status(result: OutboundResult, round_attempts: int, now: datetime) -> t
     schedule = settings.WEBHOOK_RETRY_SCHEDULE
     if not is_retryable(result) or round_attempts > len(schedule):
         return DeliveryStatus.FAILED, None
-    delay = retry_after_seconds(result, now)
-    if delay is None:
-        delay = schedule[round_attempts - 1]
+    # The answer's Retry-After (seconds or an HTTP date), capped at a day, else the schedule's step.
+    retry_after = resilience.parse_retry_after(result.header("Retry-After"), now=now)
+    delay = schedule[round_attempts - 1] if retry_after is None else min(retry_after, RETRY_AFTER_CAP_SECONDS)
     return DeliveryStatus.PENDING, now + timedelta(seconds=delay)
 
 

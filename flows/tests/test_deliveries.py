@@ -1,7 +1,7 @@
 """Flow end webhook deliveries against a real local receiver (SPEC §8)."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -16,10 +16,12 @@ from flows.deliveries import (
     claim_statement_for_deliveries,
     describe_delivery,
     enqueue_flow_end_delivery,
+    next_status,
     send_due_delivery,
 )
 from flows.models import Delivery, DeliveryStatus, Execution
 from flows.tests.factories import end, finished_execution, make_flow
+from phonon.lib.outbound import OutboundResult
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import AuthType, Webhook
 
@@ -128,6 +130,24 @@ def test_it_honours_retry_after_on_429(acme, receiver, default_webhook):
     delivery = Delivery.objects.get()
     assert delivery.status == DeliveryStatus.PENDING
     assert timedelta(seconds=110) < delivery.next_attempt_at - timezone.now() <= timedelta(seconds=120)
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "wait"),
+    [
+        ("Thu, 01 Jan 2026 12:02:00 GMT", timedelta(minutes=2)),  # an HTTP date
+        ("Thu, 01 Jan 2026 12:02:00 -0000", timedelta(minutes=2)),  # a date without a known zone
+        ("Thu, 01 Jan 2026 11:00:00 GMT", timedelta(0)),  # a date already past: at once
+        ("9999999", timedelta(days=1)),  # capped at a day
+        ("soon", timedelta(seconds=1)),  # unreadable: the schedule's step
+    ],
+)
+def test_a_retry_after_date_or_number_sets_the_next_attempt(settings, retry_after, wait):
+    settings.WEBHOOK_RETRY_SCHEDULE = [1, 2]
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    answer = OutboundResult(status_code=503, headers={"retry-after": retry_after})
+
+    assert next_status(answer, 1, now) == (DeliveryStatus.PENDING, now + wait)
 
 
 def test_it_gives_up_after_the_schedule(acme, receiver, default_webhook):

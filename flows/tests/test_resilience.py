@@ -349,6 +349,7 @@ def test_stale_on_error_answers_a_failed_call_with_the_last_good_answer(loopback
     assert done.outcome.variables[flow_key("status")] == "shipped"
     assert done.outcome.step["stale"] is True
     assert done.outcome.step["failed_error_reason"] == "SERVER_ERROR"
+    assert [t["status_code"] for t in done.outcome.step["tries"]] == [503]  # the failed call's tries
 
 
 def test_entries_past_their_stale_time_are_removed(loopback_allowed, server):

@@ -95,7 +95,7 @@ from phonon.lib.extraction import (
     parse_response,
     selects_many,
 )
-from phonon.lib.outbound import OutboundResult, send_request
+from phonon.lib.outbound import OutboundResult, header_value, send_request
 from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
@@ -272,11 +272,16 @@ def exchange(
         prepared.headers["Idempotency-Key"] = context.idempotency_key
     cache = config["cache"]
     if not (context.guarded and cache["ttl"]):
-        result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
-        outcome = outcome_from_result(config, result, prepared)
-        outcome.step["tries"] = tries
-        return Exchange(prepared=prepared, result=result, outcome=outcome)
+        return _sent(config, prepared, account=account, context=context)
     return _cached_exchange(config, variables, prepared, account=account, context=context)
+
+
+def _sent(config: dict[str, Any], prepared: PreparedRequest, *, account, context: CallContext) -> Exchange:
+    """Send with the widget's retries; the outcome's step lists the tries."""
+    result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
+    outcome = outcome_from_result(config, result, prepared)
+    outcome.step["tries"] = tries
+    return Exchange(prepared=prepared, result=result, outcome=outcome)
 
 
 def _cached_exchange(
@@ -286,18 +291,18 @@ def _cached_exchange(
     cache = config["cache"]
     rendered_key = render_text(cache["key"], variables)
     if not rendered_key.strip():
-        result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
-        outcome = _with_cache_marks(outcome_from_result(config, result, prepared), cached=False, stale=False)
-        outcome.step.update(tries=tries, cache="bypassed: the cache key resolved empty")
-        return Exchange(prepared=prepared, result=result, outcome=outcome)
+        sent = _sent(config, prepared, account=account, context=context)
+        _with_cache_marks(sent.outcome, cached=False, stale=False)
+        sent.outcome.step["cache"] = "bypassed: the cache key resolved empty"
+        return sent
     key = resilience.cache_key(account.pk, context.flow_id, context.widget_id, rendered_key)
     hit = context.database(webhook_cache.look_up, account, key)
     if hit is not None and hit.fresh:
         outcome = _with_cache_marks(outcome_from_result(config, hit.result, prepared), cached=True, stale=False)
         outcome.step.update(tries=[], cache=f"hit: the answer stored at {hit.stored_at}", duration=0.0)
         return Exchange(prepared=prepared, result=hit.result, outcome=outcome)
-    result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
-    outcome = outcome_from_result(config, result, prepared)
+    sent = _sent(config, prepared, account=account, context=context)
+    result, outcome = sent.result, sent.outcome
     reason = outcome.step["error_reason"]
     if outcome.succeeded:
         context.database(webhook_cache.store, account, key, result, cache["ttl"])
@@ -310,6 +315,7 @@ def _cached_exchange(
             failed_error_reason=reason,
             failed_error_detail=failed_step.get("error_detail"),
             duration=failed_step["duration"],
+            tries=failed_step["tries"],
         )
         outcome.variables[RESPONSE_DURATION] = f"{result.duration:.2f}"
         note = f"stale: {reason}, answered with the answer stored at {hit.stored_at}"
@@ -317,7 +323,7 @@ def _cached_exchange(
     else:
         note = "miss: the call failed, nothing stored"
     outcome = _with_cache_marks(outcome, cached=False, stale=outcome.step.get("stale", False))
-    outcome.step.update(tries=tries, cache=note)
+    outcome.step["cache"] = note
     return Exchange(prepared=prepared, result=result, outcome=outcome)
 
 
@@ -357,7 +363,7 @@ def send_with_retries(
         )
         if attempt == count or not _retryable(reason, result.status_code, retries["on"]):
             break
-        retry_after = resilience.parse_retry_after(_header(result.headers, "Retry-After"))
+        retry_after = resilience.parse_retry_after(result.header("Retry-After"))
         wait = resilience.retry_delay(attempt, deadline - time.monotonic(), retry_after=retry_after)
         if wait is None:
             tries[-1]["retry"] = "not retried: the rest of the deadline is too short"
@@ -372,10 +378,6 @@ def _retryable(reason: str | None, status_code: int | None, on: list[str]) -> bo
     if status_code == 429:
         return "429" in on
     return reason in on
-
-
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
 def send_guarded(prepared: PreparedRequest, *, account, origin: str, context: CallContext) -> OutboundResult:
@@ -674,7 +676,7 @@ def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
 
 
 def _charset(headers: Mapping[str, str]) -> str:
-    content_type = _header(headers, "content-type") or ""
+    content_type = header_value(headers, "content-type") or ""
     match = _CHARSET_RE.search(content_type)
     if match:
         try:

@@ -89,6 +89,14 @@ class OutboundResult:
     def ok(self) -> bool:
         return self.error_reason is None and self.status_code is not None and 200 <= self.status_code < 300
 
+    def header(self, name: str) -> str | None:
+        return header_value(self.headers, name)
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value by its name in any case; None when the answer has none."""
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
 
 def send_request(
     method: str,
