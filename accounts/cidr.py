@@ -53,12 +53,18 @@ def unmap_ipv4(network: Network) -> Network:
     return network
 
 
-def address_in_networks(address: str, networks) -> bool:
-    """True when `address` (as a client arrives: ::ffff:a.b.c.d counts as a.b.c.d) is in one of `networks`."""
+def client_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """A client's address as the whitelist sees it (::ffff:a.b.c.d is a.b.c.d); None when `text` is none."""
     try:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(text)
     except ValueError:
-        return False
+        return None
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return any(ip.version == net.version and ip in net for net in networks)
+        return ip.ipv4_mapped
+    return ip
+
+
+def address_in_networks(address: str, networks) -> bool:
+    """True when `address` (a client's, see client_address) is in one of `networks`."""
+    ip = client_address(address)
+    return ip is not None and any(ip.version == net.version and ip in net for net in networks)

@@ -1,9 +1,9 @@
 """The client address of a request, trusting X-Forwarded-For only as far as configured."""
 
-import ipaddress
-
 from django.conf import settings
 from django.http import HttpRequest
+
+from accounts.cidr import client_address
 
 
 def get_client_ip(request: HttpRequest) -> str:
@@ -25,10 +25,5 @@ def get_client_ip(request: HttpRequest) -> str:
 def canonical_client_ip(request: HttpRequest) -> str:
     """get_client_ip() in one spelling, for what is stored or counted (audit log, login throttle):
     IPv4-mapped IPv6 as IPv4, as the whitelist matches it; "" when it is not an address at all."""
-    try:
-        ip = ipaddress.ip_address(get_client_ip(request))
-    except ValueError:
-        return ""
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return str(ip)
+    ip = client_address(get_client_ip(request))
+    return "" if ip is None else str(ip)
