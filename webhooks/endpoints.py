@@ -31,6 +31,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -243,11 +244,12 @@ def save_requests(account_id: int, requests: list[dict]) -> None:
 CHART_HOURS = 24
 
 
-def endpoint_health(account) -> list[dict]:
+def endpoint_health(account, webhooks: Iterable[Webhook] | None = None) -> list[dict]:
     """Per registered webhook (by its URL's origin) and per other origin calls reached: requests,
     errors, p50/p95 for the last hour and day, hourly p95 for a chart, circuit state, last failures.
 
-    Reads the account's requests of the last day (one query), its circuits and its webhooks.
+    Reads the account's requests of the last day (one query), its circuits and its webhooks (by
+    name; the caller may pass those it has read already).
     """
     now = timezone.now()
     breaker = breaker_settings()
@@ -261,9 +263,11 @@ def endpoint_health(account) -> list[dict]:
     )
     for origin, *row in rows:
         recent.setdefault(origin, []).append(tuple(row))
-    webhooks = [(resilience.origin(w.url), w) for w in Webhook.objects.for_account(account).order_by("name")]
-    registered = {origin for origin, _ in webhooks}
-    listed: list[tuple[str, Webhook | None]] = webhooks + [
+    if webhooks is None:
+        webhooks = Webhook.objects.for_account(account).order_by("name")
+    by_origin = [(resilience.origin(w.url), w) for w in webhooks]
+    registered = {origin for origin, _ in by_origin}
+    listed: list[tuple[str, Webhook | None]] = by_origin + [
         (origin, None) for origin in sorted(set(circuits) | set(recent)) if origin not in registered
     ]
     health = []
@@ -271,6 +275,8 @@ def endpoint_health(account) -> list[dict]:
         requests = recent.get(origin, [])
         hour = [r for r in requests if r[0] >= now - timedelta(hours=1)]
         failures = [r for r in requests if r[2]]
+        p50_1h, p95_1h = resilience.percentiles([r[1] for r in hour], 0.5, 0.95)
+        p50_24h, p95_24h = resilience.percentiles([r[1] for r in requests], 0.5, 0.95)
         health.append(
             {
                 "origin": origin,
@@ -278,12 +284,12 @@ def endpoint_health(account) -> list[dict]:
                 "webhook_name": webhook.name if webhook else None,
                 "requests_1h": len(hour),
                 "errors_1h": sum(1 for r in hour if r[2]),
-                "p50_ms": resilience.percentile([r[1] for r in hour], 0.5),
-                "p95_ms": resilience.percentile([r[1] for r in hour], 0.95),
+                "p50_ms": p50_1h,
+                "p95_ms": p95_1h,
                 "requests_24h": len(requests),
                 "errors_24h": len(failures),
-                "p50_24h_ms": resilience.percentile([r[1] for r in requests], 0.5),
-                "p95_24h_ms": resilience.percentile([r[1] for r in requests], 0.95),
+                "p50_24h_ms": p50_24h,
+                "p95_24h_ms": p95_24h,
                 "circuit": resilience.shown_state(circuits.get(origin, Circuit()), time.time(), breaker),
                 "last_error": failures[-1][2] if failures else None,
                 "last_failures": [

@@ -32,7 +32,7 @@ class WebhookListView(AccountObjectMixin, ListView):
 
     def get_context_data(self, **kwargs) -> dict:
         """The page also shows each endpoint's health (SPEC §15), with a bar per hour of p95 latency."""
-        health = endpoint_health(self.request.account)
+        health = endpoint_health(self.request.account, self.object_list)  # the page's webhooks, read once
         for row in health:
             peak = max((value for value in row["hourly_p95_ms"] if value is not None), default=0)
             row["bars"] = [

@@ -154,13 +154,17 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def percentile(values: list[float], fraction: float) -> float | None:
-    """The nearest-rank percentile (`fraction` 0.5 for p50) of `values`; None when there are none."""
+def percentiles(values: list[float], *fractions: float) -> tuple[float | None, ...]:
+    """The nearest-rank percentiles (0.5 for p50) of `values`, sorted once; None each when there are none."""
     if not values:
-        return None
+        return (None,) * len(fractions)
     ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil without float surprises at the edges
-    return ordered[int(rank) - 1]
+    # The rank is a ceiling computed without float surprises at the edges.
+    return tuple(ordered[int(max(1, -(-len(ordered) * fraction // 1))) - 1] for fraction in fractions)
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    return percentiles(values, fraction)[0]
 
 
 def cache_key(*scope: object) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -95,6 +97,19 @@ def test_the_webhook_page_shows_each_endpoints_health(alice_client, acme, globex
     assert f'data-origin="{ORIGIN}"' in page
     assert "1 requests, 0 errors" in page
     assert "globex" not in page
+
+
+def test_the_webhook_page_reads_the_webhooks_once_however_many(alice_client, acme):
+    for n in range(3):
+        make_webhook(acme, name=f"Hook {n}", url=f"https://api{n}.example.com/x")
+        record(acme, 0.05)
+
+    with CaptureQueriesContext(connection) as queries:
+        page = alice_client.get(reverse("webhooks:list")).content.decode()
+
+    assert "Hook 2" in page
+    webhook_reads = [q["sql"] for q in queries if 'FROM "webhooks_webhook"' in q["sql"]]
+    assert len(webhook_reads) == 1, webhook_reads
 
 
 def test_the_page_shows_a_circuit_whose_open_time_is_up_as_half_open(alice_client, acme, settings):
