@@ -85,7 +85,8 @@ class AccountAdmin(admin.ModelAdmin):
             "account": account,
             "enabled": enabled,
             "title": f"Turn HTTP support {'on' if enabled else 'off'} for {account.name}?",
-            "http_usage": http_usage(account),
+            # What would fail: asked only when turning support off (with it off, nothing calls http).
+            "http_usage": {} if enabled else http_usage(account),
         }
         return TemplateResponse(request, "admin/accounts/http_support_confirm.html", context)
 
