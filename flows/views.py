@@ -185,9 +185,9 @@ class ExecutionDetailView(AccountObjectMixin, DetailView):
         execution = self.object
         variables = sorted((execution.variables or {}).items())
         delivery = deliveries.describe_delivery(execution)
-        labels = {widget["id"]: widget.get("label", "") for widget in execution.flow.widgets or []}
+        labels = {widget["id"]: widget.get("label", "") for widget in execution.revision.widgets}
         return super().get_context_data(
-            # Each step with its widget's label (ids are stable, so today's label names it).
+            # Each step with its widget's label in the revision the call ran.
             steps=[{**step, "label": labels.get(step.get("widget"), "")} for step in execution.steps or []],
             # The call as the flow saw it: "$call.incoming" = "true", user keys spelt as sent.
             call_variables=initial_variables(execution.call or {}, execution.user_keys or {}).items(),

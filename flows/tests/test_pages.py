@@ -147,11 +147,11 @@ def test_the_execution_page_shows_steps_lines_and_variables(alice_client, acme):
     assert "Waiting for a worker" not in page
 
 
-def test_the_execution_page_names_each_step_by_its_widgets_label(alice_client, acme):
-    flow = make_flow(acme, webhook("w1", "https://api.example.com/orders"), end())
-    flow.widgets[0]["label"] = "Look up <the> order"
-    flow.save()
+def test_the_execution_page_names_each_step_by_its_widgets_label_in_the_revision_it_ran(alice_client, acme):
+    flow = make_flow(acme, {**webhook("w1", "https://api.example.com/orders"), "label": "Look up <the> order"}, end())
     execution = queue_execution(flow)
+    flow.widgets[0]["label"] = "A later draft's label"
+    flow.save()
     Execution.objects.filter(pk=execution.pk).update(
         steps=[{"widget": "w1", "type": "webhook", "mode": "custom", "line": "0", "duration": 0.1}]
     )
