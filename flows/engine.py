@@ -115,8 +115,9 @@ class BackgroundRequest:
     prepared: PreparedRequest
 
 
-# What a run needs loaded with the execution: the widgets it walks are its revision's.
-LOADED_WITH = ("flow", "revision", "account")
+# What a run needs loaded with the execution: the widgets it walks are its revision's. Not the
+# flow: its draft widgets and layout would be decoded for nothing (the run needs only flow_id).
+LOADED_WITH = ("revision", "account")
 
 
 @functools.cache
@@ -130,7 +131,7 @@ def load_statement(vendor: str) -> sql.JoinedSelect:
 
 
 def load_claimed_execution(execution_id, worker_id: str) -> Execution | None:
-    """The execution with its flow, revision and account, if `worker_id` holds its claim; else None."""
+    """The execution with its revision and account, if `worker_id` holds its claim; else None."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each `connection.x` is a thread-local lookup
     return load_statement(db.vendor).load(db, [Execution._meta.pk.get_db_prep_value(execution_id, db), worker_id])
 
@@ -144,7 +145,7 @@ def run_execution(execution_id, worker_id: str, *, database: Callable = run_inli
 
 
 def run_loaded_execution(execution: Execution, worker_id: str, *, database: Callable = run_inline) -> Execution | None:
-    """Run a claimed execution loaded with its flow, revision and account; None if the claim is no longer ours.
+    """Run a claimed execution loaded with its revision and account; None if the claim is no longer ours.
 
     One claimed too often (`attempts` > WORKER_MAX_ATTEMPTS) is given up instead (see the docstring).
     """

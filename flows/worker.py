@@ -111,7 +111,7 @@ def claim_statements(vendor: str) -> tuple[str, str]:
 def claim_and_load_statements(vendor: str) -> tuple[str | None, sql.JoinedSelect]:
     """The statements of claim_executions(): (claim, load) on SQLite, (None, claim-and-load) on PostgreSQL.
 
-    PostgreSQL takes the claim's RETURNING rows into the join with the flow, revision and account, so an
+    PostgreSQL takes the claim's RETURNING rows into the join with the revision and account, so an
     execution costs one round trip to claim and load; SQLite (in-process, no round trips, no
     UPDATE in WITH) claims, then reads the claimed rows by primary key.
     """
@@ -152,7 +152,7 @@ def claim_next_execution(worker_id: str, *, probe_first: bool = True):
 
 
 def claim_executions(worker_id: str, limit: int, *, probe_first: bool = True) -> list[Execution]:
-    """Claim up to `limit` of the oldest due executions for `worker_id`, loaded with flow, revision and account."""
+    """Claim up to `limit` of the oldest due executions for `worker_id`, loaded with revision and account."""
     now = timezone.now()
     if probe_first and _nothing_due(now):
         return []

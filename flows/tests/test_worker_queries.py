@@ -66,6 +66,7 @@ def test_a_one_webhook_execution_costs_a_claim_a_read_and_a_write(loopback_allow
     assert on_executions(sqls) == [*claim_and_load(), "UPDATE"], sqls
     load = sqls[len(claim_and_load()) - 1]
     assert '"flows_flowrevision"' in load, load
+    assert 'JOIN "flows_flow"' not in load, load  # the draft's widgets are not read for nothing
     assert len(sqls) == len(claim_and_load()) + 1 + HEALTH_STATEMENTS + len(report_statements()), sqls
     finishing = sqls[len(claim_and_load()) :]
     assert [sql.split()[0] for sql in finishing] == ["UPDATE", "INSERT", *report_statements()], sqls
