@@ -12,7 +12,7 @@ import json
 import socket
 from typing import Any
 from unittest import mock
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import pytest
 import responses
@@ -36,6 +36,7 @@ from flows.variables import (
 )
 from flows.widgets import WidgetOutcome
 from flows.widgets.webhook import (
+    SECRET_HEADERS,
     PreparedRequest,
     outcome_from_result,
     prepare_webhook_request,
@@ -235,6 +236,8 @@ def test_send_prepared_is_the_one_call_to_the_network(acme, config, settings):
         "POST",
         HOOK,
         headers={},
+        private_headers=SECRET_HEADERS,
+        secrets=[],
         params=[],
         data=None,
         auth=None,
@@ -734,6 +737,44 @@ def test_a_redirect_that_ends_the_chain_is_a_redirection_error(acme, server):
 
     assert outcome.variables[ERROR_REASON] == "REDIRECTION"
     assert outcome.variables[RESPONSE_STATUS_CODE] == "304"
+
+
+def test_a_redirect_to_another_origin_carries_no_credential_header(acme, server):
+    """A secret row, an API key and a cookie stay on the origin asked; other headers go on."""
+    server.reply("/hook", Reply.redirect(server.url("/elsewhere", host="localhost")))
+    server.reply("/elsewhere", Reply(body="{}"))
+    rows = [
+        {"key": "X-Token", "value": "t0ken-1", "secret": True},
+        {"key": "X-Api-Key", "value": "k3y-123"},
+        {"key": "Cookie", "value": "session=s3cr3t"},
+        {"key": "X-Trace", "value": "trace-9"},
+    ]
+    config = live_config(acme, server, headers=rows)
+    prepared = prepare_webhook_request(config, CALL, account=acme)
+    prepared.resolve = lambda host, port: ["127.0.0.1"]
+
+    assert outcome_from_result(config, send_prepared(prepared), prepared).line == "0"
+
+    [asked], [elsewhere] = server.requests_to("/hook"), server.requests_to("/elsewhere")
+    assert (asked.headers["X-Token"], asked.headers["Cookie"]) == ("t0ken-1", "session=s3cr3t")
+    assert elsewhere.headers["Host"] == f"localhost:{server.port}"
+    assert [name for name in ("X-Token", "X-Api-Key", "Cookie") if name in elsewhere.headers] == []
+    assert elsewhere.headers["X-Trace"] == "trace-9"
+
+
+@pytest.mark.parametrize("redirect", ["refused", "endless"])
+def test_a_secret_query_value_stays_out_of_a_redirections_detail(acme, server, redirect):
+    secret = "t0k 456/é"  # as written, and URL-encoded in the Location
+    target = "http://169.254.169.254/latest/" if redirect == "refused" else server.url("/hook")
+    server.reply("/hook", Reply.redirect(f"{target}?{urlencode({'token': secret})}"))
+    rows = [{"key": "token", "value": secret, "secret": True}]
+
+    outcome = run_live(acme, server, query_params=rows)
+
+    assert outcome.variables[ERROR_REASON] in ("REDIRECTION", "BLOCKED_DESTINATION")
+    assert "***" in outcome.step["error_detail"]
+    assert secret not in json.dumps(outcome.step, ensure_ascii=False)
+    assert quote_plus(secret) not in json.dumps(outcome.step)
 
 
 def test_a_dripping_server_is_cut_at_the_deadline(acme, server):

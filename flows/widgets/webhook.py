@@ -95,7 +95,7 @@ from phonon.lib.extraction import (
     parse_response,
     selects_many,
 )
-from phonon.lib.outbound import OutboundResult, header_value, send_request
+from phonon.lib.outbound import CREDENTIAL_HEADERS, OutboundResult, header_value, send_request
 from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
 from phonon.lib.url_policy import IPNetwork, Resolver
@@ -125,7 +125,7 @@ KEPT_ANSWER_BYTES = 64 * 1024
 # The answer headers a step keeps: what decoding the body again needs (no cookies, no tokens).
 KEPT_ANSWER_HEADERS = frozenset({"content-type"})
 # Header values a step record shows as "***": they carry credentials, not diagnostics.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key", "api-key"})
+SECRET_HEADERS = CREDENTIAL_HEADERS | {"x-api-key", "api-key"}
 PARAMETER_PREFIXES = {"call": CALL_PREFIX, "flow_key": FLOW_KEY_PREFIX, "user_key": USER_KEY_PREFIX}
 # Failures a stale cached answer may stand in for (SPEC §15).
 STALE_ANSWERS_FOR = frozenset(
@@ -181,12 +181,20 @@ class PreparedRequest:
         return urlunsplit(parts._replace(query=urlencode(params, safe="*")))
 
     @property
+    def private_headers(self) -> frozenset[str]:
+        """The headers that carry a credential: not sent on to another origin, masked wherever shown."""
+        return SECRET_HEADERS | {name.lower() for name in self.secret_headers}
+
+    @property
+    def secret_values(self) -> list[str]:
+        """The values of the rows marked secret, kept out of every error detail (a redirect's URL)."""
+        headers = [value for name, value in self.headers.items() if name in self.secret_headers]
+        return headers + [value for name, value in self.params if name in self.secret_params]
+
+    @property
     def display_headers(self) -> dict[str, str]:
         """The headers with credential headers and secret rows masked."""
-        return {
-            name: MASK if name.lower() in SECRET_HEADERS or name in self.secret_headers else value
-            for name, value in self.headers.items()
-        }
+        return {name: MASK if name.lower() in self.private_headers else value for name, value in self.headers.items()}
 
     def describe(self) -> dict[str, Any]:
         """The request for the execution's step record: no password, credential headers masked."""
@@ -475,6 +483,8 @@ def send_prepared(prepared: PreparedRequest) -> OutboundResult:
         prepared.method,
         prepared.url,
         headers=prepared.headers,
+        private_headers=prepared.private_headers,
+        secrets=prepared.secret_values,
         params=prepared.params,
         data=prepared.data,
         auth=prepared.auth,

@@ -28,10 +28,10 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import unquote, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
@@ -98,11 +98,17 @@ def header_value(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
+# Headers that carry credentials: they stay on the origin asked (a redirect elsewhere drops them).
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
 def send_request(
     method: str,
     url: str,
     *,
     headers: Mapping[str, str] | None = None,
+    private_headers: Collection[str] = (),
+    secrets: Sequence[str] = (),
     params: Sequence[tuple[str, str]] | None = None,
     data: bytes | str | None = None,
     auth: tuple[str, str] | None = None,
@@ -119,6 +125,8 @@ def send_request(
 
     ``headers`` are sent as given (the caller has escaped them) over a few defaults; ``params``
     are appended to the URL's own query; a ``str`` body is sent as UTF-8; ``auth`` is HTTP Basic.
+    ``private_headers`` names more headers that, like CREDENTIAL_HEADERS, are not sent to another
+    origin a redirect leads to; ``secrets`` are values (a key in the query) kept out of error details.
     """
     started = time.monotonic()
     url = _with_params(url.strip(), params)
@@ -133,12 +141,14 @@ def send_request(
         headers=request_headers,
         body=data.encode() if isinstance(data, str) else data,
         auth=auth,
+        private=CREDENTIAL_HEADERS | {name.lower() for name in private_headers},
     )
     policy = _Policy(allow_http=allow_http, allowed_networks=tuple(allowed_networks), resolve=resolve)
     with _Deadline(timeout) as deadline:
         result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
     result.duration = time.monotonic() - started
-    result.error_detail = storable(_redact(result.error_detail, secrets=(auth[1] if auth else "", _password_in(url))))
+    secrets = (auth[1] if auth else "", _password_in(url), *secrets)
+    result.error_detail = storable(_redact(result.error_detail, secrets=secrets))
     result.final_url = storable(result.final_url)
     result.headers = {name: storable(value) for name, value in result.headers.items()}
     return result
@@ -204,6 +214,7 @@ class _Hop:
     headers: CaseInsensitiveDict[str]
     body: bytes | None
     auth: tuple[str, str] | None
+    private: frozenset[str]  # lower-case names of the headers that stay on the origin
 
     def redirected(self, status: int, location: str) -> _Hop:
         """The next hop, as browsers do it: 303 (and 301/302 after POST) becomes GET; credentials stay on the origin."""
@@ -214,9 +225,10 @@ class _Hop:
             for name in _BODY_HEADERS:
                 headers.pop(name, None)
         if not _keeps_credentials(self.url, url):
-            headers.pop("Authorization", None)
+            for name in [name for name in headers if name.lower() in self.private]:
+                del headers[name]
             auth = None
-        return _Hop(method=method, url=url, headers=headers, body=body, auth=auth)
+        return _Hop(method=method, url=url, headers=headers, body=body, auth=auth, private=self.private)
 
 
 @dataclass(frozen=True)
@@ -411,9 +423,11 @@ def _timeout_detail(host: str, deadline: _Deadline) -> str:
 
 
 def _redact(text: str, *, secrets: Sequence[str]) -> str:
+    """`text` with each secret, as written or URL-encoded (a redirect's URL), shown as "***"."""
     for secret in secrets:
         if len(secret) >= 4:  # shorter strings would garble the sentence more than they could reveal
-            text = text.replace(secret, "***")
+            for spelling in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                text = text.replace(spelling, "***")
     return text
 
 

@@ -378,18 +378,20 @@ def test_it_keeps_credentials_on_the_same_host_only(server: LocalHTTPServer):
     server.reply("/same", Reply.redirect("/target"))
     server.reply("/cross", Reply.redirect(f"http://other.test:{server.port}/target"))
     resolve = resolver({"other.test": ["127.0.0.1"]})
-    headers = {"Authorization": "Bearer secret-token", "X-Api-Key": "kept"}
+    headers = {"Authorization": "Bearer t", "Cookie": "s=1", "X-Api-Key": "private", "X-Trace": "kept"}
 
     send(server.url("/same"), auth=("user", "pass"), resolve=resolve)
     send(server.url("/cross"), auth=("user", "pass"), resolve=resolve)
-    send(server.url("/cross"), headers=headers, resolve=resolve)
+    send(server.url("/cross"), headers=headers, private_headers=["x-api-key"], resolve=resolve)
+    send(server.url("/same"), headers=headers, private_headers=["x-api-key"], resolve=resolve)
 
-    same, cross_auth, cross_header = server.requests_to("/target")
+    same, cross_auth, cross_header, same_header = server.requests_to("/target")
     assert same.headers["Authorization"].startswith("Basic ")
     assert "Authorization" not in cross_auth.headers
-    assert "Authorization" not in cross_header.headers
-    assert cross_header.headers["X-Api-Key"] == "kept"
+    assert [name for name in ("Authorization", "Cookie", "X-Api-Key") if name in cross_header.headers] == []
+    assert cross_header.headers["X-Trace"] == "kept"
     assert cross_header.headers["Host"] == f"other.test:{server.port}"
+    assert (same_header.headers["Cookie"], same_header.headers["X-Api-Key"]) == ("s=1", "private")
 
 
 def test_a_redirect_to_an_unreachable_host_is_a_connection_error(server: LocalHTTPServer):
