@@ -7,6 +7,7 @@ The client address is read as the IP whitelist reads it (`accounts.client_ip`). 
 LoginLock (the admin's Unlock) lets the name or address in again at once.
 """
 
+import unicodedata
 from datetime import datetime, timedelta
 from functools import wraps
 
@@ -25,8 +26,11 @@ LOCK_FOR = timedelta(minutes=15)
 
 
 def _normalise_username(username: str) -> str:
-    """Case and surrounding spaces do not make a new name to guess against."""
-    return (username or "").strip().lower()[:150]
+    """Case, surrounding spaces and look-alike spellings do not make a new name to guess against.
+
+    NFKC as Django's UsernameField applies it before logging in (a full-width "a", U+FF41, logs in as "a"),
+    so the name checked before the form is the one counted after it."""
+    return unicodedata.normalize("NFKC", username or "").strip().casefold()[:150]
 
 
 def _keys(username: str, address: str) -> list[tuple[str, str, str]]:

@@ -41,6 +41,15 @@ def test_five_failures_for_one_user_name_lock_it_even_with_the_right_password(al
     assert log_in("bob", "anything", "192.0.2.44").status_code == 200  # other names are not locked
 
 
+def test_a_look_alike_spelling_of_a_locked_name_is_locked_too(alice):
+    """A full-width "a" (U+FF41) logs in as "a" (Django's NFKC), so it must not be a way round the lock."""
+    for n in range(FAILURE_LIMIT):
+        fail(1, username="\uff41lice" if n % 2 else "alice", address=f"198.51.100.{n + 1}")
+
+    assert log_in("\uff41lice", RIGHT, "192.0.2.45").status_code == 429
+    assert log_in("alice", RIGHT, "192.0.2.46").status_code == 429
+
+
 def test_five_failures_from_one_address_lock_that_address_for_every_name(alice):
     for n in range(FAILURE_LIMIT):
         fail(1, username=f"guess{n}", address="203.0.113.9")
