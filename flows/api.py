@@ -99,7 +99,9 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         number = options.get("revision") or revisions.latest_number(flow)
         revision = find_revision(flow, number)
         try:
-            revision = revisions.publish_revision(flow, revision, user=request.user, force=options.get("force", False))
+            revision = revisions.publish_revision(
+                flow, revision, user=request.user, force=options.get("force", False), request=request
+            )
         except revisions.PublishBlocked as blocked:
             return blocked_response(blocked)
         return Response({"published_revision": revision.number, "forced": revision.forced})
@@ -116,7 +118,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         """`{"revision": N}`: a new draft revision with N's content (not published)."""
         flow = self.get_object()
         options = checked_options(request.data, RestoreSerializer)
-        revisions.restore_revision(find_revision(flow, options["revision"]), user=request.user)
+        revisions.restore_revision(find_revision(flow, options["revision"]), user=request.user, request=request)
         flow = self.get_queryset().get(pk=flow.pk)
         return Response(self.get_serializer(flow).data, status=status.HTTP_201_CREATED)
 

@@ -240,7 +240,9 @@ class FlowDesignerView(AccountRequiredMixin, View):
         with transaction.atomic():
             before = None if created else audit.snapshot(flow)
             # A new flow is published at once (revision 1); every later save is a draft.
-            flow = save_revision(flow, cleaned, account=request.account, user=request.user, layout=layout).flow
+            flow = save_revision(
+                flow, cleaned, account=request.account, user=request.user, layout=layout, request=request
+            ).flow
             if created:
                 audit.record(request, audit.CREATED, flow)
             else:

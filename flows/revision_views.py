@@ -96,7 +96,7 @@ class PublishView(FlowJsonView):
         number, force = options.validated_data.get("revision"), options.validated_data["force"]
         revision = self.get_revision(flow, number or revisions.latest_number(flow))
         try:
-            revisions.publish_revision(flow, revision, user=request.user, force=force)
+            revisions.publish_revision(flow, revision, user=request.user, force=force, request=request)
         except revisions.PublishBlocked as blocked:
             return json_answer({"detail": blocked.sentence("publish anyway"), "failing": blocked.failing}, status=409)
         return json_answer(revisions.status(flow))
@@ -109,7 +109,7 @@ class RestoreView(FlowJsonView):
 
     def post(self, request, pk: int, number: int):
         flow = self.get_flow()
-        revisions.restore_revision(self.get_revision(flow, number), user=request.user)
+        revisions.restore_revision(self.get_revision(flow, number), user=request.user, request=request)
         return json_answer(revisions.status(flow), status=201)
 
 

@@ -62,11 +62,13 @@ def save_revision(
     publish: bool = False,
     force: bool = False,
     restored_from: int | None = None,
+    request=None,
 ) -> FlowRevision:
     """Save `cleaned` (validate_flow's output) as the flow's next revision and its draft.
 
     A new flow (`flow` None) is created with revision 1, published. With `publish`, the new
     revision is published through the gate (PublishBlocked rolls the whole save back).
+    `request`, when there is one, names the actor of the audit rows (a token, the address).
     """
     with transaction.atomic():
         created = flow is None
@@ -90,14 +92,15 @@ def save_revision(
         )
         if created or publish:
             # A new flow's automatic first publish is part of its "created" audit row.
-            publish_revision(flow, revision, user=user, force=force or created, audited=not created)
+            publish_revision(flow, revision, user=user, force=force or created, audited=not created, request=request)
     return revision
 
 
 def publish_revision(
-    flow: Flow, revision: FlowRevision, *, user, force: bool = False, audited: bool = True
+    flow: Flow, revision: FlowRevision, *, user, force: bool = False, audited: bool = True, request=None
 ) -> FlowRevision:
-    """Make `revision` the one calls run, after its test cases pass (or with `force`)."""
+    """Make `revision` the one calls run, after its test cases pass (or with `force`); `request` as
+    for save_revision()."""
     results = run_test_cases(flow, revision.wire_format())
     failing = [result for result in results if not result["passed"]]
     if failing and not force:
@@ -110,17 +113,17 @@ def publish_revision(
         if audited:
             forced = " (forced past failing test cases)" if failing else ""
             audit.record(
-                None, audit.PUBLISHED, flow, by=user, object_repr=f"{flow.name} revision {revision.number}{forced}"
+                request, audit.PUBLISHED, flow, by=user, object_repr=f"{flow.name} revision {revision.number}{forced}"
             )
     revision.refresh_from_db()
     flow.published_revision = revision
     return revision
 
 
-def restore_revision(old: FlowRevision, *, user) -> FlowRevision:
+def restore_revision(old: FlowRevision, *, user, request=None) -> FlowRevision:
     """Save revision `old`'s content as a new draft revision of its flow.
 
-    The audit log records it as a change of the flow, as it does a save.
+    The audit log records it as a change of the flow, as it does a save (`request` as for save_revision()).
     """
     flow = old.flow
     before = audit.snapshot(flow)
@@ -128,7 +131,7 @@ def restore_revision(old: FlowRevision, *, user) -> FlowRevision:
         revision = save_revision(
             flow, old.wire_format(), account=flow.account, user=user, layout=old.layout, restored_from=old.number
         )
-        audit.record_change(None, revision.flow, before, by=user)
+        audit.record_change(request, revision.flow, before, by=user)
     return revision
 
 

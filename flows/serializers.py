@@ -106,7 +106,7 @@ class FlowSerializer(serializers.ModelSerializer):
     def create(self, validated_data: dict[str, Any]) -> Flow:
         return revisions.save_revision(
             None, validated_data, account=self.context["account"], user=self.context["request"].user
-        ).flow
+        ).flow  # a new flow's first publish is in its "created" row, which the view writes
 
     def update(self, flow: Flow, validated_data: dict[str, Any]) -> Flow:
         revision = revisions.save_revision(
@@ -114,6 +114,7 @@ class FlowSerializer(serializers.ModelSerializer):
             validated_data,
             account=self.context["account"],
             user=self.context["request"].user,
+            request=self.context["request"],
             **self.publish_options,
         )
         return Flow.objects.select_related("published_revision").get(pk=revision.flow_id)

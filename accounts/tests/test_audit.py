@@ -123,6 +123,29 @@ class TestFlows:
         assert response.status_code == 200, response.json()
         assert (only_row(acme).action, only_row(acme).changed_fields) == ("changed", ["name"])
 
+    @pytest.mark.parametrize(
+        ("route", "body", "actions"),
+        [
+            ("", {"name": "Again", "publish": True}, {"changed", "published"}),
+            ("publish/", {}, {"published"}),
+            ("restore/", {"revision": 1}, {"changed"}),
+        ],
+    )
+    def test_publishing_and_restoring_over_the_api_are_logged_with_the_token_and_address(
+        self, alice_api, acme, route, body, actions
+    ):
+        flow = make_flow(acme)
+        alice_api.patch(f"/api/v1/flows/{flow.pk}/", {"name": "Renamed"}, format="json")  # a draft
+        AuditEntry.objects.all().delete()
+        url = f"/api/v1/flows/{flow.pk}/{route}"
+        send = alice_api.patch if route == "" else alice_api.post
+
+        assert send(url, body, format="json", REMOTE_ADDR="203.0.113.8").status_code in (200, 201)
+
+        rows = list(AuditEntry.objects.for_account(acme))
+        assert {row.action for row in rows} == actions
+        assert {(row.actor, row.address) for row in rows} == {(f"token:{token_prefix(alice_api)}", "203.0.113.8")}
+
 
 class TestAccountSettings:
     def test_tokens_created_and_revoked_on_the_site_never_log_the_key(self, alice_client, acme):
