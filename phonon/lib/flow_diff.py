@@ -71,9 +71,12 @@ def widget_diff(
 
 def _compare(old: Any, new: Any, path: str, secret_keys: frozenset[str], out: list[dict[str, Any]]) -> None:
     if isinstance(old, Mapping) and isinstance(new, Mapping):
+        # A row marked secret on either side hides its value on both: ticking Secret on a key that
+        # was plain must not leave it readable in the history.
+        hidden = secret_keys | {"value"} if old.get("secret") or new.get("secret") else secret_keys
         for key in sorted(set(old) | set(new), key=str):
             child = f"{path}.{key}" if path else str(key)
-            if key in secret_keys:
+            if key in hidden:
                 if old.get(key, _MISSING) != new.get(key, _MISSING):
                     out.append(
                         {"path": child, "old": _hidden(old.get(key, _MISSING)), "new": _hidden(new.get(key, _MISSING))}

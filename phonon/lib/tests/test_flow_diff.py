@@ -68,6 +68,18 @@ def test_secrets_are_compared_but_never_shown():
     assert "gAAAA" not in repr(added)
 
 
+def test_a_row_marked_secret_hides_its_earlier_plain_value_too():
+    old = webhook(headers=[{"key": "X-Api-Key", "value": "k3y-123"}])
+    new = webhook(headers=[{"key": "X-Api-Key", "secret": True, "value_encrypted": "gAAAA-new"}])
+
+    diff = widget_diff(old, new)
+
+    assert {"path": "config.headers.0.value", "old": "***", "new": None} in diff
+    assert "k3y-123" not in repr(diff) and "gAAAA" not in repr(diff)
+    plain = widget_diff(old, webhook(headers=[{"key": "X-Api-Key", "value": "k3y-456"}]))
+    assert plain == [{"path": "config.headers.0.value", "old": "k3y-123", "new": "k3y-456"}]  # not secret: shown
+
+
 def test_a_widget_present_on_one_side_only_is_all_leaves():
     diff = widget_diff(None, END)
     assert diff == [{"path": "id", "old": None, "new": "end"}, {"path": "type", "old": None, "new": "end"}]
