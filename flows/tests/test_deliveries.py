@@ -169,6 +169,18 @@ def test_a_400_fails_after_one_attempt(acme, receiver, default_webhook):
     assert (attempt.status_code, attempt.error_reason, attempt.response_excerpt) == (400, "CLIENT_ERROR", "bad payload")
 
 
+def test_an_answer_in_a_charset_that_is_no_text_encoding_is_recorded(acme, receiver, default_webhook):
+    """Its excerpt is read as UTF-8: the attempt is kept and the delivery ends, not left claimed."""
+    receiver.reply(
+        "/hook", Reply(status=400, body="bad payload", headers={"Content-Type": "text/plain; charset=rot13"})
+    )
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    assert deliver_all() == 1
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.attempts.get().response_excerpt) == (DeliveryStatus.FAILED, "bad payload")
+
+
 def test_a_connection_error_is_retried(acme, receiver, default_webhook):
     default_webhook.url = "http://127.0.0.1:9/hook"  # the discard port: nothing listens
     default_webhook.save()

@@ -38,6 +38,7 @@ from flows.widgets import WidgetOutcome
 from flows.widgets.webhook import (
     SECRET_HEADERS,
     PreparedRequest,
+    encode_body,
     outcome_from_result,
     prepare_webhook_request,
     run_internal_widget,
@@ -369,6 +370,18 @@ def test_the_body_is_read_in_its_declared_charset():
     )
 
     assert outcome_from_result({}, result).variables[RESPONSE_RAW] == "né"
+
+
+@pytest.mark.parametrize("charset", ["rot13", "base64", "zlib", "undefined", "idna", "punycode", "no-such"])
+def test_a_charset_that_is_no_usable_text_encoding_is_read_as_utf8(charset):
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    result = OutboundResult(200, headers=headers, body='{"city": "Zürich"}\xff'.encode() + b"\xff")
+
+    outcome = outcome_from_result({}, result)
+
+    assert outcome.variables[RESPONSE_RAW] == '{"city": "Zürich"}\xff\ufffd'
+    if charset != "punycode":  # it writes text (a pinned answer) well enough
+        assert encode_body("Zürich", headers) == "Zürich".encode()
 
 
 @pytest.mark.parametrize(

@@ -669,20 +669,32 @@ def kept_answer(result: OutboundResult, body: bytes, text: str) -> dict[str, Any
     return {"response_headers": headers, "response_body": text}
 
 
+# A declared charset that is no text encoding (base64, rot13: bytes to bytes) or that cannot
+# replace what it cannot read (undefined, idna, punycode) raises these: UTF-8 is read instead.
+_UNUSABLE_CHARSET = (LookupError, UnicodeError)
+
+
 def encode_body(text: str, headers: Mapping[str, str]) -> bytes:
     """A body kept as text, as bytes again in the charset its headers declare (a pinned answer)."""
-    return text.encode(_charset(headers), errors="replace")
+    try:
+        return text.encode(_charset(headers), errors="replace")
+    except _UNUSABLE_CHARSET:
+        return text.encode("utf-8", errors="replace")
 
 
 def body_text(body: bytes, headers: Mapping[str, str] | None = None) -> str:
-    """The body as text, in the charset the answer declares (UTF-8 otherwise).
+    """The body as text, in the charset the answer declares (UTF-8 otherwise, or when it is unusable).
 
     Bad bytes become U+FFFD, and so do NUL and lone surrogates (`storable`), which a charset
     such as UTF-7 can produce from valid bytes.
     """
     if not body:
         return ""
-    return storable(body.decode(_charset(headers or {}), errors="replace"))
+    try:
+        text = body.decode(_charset(headers or {}), errors="replace")
+    except _UNUSABLE_CHARSET:
+        text = body.decode("utf-8", errors="replace")
+    return storable(text)
 
 
 def _charset(headers: Mapping[str, str]) -> str:
