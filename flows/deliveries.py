@@ -27,6 +27,7 @@ from standardwebhooks.webhooks import Webhook as StandardWebhook
 from phonon import sql
 from phonon.lib import resilience
 from phonon.lib.outbound import USER_AGENT, OutboundResult, send_request
+from phonon.lib.storable import storable_error
 from phonon.logs import log_context
 from webhooks.models import AuthType, Webhook
 
@@ -42,6 +43,8 @@ logger = logging.getLogger(__name__)
 DELIVERY_TIMEOUT_SECONDS = 30
 RETRY_AFTER_CAP_SECONDS = 24 * 3600
 RETRYABLE_ERRORS = frozenset({ErrorReason.TIMEOUT, ErrorReason.CONNECTION_ERROR})
+# An attempt's reason when it was sent but could not be recorded (a fault of ours, not the receiver's).
+ENGINE_ERROR = "ENGINE_ERROR"
 
 # SPEC §8: callDetails keys and the call fields they come from.
 CALL_DETAIL_FIELDS = {
@@ -222,7 +225,40 @@ def attempt_delivery(delivery: Delivery, worker_id: str, *, database: Callable =
     with log_context(delivery=delivery.pk, execution=delivery.execution_id, account=delivery.account_id):
         attempted_at = timezone.now()
         result = send(delivery)
-        database(record_attempt, delivery, result, attempted_at, worker_id)
+        try:
+            database(record_attempt, delivery, result, attempted_at, worker_id)
+        except Exception as error:
+            # Not the database's reach (`database` retries that): a fault in recording. Ended
+            # failed, or its lease would bring it back to be sent again and again.
+            database(record_unrecordable, delivery, result, attempted_at, worker_id, error)
+            raise
+
+
+def record_unrecordable(
+    delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str, error: Exception
+) -> None:
+    """End a delivery whose attempt could not be recorded: failed, with an attempt saying why."""
+    with transaction.atomic():
+        won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
+            status=DeliveryStatus.FAILED,
+            round_attempts=F("round_attempts") + 1,
+            next_attempt_at=None,
+            claimed_by="",
+            locked_until=None,
+            replay_requested=False,
+        )
+        if won:
+            DeliveryAttempt.objects.create(
+                account_id=delivery.account_id,
+                delivery=delivery,
+                attempted_at=attempted_at,
+                status_code=result.status_code,
+                duration=round(result.duration, 3),
+                error_reason=ENGINE_ERROR,
+                error_detail=f"Sent, but the attempt could not be recorded: {storable_error(error)}",
+                replay=delivery.replay_requested,
+            )
+    metrics.count_delivery(DeliveryStatus.FAILED)
 
 
 def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str) -> None:

@@ -86,7 +86,7 @@ from flows.widgets.webhook import (
 )
 from phonon import sql
 from phonon.lib.outbound import OutboundResult
-from phonon.lib.storable import storable
+from phonon.lib.storable import storable, storable_error
 from phonon.logs import bind_log_context
 from webhooks import endpoints
 
@@ -173,7 +173,7 @@ def end_after_engine_error(execution_id, worker_id: str, error: BaseException) -
     execution = load_claimed_execution(execution_id, worker_id)
     if execution is None:
         return None
-    reason = f"The worker could not save this execution's progress: {storable_text(error)}"
+    reason = f"The worker could not save this execution's progress: {storable_error(error)}"
     try:
         return ExecutionRun(execution, worker_id).finish(ExecutionStatus.FAILED, reason, reports_may_fail=True)
     except LeaseLost:
@@ -187,7 +187,7 @@ def give_back(execution_id, worker_id: str, error: BaseException) -> bool:
     """
     return bool(
         Execution.objects.filter(pk=execution_id, claimed_by=worker_id, status=ExecutionStatus.RUNNING).update(
-            claimed_by="", locked_until=None, failure_reason=storable_text(error)
+            claimed_by="", locked_until=None, failure_reason=storable_error(error)
         )
     )
 
@@ -205,16 +205,6 @@ def give_up_reason(execution: Execution) -> str:
         f"Given up after {execution.attempts - 1} attempts (WORKER_MAX_ATTEMPTS): each worker that ran it"
         " stopped before its end (crashed, or lost the database for longer than the lease)."
     )
-
-
-def first_line(error: BaseException) -> str:
-    """What a log line or a failure reason quotes of an error."""
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]
-
-
-def storable_text(error: BaseException) -> str:
-    """An error's first line as a database can store it (phonon.lib.storable)."""
-    return storable(first_line(error))[:500]
 
 
 class WalkStopped(Exception):

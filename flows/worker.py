@@ -60,6 +60,7 @@ from flows.leases import lease_end, run_inline
 from flows.models import Delivery, Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 from phonon import sql
+from phonon.lib.storable import first_line
 from phonon.logs import log_context
 
 logger = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class DatabaseLane:
                 if backoff.waited_seconds() >= settings.WORKER_LEASE_SECONDS:
                     raise
                 delay = backoff.next_delay()
-                logger.warning("database unavailable (%s); retrying in %.1f s", engine.first_line(error), delay)
+                logger.warning("database unavailable (%s); retrying in %.1f s", first_line(error), delay)
                 time.sleep(delay)
 
     def close(self) -> None:
@@ -403,7 +404,7 @@ class Worker:
                         logger.warning(
                             "worker %s could not claim work (%s); retrying in %.1f s",
                             self.worker_id,
-                            engine.first_line(error),
+                            first_line(error),
                             delay,
                         )
                         if once and backoff.waited_seconds() > settings.WORKER_LEASE_SECONDS:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from flows import deliveries as deliveries_module
 from flows.deliveries import (
     build_payload,
     claim_due_delivery,
@@ -179,6 +180,29 @@ def test_an_answer_in_a_charset_that_is_no_text_encoding_is_recorded(acme, recei
     assert deliver_all() == 1
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.attempts.get().response_excerpt) == (DeliveryStatus.FAILED, "bad payload")
+
+
+def test_an_attempt_that_cannot_be_recorded_ends_the_delivery_failed_not_sent_again(
+    acme, receiver, default_webhook, monkeypatch
+):
+    """A fault in recording (not the database's reach) would leave it claimed, sent again after each lease."""
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug in the bookkeeping")
+
+    monkeypatch.setattr(deliveries_module, "note_attempt", broken)
+    with pytest.raises(ValueError):
+        deliver_all()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.claimed_by, delivery.next_attempt_at) == (DeliveryStatus.FAILED, "", None)
+    [attempt] = delivery.attempts.all()
+    assert attempt.error_reason == "ENGINE_ERROR"
+    assert attempt.error_detail == "Sent, but the attempt could not be recorded: a bug in the bookkeeping"
+    Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
+    assert deliver_all() == 0 and len(receiver.requests_to("/hook")) == 1
 
 
 def test_a_connection_error_is_retried(acme, receiver, default_webhook):

@@ -31,7 +31,7 @@ from jsonpath_ng.ext.string import Sub
 from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
 from lxml import etree
 
-from phonon.lib.storable import storable
+from phonon.lib.storable import first_line, storable
 
 RESPONSE_TYPES = ("json", "xml")
 
@@ -81,7 +81,7 @@ def parse_json(body: bytes | str) -> Any:
         return loads_strict(body)
     except (ValueError, RecursionError) as exc:
         # ValueError covers JSONDecodeError, bad UTF-8 and over-long integers.
-        reason = _first_line(exc)
+        reason = first_line(exc).rstrip(".")
         raise InvalidResponse(f"The answer is not valid JSON: {reason}.", reason) from None
 
 
@@ -107,7 +107,7 @@ def parse_xml(body: bytes | str) -> etree._Element:
     try:
         return etree.fromstring(body, _xml_parser())
     except etree.XMLSyntaxError as exc:
-        reason = _first_line(exc)
+        reason = first_line(exc).rstrip(".")
         raise InvalidResponse(f"The answer is not valid XML: {reason}.", reason) from None
 
 
@@ -126,11 +126,6 @@ def _refuse_entities(root: etree._Element) -> etree._Element:
         reason = f"it uses the undeclared entity {used.text}, and entities are refused"
         raise InvalidResponse(f"The answer is not valid XML for a webhook: {reason}.", reason)
     return root
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
 
 
 # --- paths ---------------------------------------------------------------------------------

@@ -25,6 +25,16 @@ def storable(text: str) -> str:
     return UNSTORABLE_RE.sub(REPLACEMENT, text)
 
 
+def first_line(error: BaseException) -> str:
+    """What a log line or a failure reason quotes of an error: its first line, or its type's name."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def storable_error(error: BaseException) -> str:
+    """An error's first line as a database can store it, as a failure reason (at most 500 characters)."""
+    return storable(first_line(error))[:500]
+
+
 def unstorable_problem(text: str) -> str | None:
     """A sentence saying which character of `text` cannot be stored; None when all can."""
     match = UNSTORABLE_RE.search(text)
