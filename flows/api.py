@@ -150,11 +150,16 @@ def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Respo
     return Response({"detail": detail, "failing": blocked.failing}, status=status.HTTP_409_CONFLICT)
 
 
-def checked_options(data, serializer_class) -> dict:
-    """The body of a publish/restore request (a JSON object), validated."""
+def json_object(data) -> dict:
+    """A request body that must be a JSON object (a list or a number is a 400, not a crash)."""
     if not isinstance(data, dict):
         raise ValidationError({"non_field_errors": ["Send a JSON object."]})
-    serializer = serializer_class(data=data)
+    return data
+
+
+def checked_options(data, serializer_class) -> dict:
+    """The body of a publish/restore request (a JSON object), validated."""
+    serializer = serializer_class(data=json_object(data))
     serializer.is_valid(raise_exception=True)  # StrictFieldsMixin refuses unknown fields by name
     return serializer.validated_data
 
@@ -303,7 +308,7 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
     def replay_many(self, request):
         """Queue every matching delivery again (default: failed ones of the last 31 days), sent at
         DELIVERY_REPLAY_PER_SECOND; each keeps its webhook-id."""
-        form = self.filter_form(ReplayForm, data=request.data)
+        form = self.filter_form(ReplayForm, data=json_object(request.data))
         queued = replay_deliveries(self.account.pk, form.deliveries())
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 

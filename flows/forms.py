@@ -39,6 +39,9 @@ def is_date(text: object) -> bool:
         return False
 
 
+FIRST_YEAR, LAST_YEAR = 1900, 9998
+
+
 class DateOrDateTimeField(forms.CharField):
     """`2026-11-01` (a whole day) or an ISO 8601 date-time, in UTC; the one reader of the date
     filters (executions, deliveries, the report). `end_of_day` makes a date end with its day:
@@ -57,10 +60,13 @@ class DateOrDateTimeField(forms.CharField):
             moment = None if day else parse_datetime(text)
         except ValueError:
             moment = day = None
+        if day is None and moment is None:
+            raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
+        if not FIRST_YEAR <= (day or moment).year <= LAST_YEAR:
+            # Beyond them the next day, a time zone's shift or a replay window's start would not exist.
+            raise forms.ValidationError(f"Enter a date in the years {FIRST_YEAR} to {LAST_YEAR}.")
         if day is not None:
             moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
-        if moment is None:
-            raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
         return in_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
 
 

@@ -131,6 +131,40 @@ def test_a_nul_in_the_query_string_is_a_400_naming_the_parameter(route, alice, a
         assert "flow" in text and "NUL character" in text, text
 
 
+EDGE_DATES = ["0001-01-01", "0001-01-01T00:00:00+05:00", "9999-12-31", "9999-12-31T23:59:00-05:00"]
+
+
+@pytest.mark.parametrize("route", [route for route in ROUTES if "get" in route.methods()[0]], ids=lambda r: r.name)
+def test_dates_at_the_ends_of_the_calendar_are_refused_naming_the_filter(route, alice, alice_api, acme):
+    """A day after 9999-12-31, or a time zone's shift before year 1, does not exist: 400, not 500."""
+    client, url = client_for(route, alice, alice_api), url_for(route, acme)
+    for date in EDGE_DATES:
+        response = client.get(url, {"since": date, "until": date, "format": "csv"})
+
+        assert response.status_code < 500, f"GET {route.path} with {date}: {response.status_code}"
+        if response.status_code == 400 and route.is_api:
+            assert "years 1900 to 9998" in response.content.decode(), response.content
+
+
+@pytest.mark.parametrize("date", EDGE_DATES)
+def test_a_replay_window_at_the_ends_of_the_calendar_is_a_400(alice, alice_api, date):
+    site = Client()
+    site.force_login(alice)
+
+    api = alice_api.post("/api/v1/deliveries/replay/", {"until": date}, format="json")
+    page = site.post(reverse("flows:delivery-bulk-replay"), {"until": date}, follow=True)
+
+    assert (api.status_code, api.json()) == (400, {"until": ["Enter a date in the years 1900 to 9998."]})
+    assert "Enter a date in the years 1900 to 9998." in page.content.decode()
+
+
+@pytest.mark.parametrize("body", ["[]", "1", '"x"', "true"])
+def test_a_replay_body_that_is_no_object_is_a_400(alice_api, body):
+    response = alice_api.post("/api/v1/deliveries/replay/", body, content_type="application/json")
+
+    assert (response.status_code, response.json()) == (400, {"non_field_errors": ["Send a JSON object."]})
+
+
 @pytest.mark.parametrize(
     ("route", "method"),
     [(route, method) for route, method in body_routes() if not route.is_api and method == "post"],
