@@ -136,7 +136,9 @@ class TestCaseFromWidgetView(FlowJsonView):
         if not isinstance(name, str) or not name.strip() or len(name) > MAX_CASE_NAME:
             errors.add("name", f"Give the test case a name of at most {MAX_CASE_NAME} characters.")
         widget_id = data.get("widget")
-        if widget_id not in {widget["id"] for widget in flow.widgets}:
+        if not isinstance(widget_id, str):
+            errors.add("widget", 'Name the widget by its id, e.g. "w1".')
+        elif widget_id not in {widget["id"] for widget in flow.widgets}:
             errors.add("widget", f"The draft has no widget {widget_id!r}; save the flow first.")
         answers = clean_responses({str(widget_id): data.get("answer")}, errors)
         cleaned = {}

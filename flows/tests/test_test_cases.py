@@ -191,6 +191,9 @@ def test_a_widget_test_result_becomes_a_test_case_expecting_what_the_draft_does(
     assert rehearse(saved, {"start": flow.start, "widgets": flow.widgets}, account=flow.account)["passed"] is True
     bad = alice_client.post(url, json.dumps({**body, "widget": "zz", "name": ""}), content_type="application/json")
     assert set(bad.json()["errors"]) >= {"name", "widget"}
+    for widget in (["w1"], {"id": "w1"}, 1):  # not an id at all
+        odd = alice_client.post(url, json.dumps({**body, "widget": widget}), content_type="application/json")
+        assert (odd.status_code, odd.json()["errors"]["widget"]) == (400, ['Name the widget by its id, e.g. "w1".'])
     bad_call = {**body, "call": {"duration": "long"}, "user_keys": {"a b": "1"}}
     refused = alice_client.post(url, json.dumps(bad_call), content_type="application/json").json()["errors"]
     assert refused["call.duration"] == ["Give a whole number."]
