@@ -70,9 +70,17 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e309 reads as infinity, which no JSON store or reader takes
+        raise ValueError(f"{text} is beyond the largest number a JSON reader takes")
+    return value
+
+
 def loads_strict(text: bytes | str) -> Any:
-    """json.loads that refuses NaN and Infinity, which other JSON readers reject."""
-    return json.loads(text, parse_constant=_refuse_constant)
+    """json.loads that refuses NaN and Infinity (also as a number too large: 1e309), which other
+    JSON readers reject."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def parse_json(body: bytes | str) -> Any:

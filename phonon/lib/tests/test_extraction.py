@@ -77,7 +77,18 @@ def test_it_parses_a_json_answer() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"   ", b"{", b"<r/>", b'{"a": NaN}', b"[Infinity]", b"\xff\xfe\xfa", b"[" * 100_000, b"1" * 5000],
+    [
+        b"",
+        b"   ",
+        b"{",
+        b"<r/>",
+        b'{"a": NaN}',
+        b"[Infinity]",
+        b"\xff\xfe\xfa",
+        b"[" * 100_000,
+        b"1" * 5000,
+        b'{"a": 1e309}',
+    ],
 )
 def test_it_refuses_an_answer_that_is_not_json(body: bytes) -> None:
     with pytest.raises(InvalidResponse, match="not valid JSON"):

@@ -51,7 +51,9 @@ def test_a_surrogate_pair_is_a_character_not_a_problem():
     assert read_json_input('{"smile": "\\ud83d\\ude00"}') == {"smile": "\U0001f600"}
 
 
-@pytest.mark.parametrize("body", [b"{", b"NaN", b'{"a": Infinity}', b"\xff\xfe\x00", b"1" * 5000])
+@pytest.mark.parametrize(
+    "body", [b"{", b"NaN", b'{"a": Infinity}', b"\xff\xfe\x00", b"1" * 5000, b"[1e309]", b"-1E400"]
+)
 def test_invalid_json_is_refused_with_a_sentence(body):
     with pytest.raises(JSONInputError, match=r"^The request body is not valid JSON: "):
         read_json_input(body)
