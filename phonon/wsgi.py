@@ -2,5 +2,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from phonon.charset_guard import CharsetGuard
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "phonon.settings")
-application = get_wsgi_application()
+application = CharsetGuard(get_wsgi_application())
