@@ -42,5 +42,8 @@ class StorableInputMiddleware:
         # Site forms. The API reads JSON only (its one reader checks it) and answers a form body 415
         # unread; parsing one here would consume the stream before DRF could say so.
         if request.method == "POST" and request.content_type in FORM_TYPES and not is_api_request(request):
+            # The body first: parsing multipart consumes the stream, and a view that reads JSON (the
+            # designer's) reads the body; read once here, it stays there (Django keeps it).
+            _ = request.body
             fields += request.POST.lists()
         return first_unstorable_field(fields)

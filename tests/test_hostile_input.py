@@ -179,6 +179,19 @@ def test_a_nul_in_a_site_form_is_a_400_naming_the_field(route, method, alice, ac
     assert response.content.decode().startswith("name: The text holds a NUL character")
 
 
+@pytest.mark.parametrize("route", sorted(SITE_JSON_ROUTES))
+def test_a_site_json_route_sent_a_multipart_form_answers_400_not_500(route, alice, acme):
+    """The middleware reads the form; the view can still read the body (not JSON: a 400)."""
+    client = Client()
+    client.force_login(alice)
+    url = url_for(next(r for r in ROUTES if r.name == route), acme)
+
+    response = client.post(url, {"name": "Acme"})  # multipart/form-data, as a browser's form posts
+
+    assert response.status_code == 400, f"{url}: {response.status_code}"
+    assert "not valid JSON" in response.content.decode()
+
+
 def test_an_api_form_body_is_refused_unread(alice_api):
     """The API reads JSON only: a form body, NUL or not, is a 415 and nothing of it is stored."""
     response = alice_api.post("/api/v1/flows/", "name=Acme%00", content_type="application/x-www-form-urlencoded")
