@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -133,11 +133,14 @@ def switch_account(request: HttpRequest) -> HttpResponse:
         account_id = int(request.POST.get("account", ""))
     except ValueError:
         raise Http404("No such account.")
+    if not 0 < account_id < 2**63:  # beyond any key (the database cannot even compare it)
+        raise Http404("No such account.")
     membership = get_object_or_404(request.user.memberships.select_related("account"), account_id=account_id)
     request.session[SESSION_KEY] = membership.account_id
     messages.success(request, f"Switched to {membership.account.name}.")
     next_url = request.POST.get("next", "")
-    is_safe = url_has_allowed_host_and_scheme(next_url, {request.get_host()}, require_https=request.is_secure())
-    if not is_safe:
-        next_url = reverse("accounts:home")
-    return redirect(next_url)
+    # A path on this site only ("on" would be read as a view's name by redirect()).
+    is_safe = next_url.startswith("/") and url_has_allowed_host_and_scheme(
+        next_url, {request.get_host()}, require_https=request.is_secure()
+    )
+    return HttpResponseRedirect(next_url if is_safe else reverse("accounts:home"))

@@ -141,3 +141,9 @@ class TestAccountSwitcher:
         assert alice_client.get("/switch-account/").status_code == 405
         response = alice_client.post("/switch-account/", {"account": globex.pk, "next": "https://evil.example/"})
         assert response["Location"] == "/"
+        for odd in ("on", "-1", "//evil.example/x", "0000-00-00"):  # not a path here (a view's name, a host)
+            response = alice_client.post("/switch-account/", {"account": globex.pk, "next": odd})
+            assert (response.status_code, response["Location"]) == (302, "/"), odd
+
+    def test_an_account_id_beyond_any_key_is_a_404(self, alice_client):
+        assert alice_client.post("/switch-account/", {"account": "9" * 40}).status_code == 404
