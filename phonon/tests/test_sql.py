@@ -42,17 +42,17 @@ def claimed(execution: Execution, worker_id: str = "w-1") -> Execution:
 # --- The engine's load (select_joined) ---------------------------------------------------------
 
 
-def test_the_load_gives_what_the_orm_loads_with_its_flow_and_account(acme):
+def test_the_load_gives_what_the_orm_loads_with_its_revision_and_account(acme):
     execution = claimed(queue_execution(make_flow(acme), cli="+15550111"), "w-1")
     Execution.objects.filter(pk=execution.pk).update(variables={"$flow.key.a": "1"}, steps=[{"widget": "w"}])
 
     loaded = load_claimed_execution(execution.pk, "w-1")
-    expected = Execution.objects.select_related("flow", "account").get(pk=execution.pk, claimed_by="w-1")
+    expected = Execution.objects.select_related("revision", "account").get(pk=execution.pk, claimed_by="w-1")
 
     assert values(loaded) == values(expected)
     assert loaded._state.adding is False and loaded._state.db == expected._state.db
     with CaptureNoQueries():
-        assert values(loaded.flow) == values(expected.flow)
+        assert values(loaded.revision) == values(expected.revision)
         assert values(loaded.account) == values(expected.account)
 
 
@@ -186,11 +186,11 @@ def test_the_batch_claim_takes_the_oldest_due_executions_and_loads_them_as_the_o
 
     assert sorted(execution.pk for execution in loaded) == sorted([oldest.pk, second.pk])
     for execution in loaded:
-        expected = Execution.objects.select_related("flow", "account").get(pk=execution.pk)
+        expected = Execution.objects.select_related("revision", "account").get(pk=execution.pk)
         assert values(execution) == values(expected)
         assert (expected.status, expected.claimed_by, expected.attempts) == (ExecutionStatus.RUNNING, "w-1", 1)
         with CaptureNoQueries():
-            assert values(execution.flow) == values(expected.flow)
+            assert values(execution.revision) == values(expected.revision)
             assert values(execution.account) == values(expected.account)
     assert [execution.pk for execution in claim_executions("w-1", 5)] == [third.pk]
     assert claim_executions("w-1", 5) == []
