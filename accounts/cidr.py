@@ -29,7 +29,7 @@ def normalise_cidr(text: str) -> str:
             address, _, prefix = text.partition("/")
             if prefix:
                 max_prefix = 128 if ":" in address else 32
-                if not prefix.isdigit() or int(prefix) > max_prefix:
+                if not (prefix.isascii() and prefix.isdigit()) or int(prefix) > max_prefix:
                     raise ValueError(
                         f"{text!r} has an invalid prefix length /{prefix}: use 0 to {max_prefix}. {CIDR_HELP}"
                     ) from error

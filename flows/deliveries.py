@@ -224,20 +224,18 @@ def attempt_delivery(delivery: Delivery, worker_id: str, *, database: Callable =
     """One attempt of a claimed delivery: send (no database connection held), then record it through `database`."""
     with log_context(delivery=delivery.pk, execution=delivery.execution_id, account=delivery.account_id):
         attempted_at = timezone.now()
-        result = send(delivery)
         try:
+            result = send(delivery)
             database(record_attempt, delivery, result, attempted_at, worker_id)
         except Exception as error:
-            # Not the database's reach (`database` retries that): a fault in recording. Ended
-            # failed, or its lease would bring it back to be sent again and again.
-            database(record_unrecordable, delivery, result, attempted_at, worker_id, error)
+            # Not the database's reach (`database` retries that): a fault of ours in making or
+            # recording the attempt. Ended failed, or its lease would bring it back again and again.
+            database(record_unrecordable, delivery, attempted_at, worker_id, error)
             raise
 
 
-def record_unrecordable(
-    delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str, error: Exception
-) -> None:
-    """End a delivery whose attempt could not be recorded: failed, with an attempt saying why."""
+def record_unrecordable(delivery: Delivery, attempted_at: datetime, worker_id: str, error: Exception) -> None:
+    """End a delivery whose attempt failed on our side: failed, with an attempt saying why."""
     with transaction.atomic():
         won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
             status=DeliveryStatus.FAILED,
@@ -252,10 +250,9 @@ def record_unrecordable(
                 account_id=delivery.account_id,
                 delivery=delivery,
                 attempted_at=attempted_at,
-                status_code=result.status_code,
-                duration=round(result.duration, 3),
+                duration=round((timezone.now() - attempted_at).total_seconds(), 3),
                 error_reason=ENGINE_ERROR,
-                error_detail=f"Sent, but the attempt could not be recorded: {storable_error(error)}",
+                error_detail=f"The attempt failed on our side (it may have been sent): {storable_error(error)}",
                 replay=delivery.replay_requested,
             )
     metrics.count_delivery(DeliveryStatus.FAILED)

@@ -200,7 +200,7 @@ def test_an_attempt_that_cannot_be_recorded_ends_the_delivery_failed_not_sent_ag
     assert (delivery.status, delivery.claimed_by, delivery.next_attempt_at) == (DeliveryStatus.FAILED, "", None)
     [attempt] = delivery.attempts.all()
     assert attempt.error_reason == "ENGINE_ERROR"
-    assert attempt.error_detail == "Sent, but the attempt could not be recorded: a bug in the bookkeeping"
+    assert attempt.error_detail == "The attempt failed on our side (it may have been sent): a bug in the bookkeeping"
     Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
     assert deliver_all() == 0 and len(receiver.requests_to("/hook")) == 1
 

@@ -23,6 +23,7 @@ import heapq
 import http
 import http.client
 import itertools
+import logging
 import os
 import socket
 import ssl
@@ -41,7 +42,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
-from phonon.lib.storable import storable
+from phonon.lib.storable import first_line, storable
 from phonon.lib.url_policy import (
     DEFAULT_PORTS,
     ENCODED_DOT_SEGMENTS,
@@ -51,6 +52,8 @@ from phonon.lib.url_policy import (
     UrlPolicyError,
     check_url,
 )
+
+logger = logging.getLogger(__name__)
 
 # Why there is no answer (or none worth reading); a flow's $flow.key.error_reason takes these
 # values too (flows.variables.ErrorReason reads them here).
@@ -145,7 +148,14 @@ def send_request(
     )
     policy = _Policy(allow_http=allow_http, allowed_networks=tuple(allowed_networks), resolve=resolve)
     with _Deadline(timeout) as deadline:
-        result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
+        try:
+            result = _follow(hop, policy, deadline, max_bytes=max_bytes, max_redirects=max_redirects)
+        except Exception as error:  # what a server sent that nothing foresaw: an outcome, never a crash
+            logger.exception("outbound %s %s: the answer could not be read", hop.method, _without_userinfo(url))
+            detail = f"The answer could not be read: {first_line(error)}."
+            result = OutboundResult(
+                None, error_reason=CONNECTION_ERROR, error_detail=detail, final_url=_without_userinfo(url)
+            )
     result.duration = time.monotonic() - started
     secrets = (auth[1] if auth else "", _password_in(url), *secrets)
     result.error_detail = storable(_redact(result.error_detail, secrets=secrets))
@@ -323,7 +333,8 @@ def _read(
 
     too_large = f"The answer from {host} is larger than the limit of {max_bytes} bytes"
     declared = response.headers.get("Content-Length", "")
-    if method != "HEAD" and declared.isdigit() and int(declared) > max_bytes:
+    # isascii(): "²" is a digit to isdigit() and no number to int() (a hostile byte 0xB2).
+    if method != "HEAD" and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
         return outcome(reason=RESPONSE_TOO_LARGE, detail=f"{too_large} (it announced {declared} bytes).")
     deadline.watch_response(response.raw)
     chunks: list[bytes] = []

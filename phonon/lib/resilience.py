@@ -143,7 +143,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "¹" is a digit to isdigit() and no number to float()
         return float(value)
     try:
         when = parsedate_to_datetime(value)

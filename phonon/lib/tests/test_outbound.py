@@ -7,10 +7,12 @@ import itertools
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import responses
 
+from phonon.lib import outbound
 from phonon.lib.outbound import (
     BLOCKED_DESTINATION,
     CONNECTION_ERROR,
@@ -596,6 +598,48 @@ def test_malformed_urls_are_reported_not_raised(server: LocalHTTPServer):
     assert malformed.error_detail.startswith("The URL is not valid")
     assert (bad_location.status_code, bad_location.error_reason) == (302, REDIRECTION)
     assert bad_location.error_detail == "127.0.0.1 redirected to an invalid URL."
+
+
+@contextlib.contextmanager
+def raw_answer(head: bytes, body: bytes = b"") -> Iterator[str]:
+    """A server that answers one request with these exact bytes (what LocalHTTPServer cannot write)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+
+        def answer() -> None:
+            connection, _ = listener.accept()
+            with connection:
+                connection.recv(65536)
+                connection.sendall(head + b"\r\n\r\n" + body)
+
+        thread = threading.Thread(target=answer)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
+        finally:
+            thread.join(timeout=5)
+
+
+def test_a_content_length_of_a_digit_that_is_no_number_is_ignored():
+    """The byte 0xB2 reads as "²": a digit to str.isdigit(), no number to int()."""
+    with raw_answer(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\nConnection: close", b"{}") as url:
+        result = send(url)
+
+    assert (result.status_code, result.error_reason, result.body) == (200, None, b"{}")
+
+
+def test_what_nothing_foresaw_in_an_answer_is_a_connection_error_never_a_crash(server: LocalHTTPServer, monkeypatch):
+    server.reply("/hook", Reply(body="{}"))
+
+    def unforeseen(*args, **kwargs):
+        raise ValueError("a byte nobody expected")
+
+    monkeypatch.setattr(outbound, "_read", unforeseen)
+    result = send(server.url("/hook"))
+
+    assert (result.status_code, result.error_reason) == (None, CONNECTION_ERROR)
+    assert result.error_detail == "The answer could not be read: a byte nobody expected."
 
 
 def test_a_server_hanging_up_is_a_connection_error():

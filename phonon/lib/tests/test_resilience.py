@@ -106,6 +106,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert parse_retry_after("7") == 7
     assert parse_retry_after("Thu, 01 Jan 2026 12:00:05 GMT", now=now) == 5
     assert parse_retry_after("soon") is None
+    assert parse_retry_after("\u00b9") is None  # "¹" (a byte 0xB9): a digit to isdigit(), no number
     assert parse_retry_after(None) is None
 
 

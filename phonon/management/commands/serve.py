@@ -31,7 +31,7 @@ WILDCARD_ADDRESSES = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - mappe
 
 def positive_int_from_env(name: str, default: int) -> int:
     raw = os.environ.get(name, str(default))
-    if not raw.isdigit() or int(raw) < 1:
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
         raise CommandError(f"{name} must be a whole number of 1 or more, got {raw!r}.")
     return int(raw)
 
