@@ -265,12 +265,16 @@ def extract(document: Any, path: str, response_type: str) -> list:
     raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
 
 
+MAX_ITEM_VARIABLES = 1000
+
+
 def mapping_values(save_in: str, matches: list, *, many: bool = False) -> dict[str, str | None]:
     """The flow variables one mapping sets, as SPEC §6 describes.
 
     No match sets the variable to None. One scalar stores its text; one object stores compact
     JSON. An array, or several matches, stores compact JSON plus `<name>_count` and
-    `<name>_0`, `<name>_1`, … holding each item's text.
+    `<name>_0`, `<name>_1`, … holding each item's text, for the first MAX_ITEM_VARIABLES items
+    (`_count` and the JSON keep them all; a 1 MiB answer of `[0,0,…]` would make half a million).
 
     `many` (see `selects_many`) says the path can select several values: then the matches are
     always the array, even one (`["a1"]`, `_count` "1", `_0` "a1"); no match still sets the
@@ -299,7 +303,7 @@ def _mapping_values(save_in: str, matches: list, many: bool) -> dict[str, str | 
         save_in: compact_json([_json_item(item) for item in items]),
         f"{save_in}_count": str(len(items)),
     }
-    for index, item in enumerate(items):
+    for index, item in enumerate(items[:MAX_ITEM_VARIABLES]):
         values[f"{save_in}_{index}"] = value_text(item)
     return values
 

@@ -15,6 +15,7 @@ from lxml import etree
 
 from phonon.lib import extraction
 from phonon.lib.extraction import (
+    MAX_ITEM_VARIABLES,
     InvalidPath,
     InvalidResponse,
     answer_tree,
@@ -422,6 +423,14 @@ def test_several_json_matches_are_stored_as_an_array() -> None:
         "$flow.key.ids_1": "2",
         "$flow.key.ids_2": "3",
     }
+
+
+def test_a_huge_array_makes_item_variables_for_its_first_thousand_items_only() -> None:
+    values = mapping_values("$flow.key.n", [list(range(MAX_ITEM_VARIABLES + 500))])
+
+    assert values["$flow.key.n_count"] == str(MAX_ITEM_VARIABLES + 500)
+    assert values["$flow.key.n_999"] == "999" and "$flow.key.n_1000" not in values
+    assert len(values) == MAX_ITEM_VARIABLES + 2  # the JSON (every item) and the count besides
 
 
 def test_several_mixed_json_matches_keep_their_json_types() -> None:
