@@ -30,6 +30,8 @@ import ssl
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 from urllib.parse import quote, quote_plus, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -42,6 +44,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
+from phonon.lib import url_policy
 from phonon.lib.storable import first_line, storable
 from phonon.lib.url_policy import (
     DEFAULT_PORTS,
@@ -247,17 +250,42 @@ class _Policy:
     allowed_networks: tuple[IPNetwork, ...]
     resolve: Resolver | None
 
-    def check(self, url: str) -> CheckedURL:
-        return check_url(url, allow_http=self.allow_http, allowed_networks=self.allowed_networks, resolve=self.resolve)
+    def check(self, url: str, deadline: _Deadline) -> CheckedURL:
+        """The URL policy's check, its DNS lookup inside the deadline (a slow resolver: _LookupTimedOut)."""
+        resolve = _within(deadline, self.resolve or url_policy.resolve_host)  # looked up now: tests patch it
+        return check_url(url, allow_http=self.allow_http, allowed_networks=self.allowed_networks, resolve=resolve)
+
+
+# getaddrinfo() cannot be interrupted: lookups run here and the call waits only for its deadline.
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
+
+
+class _LookupTimedOut(Exception):
+    def __init__(self, host: str) -> None:
+        super().__init__(host)
+        self.host = host
+
+
+def _within(deadline: _Deadline, resolve: Resolver) -> Resolver:
+    def bounded(host: str, port: int) -> list[str]:
+        try:
+            return _LOOKUPS.submit(resolve, host, port).result(timeout=max(0.0, deadline.remaining()))
+        except FutureTimeout:
+            raise _LookupTimedOut(host) from None
+
+    return bounded
 
 
 def _follow(hop: _Hop, policy: _Policy, deadline: _Deadline, *, max_bytes: int, max_redirects: int) -> OutboundResult:
     for hop_number in range(max_redirects + 1):
         shown_url = _without_userinfo(hop.url)
         try:
-            checked = policy.check(hop.url)
+            checked = policy.check(hop.url, deadline)
         except UrlPolicyError as refusal:
             return _refused(refusal, shown_url, redirected=hop_number > 0)
+        except _LookupTimedOut as slow:
+            detail = f"The DNS lookup of {slow.host} did not finish within the {deadline.seconds:.3g}-second deadline."
+            return OutboundResult(None, error_reason=TIMEOUT, error_detail=detail, final_url=shown_url)
         try:
             response = _send_pinned(hop, checked, deadline)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
@@ -430,7 +458,7 @@ def _causes(error: BaseException) -> Iterator[BaseException]:
 
 
 def _timeout_detail(host: str, deadline: _Deadline) -> str:
-    return f"The request to {host} did not finish within the {deadline.seconds:g}-second deadline."
+    return f"The request to {host} did not finish within the {deadline.seconds:.3g}-second deadline."
 
 
 def _redact(text: str, *, secrets: Sequence[str]) -> str:

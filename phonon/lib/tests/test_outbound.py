@@ -512,6 +512,21 @@ def test_the_deadline_cuts_a_server_dripping_its_tls_handshake():
     assert result.duration < 0.6 + MARGIN
 
 
+def test_a_slow_dns_lookup_is_cut_at_the_deadline(server: LocalHTTPServer):
+    """getaddrinfo() cannot be interrupted; the call stops waiting for it when its time is up."""
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(2)
+        return ["127.0.0.1"]
+
+    result = send(server.url("/hook", host="slow.test"), timeout=0.5, resolve=slow_resolver)
+
+    assert (result.status_code, result.error_reason) == (None, TIMEOUT)
+    assert result.error_detail == "The DNS lookup of slow.test did not finish within the 0.5-second deadline."
+    assert result.duration < 0.5 + MARGIN
+    assert server.requests == []
+
+
 def test_a_quick_answer_is_not_cut_later(server: LocalHTTPServer):
     server.reply("/hook", Reply(body="quick"))
 
