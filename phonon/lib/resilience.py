@@ -76,8 +76,8 @@ def origin(url: str) -> str:
 
 
 def is_endpoint_failure(error_reason: str | None, status_code: int | None) -> bool:
-    """What counts against a circuit: a timeout, a connection error or a 5xx answer."""
-    return error_reason in (TIMEOUT, CONNECTION_ERROR) or (status_code is not None and status_code >= 500)
+    """What counts against a circuit: a timeout, a connection error or a 5xx (600 to 999 is INVALID_RESPONSE)."""
+    return error_reason in (TIMEOUT, CONNECTION_ERROR) or (status_code is not None and 500 <= status_code < 600)
 
 
 def admit(circuit: Circuit, now: float, settings: BreakerSettings) -> tuple[bool, bool, Circuit]:

@@ -14,6 +14,7 @@ from phonon.lib.resilience import (
     Circuit,
     admit,
     cache_key,
+    is_endpoint_failure,
     parse_retry_after,
     percentile,
     record,
@@ -80,6 +81,14 @@ def test_an_open_circuit_past_its_time_shows_half_open():
     opened = fail_times(Circuit(), 0, 1, 2, 3, 4)
     assert shown_state(opened, 10, SETTINGS) == OPEN
     assert shown_state(opened, 40, SETTINGS) == HALF_OPEN
+
+
+def test_timeouts_connection_errors_and_5xx_count_against_a_circuit_odd_statuses_do_not():
+    failures = [("TIMEOUT", None), ("CONNECTION_ERROR", None), ("SERVER_ERROR", 500), ("SERVER_ERROR", 599)]
+    others = [(None, 200), ("CLIENT_ERROR", 404), ("INVALID_RESPONSE", 600), ("INVALID_RESPONSE", 999)]
+
+    assert [is_endpoint_failure(*outcome) for outcome in failures] == [True] * 4
+    assert [is_endpoint_failure(*outcome) for outcome in others] == [False] * 4
 
 
 def test_backoff_is_short_jittered_and_grows():
