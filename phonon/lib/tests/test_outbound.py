@@ -484,29 +484,43 @@ def test_each_call_is_cut_at_its_own_deadline(server: LocalHTTPServer):
         assert timeout <= duration < timeout + MARGIN
 
 
-def test_the_deadline_cuts_a_server_dripping_its_tls_handshake():
-    # A TLS record header announcing 16 KiB, then one byte every 0.1 s: OpenSSL waits for the whole record.
-    stop = threading.Event()
+@contextlib.contextmanager
+def one_connection(handle) -> Iterator[int]:
+    """A port whose first connection `handle(connection)` serves in a thread: raw bytes, as no
+    HTTP server would write them. The connection closes when `handle` returns."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
 
-        def drip_handshake() -> None:
+        def serve() -> None:
             connection, _ = listener.accept()
             with connection:
-                connection.recv(65536)  # the ClientHello
-                connection.sendall(b"\x16\x03\x03\x40\x00")
-                with contextlib.suppress(OSError):
-                    while not stop.wait(0.1):
-                        connection.sendall(b"\x00")
+                handle(connection)
 
-        thread = threading.Thread(target=drip_handshake)
+        thread = threading.Thread(target=serve)
         thread.start()
         try:
-            result = send(f"https://127.0.0.1:{listener.getsockname()[1]}/", timeout=0.6)
+            yield listener.getsockname()[1]
+        finally:
+            thread.join(timeout=5)
+
+
+def test_the_deadline_cuts_a_server_dripping_its_tls_handshake():
+    # A TLS record header announcing 16 KiB, then one byte every 0.1 s: OpenSSL waits for the whole record.
+    stop = threading.Event()
+
+    def drip_handshake(connection: socket.socket) -> None:
+        connection.recv(65536)  # the ClientHello
+        connection.sendall(b"\x16\x03\x03\x40\x00")
+        with contextlib.suppress(OSError):
+            while not stop.wait(0.1):
+                connection.sendall(b"\x00")
+
+    with one_connection(drip_handshake) as port:
+        try:
+            result = send(f"https://127.0.0.1:{port}/", timeout=0.6)
         finally:
             stop.set()
-            thread.join()
 
     assert (result.status_code, result.error_reason) == (None, TIMEOUT)
     assert result.duration < 0.6 + MARGIN
@@ -615,31 +629,15 @@ def test_malformed_urls_are_reported_not_raised(server: LocalHTTPServer):
     assert bad_location.error_detail == "127.0.0.1 redirected to an invalid URL."
 
 
-@contextlib.contextmanager
-def raw_answer(head: bytes, body: bytes = b"") -> Iterator[str]:
-    """A server that answers one request with these exact bytes (what LocalHTTPServer cannot write)."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-
-        def answer() -> None:
-            connection, _ = listener.accept()
-            with connection:
-                connection.recv(65536)
-                connection.sendall(head + b"\r\n\r\n" + body)
-
-        thread = threading.Thread(target=answer)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
-        finally:
-            thread.join(timeout=5)
-
-
 def test_a_content_length_of_a_digit_that_is_no_number_is_ignored():
     """The byte 0xB2 reads as "²": a digit to str.isdigit(), no number to int()."""
-    with raw_answer(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\nConnection: close", b"{}") as url:
-        result = send(url)
+
+    def answer(connection: socket.socket) -> None:
+        connection.recv(65536)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\nConnection: close\r\n\r\n{}")
+
+    with one_connection(answer) as port:
+        result = send(f"http://127.0.0.1:{port}/hook")
 
     assert (result.status_code, result.error_reason, result.body) == (200, None, b"{}")
 
@@ -658,20 +656,8 @@ def test_what_nothing_foresaw_in_an_answer_is_a_connection_error_never_a_crash(s
 
 
 def test_a_server_hanging_up_is_a_connection_error():
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-
-        def hang_up() -> None:
-            connection, _ = listener.accept()
-            connection.recv(65536)
-            connection.close()
-
-        thread = threading.Thread(target=hang_up)
-        thread.start()
+    with one_connection(lambda connection: connection.recv(65536)) as port:
         result = send(f"http://127.0.0.1:{port}/hook")
-        thread.join()
 
     assert result.error_reason == CONNECTION_ERROR
     assert result.error_detail == "Could not connect to 127.0.0.1: the server closed the connection without answering."
