@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -305,7 +304,7 @@ def test_a_malformed_json_path_is_refused_naming_the_path(path: str) -> None:
     ],
 )
 def test_json_path_features_that_could_exhaust_the_worker_are_refused(path: str, words: str) -> None:
-    with pytest.raises(InvalidPath, match=re.escape(words)):
+    with pytest.raises(InvalidPath, match=words):
         validate_path(path, "json")
 
 
@@ -366,7 +365,7 @@ def test_it_accepts_xpaths(path: str) -> None:
     ],
 )
 def test_an_invalid_xpath_is_refused_naming_the_problem(path: str, words: str) -> None:
-    with pytest.raises(InvalidPath, match=re.escape(words)):
+    with pytest.raises(InvalidPath, match=words):
         validate_path(path, "xml")
 
 
@@ -604,35 +603,3 @@ def test_the_nearest_paths_end_in_the_same_names_first():
     assert nearest_paths("data.order.status", tree)[0] == "data.data.order.status"
     assert set(nearest_paths("data.order.stat", tree)[:2]) == {"data.data.order.status", "data.data.order.state"}
     assert nearest_paths("data.zzz", answer_tree({"a": 1}, "json")) == []
-
-
-@pytest.mark.parametrize(
-    ("path", "response_type", "words"),
-    [
-        ("data..a..a", "json", "more than one recursive descent"),
-        ("data..items[?(@..id)]", "json", "more than one recursive descent"),
-        ("count(//*/following::*)", "xml", "following or preceding axis"),
-        ("//item/preceding-sibling :: item", "xml", "following or preceding axis"),
-        ("//item[count(//item) > 1]", "xml", "inside a [condition]"),
-        ("//*[count( //x) > 0]", "xml", "inside a [condition]"),
-    ],
-)
-def test_paths_whose_cost_grows_with_the_square_of_the_answer_are_refused(path, response_type, words) -> None:
-    with pytest.raises(InvalidPath, match=re.escape(words)):
-        validate_path(path, response_type)
-
-
-@pytest.mark.parametrize(
-    ("path", "response_type"),
-    [
-        ("data..id", "json"),
-        ("//order//item/sku", "xml"),
-        ("//item[@note = 'a//b following::x']/sku", "xml"),  # inside a string it is text
-        ("//item[following_count > 1]", "xml"),
-        ("/order/item[sku]/@id", "xml"),
-        ("//item[.//sku = 'a']/@id", "xml"),  # below the node filtered, not the whole answer
-        ("//item[descendant::sku]", "xml"),
-    ],
-)
-def test_paths_of_linear_cost_stay_allowed(path, response_type) -> None:
-    validate_path(path, response_type)
