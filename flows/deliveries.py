@@ -33,7 +33,7 @@ from webhooks.models import AuthType, Webhook
 
 from . import metrics
 from .delivery_health import note_attempt
-from .leases import lease_end, run_inline
+from .leases import CONNECTION_TROUBLE, lease_end, run_inline
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Execution
 from .variables import FLOW_KEY_PREFIX, ErrorReason
 from .widgets.webhook import body_text, error_reason_for
@@ -227,6 +227,8 @@ def attempt_delivery(delivery: Delivery, worker_id: str, *, database: Callable =
         try:
             result = send(delivery)
             database(record_attempt, delivery, result, attempted_at, worker_id)
+        except CONNECTION_TROUBLE:
+            raise  # the database out of reach for a whole lease: the claim expires, another worker sends it
         except Exception as error:
             # Not the database's reach (`database` retries that): a fault of ours in making or
             # recording the attempt. Ended failed, or its lease would bring it back again and again.
@@ -255,7 +257,8 @@ def record_unrecordable(delivery: Delivery, attempted_at: datetime, worker_id: s
                 error_detail=f"The attempt failed on our side (it may have been sent): {storable_error(error)}",
                 replay=delivery.replay_requested,
             )
-    metrics.count_delivery(DeliveryStatus.FAILED)
+    if won:
+        metrics.count_delivery(DeliveryStatus.FAILED)
 
 
 def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str) -> None:

@@ -9,7 +9,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+
+# The connection is gone or cannot be had: worth waiting for, unlike a write the database refuses.
+CONNECTION_TROUBLE = (OperationalError, InterfaceError)
 
 
 def lease_end(now: datetime | None = None) -> datetime:

@@ -48,15 +48,13 @@ from django.conf import settings
 from django.db import (
     DEFAULT_DB_ALIAS,
     DatabaseError,
-    InterfaceError,
-    OperationalError,
     connection,
     connections,
 )
 from django.utils import timezone
 
 from flows import deliveries, engine, metrics
-from flows.leases import lease_end, run_inline
+from flows.leases import CONNECTION_TROUBLE, lease_end, run_inline
 from flows.models import Delivery, Execution, ExecutionStatus
 from flows.models.execution import UNFINISHED_STATUSES
 from phonon import sql
@@ -71,8 +69,6 @@ POLL_SECONDS = 0.05
 CLAIM_BATCH = 100
 BACKOFF_FIRST_SECONDS = 0.1
 BACKOFF_MAX_SECONDS = 5.0
-# The connection is gone or cannot be had: worth waiting for, unlike a write the database refuses.
-CONNECTION_TROUBLE = (OperationalError, InterfaceError)
 
 
 def new_worker_id() -> str:

@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -203,6 +203,24 @@ def test_an_attempt_that_cannot_be_recorded_ends_the_delivery_failed_not_sent_ag
     assert attempt.error_detail == "The attempt failed on our side (it may have been sent): a bug in the bookkeeping"
     Delivery.objects.update(locked_until=timezone.now() - timedelta(seconds=1))
     assert deliver_all() == 0 and len(receiver.requests_to("/hook")) == 1
+
+
+def test_a_database_out_of_reach_while_recording_leaves_the_delivery_to_its_lease(
+    acme, receiver, default_webhook, monkeypatch
+):
+    """Not a fault of ours: nothing is marked failed (another worker sends it after the lease)."""
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("the server closed the connection")
+
+    monkeypatch.setattr(deliveries_module, "note_attempt", unreachable)
+    with pytest.raises(OperationalError):
+        deliver_all()
+
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.claimed_by, delivery.attempts.count()) == (DeliveryStatus.PENDING, "w-test", 0)
 
 
 def test_a_connection_error_is_retried(acme, receiver, default_webhook):
