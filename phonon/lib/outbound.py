@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -256,10 +256,6 @@ class _Policy:
         return check_url(url, allow_http=self.allow_http, allowed_networks=self.allowed_networks, resolve=resolve)
 
 
-# getaddrinfo() cannot be interrupted: lookups run here and the call waits only for its deadline.
-_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="dns")
-
-
 class _LookupTimedOut(Exception):
     def __init__(self, host: str) -> None:
         super().__init__(host)
@@ -267,9 +263,22 @@ class _LookupTimedOut(Exception):
 
 
 def _within(deadline: _Deadline, resolve: Resolver) -> Resolver:
+    """`resolve`, waited for only until the deadline. getaddrinfo() cannot be interrupted, so each
+    lookup has a daemon thread of its own: an abandoned one ends by itself, nothing queues behind
+    it (a shared pool ran out at 200 calls in flight), and no pool outlives a fork."""
+
     def bounded(host: str, port: int) -> list[str]:
+        answer: Future = Future()
+
+        def look_up() -> None:
+            try:
+                answer.set_result(resolve(host, port))
+            except BaseException as error:  # handed to the caller, who raises it
+                answer.set_exception(error)
+
+        threading.Thread(target=look_up, name=f"dns {host}", daemon=True).start()
         try:
-            return _LOOKUPS.submit(resolve, host, port).result(timeout=max(0.0, deadline.remaining()))
+            return answer.result(timeout=max(0.0, deadline.remaining()))
         except FutureTimeout:
             raise _LookupTimedOut(host) from None
 

@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import responses
@@ -539,6 +540,20 @@ def test_a_slow_dns_lookup_is_cut_at_the_deadline(server: LocalHTTPServer):
     assert result.error_detail == "The DNS lookup of slow.test did not finish within the 0.5-second deadline."
     assert result.duration < 0.5 + MARGIN
     assert server.requests == []
+
+
+def test_slow_lookups_of_many_calls_at_once_do_not_wait_for_one_another(server: LocalHTTPServer):
+    server.reply("/hook", Reply(body="{}"))
+
+    def slow_resolver(host: str, port: int) -> list[str]:
+        time.sleep(0.5)
+        return ["127.0.0.1"]
+
+    url = server.url("/hook", host="slow.test")
+    with ThreadPoolExecutor(max_workers=60) as calls:
+        results = list(calls.map(lambda _: send(url, timeout=2, resolve=slow_resolver), range(60)))
+
+    assert {result.error_reason for result in results} == {None}
 
 
 def test_a_quick_answer_is_not_cut_later(server: LocalHTTPServer):
