@@ -85,15 +85,14 @@ def _compare(old: Any, new: Any, path: str, secret_keys: frozenset[str], out: li
             _compare(old.get(key, _MISSING), new.get(key, _MISSING), child, secret_keys, out)
         return
     if isinstance(old, list) and isinstance(new, list):
+        # Rows are compared by position; a row whose name is marked secret in either version hides
+        # its value wherever it stands (moved up, or a plain row shifted into its place).
+        secret_names = {row.get("key") for row in (*old, *new) if isinstance(row, Mapping) and row.get("secret")}
         for index in range(max(len(old), len(new))):
+            pair = (old[index] if index < len(old) else _MISSING, new[index] if index < len(new) else _MISSING)
+            named_secret = any(isinstance(row, Mapping) and row.get("key") in secret_names for row in pair)
             child = f"{path}.{index}" if path else str(index)
-            _compare(
-                old[index] if index < len(old) else _MISSING,
-                new[index] if index < len(new) else _MISSING,
-                child,
-                secret_keys,
-                out,
-            )
+            _compare(*pair, child, secret_keys | {"value"} if named_secret else secret_keys, out)
         return
     if old is _MISSING and new is _MISSING:
         return

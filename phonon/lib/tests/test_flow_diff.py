@@ -76,6 +76,9 @@ def test_a_row_marked_secret_hides_its_earlier_plain_value_too():
 
     assert {"path": "config.headers.0.value", "old": "***", "new": None} in diff
     assert "k3y-123" not in repr(diff) and "gAAAA" not in repr(diff)
+    moved = webhook(headers=[{"key": "Accept", "value": "json"}, {"key": "X-Api-Key", "secret": True}])
+    moved_diff = widget_diff(webhook(headers=[{"key": "X-Api-Key", "value": "k3y-123"}, {"key": "Accept"}]), moved)
+    assert "k3y-123" not in repr(moved_diff)  # the key moved down a row as it became secret
     plain = widget_diff(old, webhook(headers=[{"key": "X-Api-Key", "value": "k3y-456"}]))
     assert plain == [{"path": "config.headers.0.value", "old": "k3y-123", "new": "k3y-456"}]  # not secret: shown
 
