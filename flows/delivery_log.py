@@ -18,7 +18,7 @@ from django.utils import timezone
 from phonon.lib.spreadsheet import csv_text, format_time, safe_cells
 from webhooks.models import Webhook
 
-from .forms import DateRangeFilterForm
+from .forms import EARLIEST, DateRangeFilterForm
 from .models import Delivery, DeliveryAttempt, DeliveryStatus, Flow
 
 CSV_CHUNK_ROWS = 2000
@@ -77,7 +77,7 @@ class ReplayForm(DeliveryFilterForm):
             return data
         data["status"] = data.get("status") or DeliveryStatus.FAILED
         until = data.get("until") or timezone.now()
-        since = data.get("since") or until - MAX_REPLAY_WINDOW
+        since = data.get("since") or max(until, EARLIEST + MAX_REPLAY_WINDOW) - MAX_REPLAY_WINDOW
         if since > until:
             raise forms.ValidationError("since must be before until.")
         if until - since > MAX_REPLAY_WINDOW:

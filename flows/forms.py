@@ -21,16 +21,6 @@ def phone_number(text: str) -> str:
         raise forms.ValidationError(str(error)) from None
 
 
-def in_utc(moment: datetime | None) -> datetime | None:
-    """PostgreSQL refuses offsets such as -18:43, which Python accepts: compare in UTC."""
-    if moment is None:
-        return None
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:
-        raise forms.ValidationError("That date-time is out of range.")
-
-
 def is_date(text: object) -> bool:
     """Whether a filter value is a plain date (`2026-11-01`), which stands for its whole day."""
     try:
@@ -39,7 +29,7 @@ def is_date(text: object) -> bool:
         return False
 
 
-FIRST_YEAR, LAST_YEAR = 1900, 9998
+EARLIEST, LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
 
 
 class DateOrDateTimeField(forms.CharField):
@@ -62,12 +52,15 @@ class DateOrDateTimeField(forms.CharField):
             moment = day = None
         if day is None and moment is None:
             raise forms.ValidationError("Enter a date as YYYY-MM-DD or a date-time as YYYY-MM-DDTHH:MM[:SS][+HH:MM].")
-        if not FIRST_YEAR <= (day or moment).year <= LAST_YEAR:
-            # Beyond them the next day, a time zone's shift or a replay window's start would not exist.
-            raise forms.ValidationError(f"Enter a date in the years {FIRST_YEAR} to {LAST_YEAR}.")
-        if day is not None:
-            moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
-        return in_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
+        try:
+            if day is not None:
+                moment = datetime.combine(day + timedelta(days=1) if self.end_of_day else day, time.min)
+            # In UTC: PostgreSQL refuses offsets such as -18:43, which Python accepts.
+            return (timezone.make_aware(moment) if timezone.is_naive(moment) else moment).astimezone(UTC)
+        except OverflowError:
+            # The day after 9999-12-31, or a zone's shift past either end of the calendar (clients
+            # write 0001-01-01 or 9999-12-31 for "no bound"): as far as the calendar goes.
+            return EARLIEST if (day or moment).year == 1 else LATEST
 
 
 class DateRangeFilterForm(forms.Form):
