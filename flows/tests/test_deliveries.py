@@ -182,21 +182,26 @@ def test_an_answer_in_a_charset_that_is_no_text_encoding_is_recorded(acme, recei
     assert (delivery.status, delivery.attempts.get().response_excerpt) == (DeliveryStatus.FAILED, "bad payload")
 
 
+def deliver_while_recording_raises(acme, receiver, monkeypatch, error: Exception) -> Delivery:
+    """One delivery answered 200, whose attempt's bookkeeping raises `error` (passed on to the worker)."""
+    receiver.reply("/hook", Reply(status=200))
+    enqueue_flow_end_delivery(finished_execution(acme))
+
+    def raising(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(deliveries_module, "note_attempt", raising)
+    with pytest.raises(type(error)):
+        deliver_all()
+    return Delivery.objects.get()
+
+
 def test_an_attempt_that_cannot_be_recorded_ends_the_delivery_failed_not_sent_again(
     acme, receiver, default_webhook, monkeypatch
 ):
     """A fault in recording (not the database's reach) would leave it claimed, sent again after each lease."""
-    receiver.reply("/hook", Reply(status=200))
-    enqueue_flow_end_delivery(finished_execution(acme))
+    delivery = deliver_while_recording_raises(acme, receiver, monkeypatch, ValueError("a bug in the bookkeeping"))
 
-    def broken(*args, **kwargs):
-        raise ValueError("a bug in the bookkeeping")
-
-    monkeypatch.setattr(deliveries_module, "note_attempt", broken)
-    with pytest.raises(ValueError):
-        deliver_all()
-
-    delivery = Delivery.objects.get()
     assert (delivery.status, delivery.claimed_by, delivery.next_attempt_at) == (DeliveryStatus.FAILED, "", None)
     [attempt] = delivery.attempts.all()
     assert attempt.error_reason == "ENGINE_ERROR"
@@ -209,17 +214,9 @@ def test_a_database_out_of_reach_while_recording_leaves_the_delivery_to_its_leas
     acme, receiver, default_webhook, monkeypatch
 ):
     """Not a fault of ours: nothing is marked failed (another worker sends it after the lease)."""
-    receiver.reply("/hook", Reply(status=200))
-    enqueue_flow_end_delivery(finished_execution(acme))
+    unreachable = OperationalError("the server closed the connection")
+    delivery = deliver_while_recording_raises(acme, receiver, monkeypatch, unreachable)
 
-    def unreachable(*args, **kwargs):
-        raise OperationalError("the server closed the connection")
-
-    monkeypatch.setattr(deliveries_module, "note_attempt", unreachable)
-    with pytest.raises(OperationalError):
-        deliver_all()
-
-    delivery = Delivery.objects.get()
     assert (delivery.status, delivery.claimed_by, delivery.attempts.count()) == (DeliveryStatus.PENDING, "w-test", 0)
 
 
