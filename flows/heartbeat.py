@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from flows.leases import renew_leases
 from flows.models import WorkerHeartbeat
 from webhooks import endpoints
 
@@ -28,10 +29,10 @@ HEARTBEAT_SECONDS = 5
 
 
 class Heartbeat:
-    def __init__(self, worker_id: str, *, concurrency: int, in_flight: Callable[[], int]) -> None:
+    def __init__(self, worker_id: str, *, concurrency: int, held: Callable[[], list]) -> None:
         self.worker_id = worker_id
         self.concurrency = concurrency
-        self.in_flight = in_flight
+        self.held = held
         self.started_at = timezone.now()
         self._stopped = threading.Event()
         self._first_beat = threading.Event()
@@ -48,11 +49,14 @@ class Heartbeat:
         self._thread.join()
 
     def beat(self) -> None:
-        """Write last_seen and in_flight now (the row is created by the first beat); bring the news
-        of the shared circuits and the other workers' requests in flight (webhooks.endpoints)."""
+        """Write last_seen and in_flight now (the row is created by the first beat); renew the
+        leases of the jobs in hand; bring the news of the shared circuits and the other workers'
+        requests in flight (webhooks.endpoints)."""
+        held, now = self.held(), timezone.now()
+        renew_leases(self.worker_id, held, now)
         fields = {
-            "last_seen": timezone.now(),
-            "in_flight": self.in_flight(),
+            "last_seen": now,
+            "in_flight": len(held),
             "endpoints_in_flight": endpoints.guard.in_flight(),
         }
         if not WorkerHeartbeat.objects.filter(worker_id=self.worker_id).update(**fields):

@@ -286,7 +286,7 @@ class Worker:
         self.until_saved: Callable = run_inline
         self.engine_errors = 0
         self._lock = threading.Lock()
-        self._in_flight = 0
+        self._held: set = set()  # the executions and deliveries in the seats
         self._seat_freed = threading.Event()
         # Deliveries are claimed while they keep coming or an execution just queued one, else
         # once per poll: a claim is an UPDATE, not to be paid for every execution.
@@ -295,8 +295,13 @@ class Worker:
 
     @property
     def in_flight(self) -> int:
-        """Jobs in hand now (the heartbeat reports it)."""
-        return self._in_flight
+        return len(self._held)
+
+    def held(self) -> list:
+        """The executions and deliveries in hand now: the heartbeat reports their count and renews
+        their leases (flows.leases.renew_leases)."""
+        with self._lock:
+            return list(self._held)
 
     def stop(self) -> None:
         """Finish the work in hand, claim nothing new. Safe to call from a signal handler."""
@@ -389,7 +394,7 @@ class Worker:
         try:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="seat") as seats:
                 while not self.stopping.is_set():
-                    busy = self._in_flight
+                    busy = self.in_flight
                     if busy >= self.concurrency:
                         self._wait_for_a_seat()
                         continue
@@ -448,7 +453,7 @@ class Worker:
 
     def _submit(self, seats: ThreadPoolExecutor, work: Callable, argument) -> None:
         with self._lock:
-            self._in_flight += 1
+            self._held.add(argument)
         seats.submit(self._job, work, argument)
 
     def _job(self, work: Callable, argument) -> None:
@@ -460,7 +465,7 @@ class Worker:
             logger.exception("worker %s: a job failed", self.worker_id)
         finally:
             with self._lock:
-                self._in_flight -= 1
+                self._held.discard(argument)
             self._seat_freed.set()
 
     def _count_engine_error(self) -> None:

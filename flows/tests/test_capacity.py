@@ -58,9 +58,12 @@ def test_calls_waiting_on_webhooks_hold_no_database_connection(threads_db, loopb
     """24 calls in flight at once (the endpoint answers only when all 24 have arrived), 2 connections."""
     calls = 24
     everyone_in = threading.Barrier(calls)
+    worker = Worker(concurrency=calls, db_connections=2)
+    held_while_waiting = []
 
     def when_all_have_arrived(request) -> Reply:
-        everyone_in.wait(timeout=30)
+        if everyone_in.wait(timeout=30) == 0:  # one of them looks: the heartbeat renews these leases
+            held_while_waiting.extend(job.pk for job in worker.held())
         return Reply(body="{}")
 
     server.reply("/all", when_all_have_arrived)
@@ -74,7 +77,7 @@ def test_calls_waiting_on_webhooks_hold_no_database_connection(threads_db, loopb
 
     connection_created.connect(count)
     try:
-        clean = Worker(concurrency=calls, db_connections=2).run(once=True)
+        clean = worker.run(once=True)
     finally:
         connection_created.disconnect(count)
 
@@ -83,6 +86,7 @@ def test_calls_waiting_on_webhooks_hold_no_database_connection(threads_db, loopb
     assert Execution.objects.filter(status="completed").count() == calls
     assert len(opened_by) <= 2 and all(name.startswith("worker-db") for name in opened_by), opened_by
     assert set(hits_per_call(server, "/all").values()) == {1}
+    assert sorted(held_while_waiting) == sorted(Execution.objects.values_list("pk", flat=True))
 
 
 # --- poison jobs -----------------------------------------------------------------------------

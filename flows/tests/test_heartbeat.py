@@ -12,8 +12,26 @@ from django.utils import timezone
 
 from flows import heartbeat as heartbeat_module
 from flows.heartbeat import Heartbeat
-from flows.models import WorkerHeartbeat
+from flows.models import Execution, WorkerHeartbeat
+from flows.tests.factories import make_flow, queue_execution
 from flows.tests.workers import wait_until
+
+
+def test_a_beat_renews_the_leases_of_the_jobs_in_hand_only(acme, settings):
+    """A job slower than the lease is not taken over while its worker lives; one the worker no
+    longer holds (its seat gave it up) is left to expire."""
+    flow = make_flow(acme)
+    soon = timezone.now() + timedelta(seconds=1)
+    held, dropped, elsewhere = (queue_execution(flow) for _ in range(3))
+    Execution.objects.filter(pk__in=[held.pk, dropped.pk]).update(claimed_by="w-1", locked_until=soon)
+    Execution.objects.filter(pk=elsewhere.pk).update(claimed_by="w-2", locked_until=soon)
+
+    Heartbeat("w-1", concurrency=8, held=lambda: [held, elsewhere]).beat()
+
+    renewed = timezone.now() + timedelta(seconds=settings.WORKER_LEASE_SECONDS)
+    leases = dict(Execution.objects.values_list("pk", "locked_until"))
+    assert renewed - timedelta(seconds=5) < leases[held.pk] <= renewed
+    assert leases[dropped.pk] == soon and leases[elsewhere.pk] == soon  # not held; another's claim
 
 
 @pytest.mark.django_db(transaction=True)
@@ -21,7 +39,7 @@ def test_a_worker_reports_itself_at_once_renews_the_report_and_removes_it_when_i
     monkeypatch.setattr(heartbeat_module, "HEARTBEAT_SECONDS", 0.05)
     in_flight = [2]
 
-    with Heartbeat("box:42:abc", concurrency=8, in_flight=lambda: in_flight[0]):
+    with Heartbeat("box:42:abc", concurrency=8, held=lambda: [Execution()] * in_flight[0]):
         row = WorkerHeartbeat.objects.get()
         assert (row.worker_id, row.host, row.pid, row.concurrency, row.in_flight) == (
             "box:42:abc",

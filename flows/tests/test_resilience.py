@@ -221,7 +221,7 @@ def test_the_busy_limit_counts_the_other_workers_requests_in_flight(
     )
     seat = endpoints.guard.admit(loopback_allowed.pk, origin(server.url("/x")), database=run_inline)
 
-    Heartbeat("this-one", concurrency=8, in_flight=lambda: 1).beat()  # the news: 2 more elsewhere
+    Heartbeat("this-one", concurrency=8, held=list).beat()  # the news: 2 more elsewhere
 
     assert WorkerHeartbeat.objects.get(worker_id="this-one").endpoints_in_flight == {key: 1}
     assert call(loopback_allowed, server.url("/x")).outcome.variables[ERROR_REASON] == "ENDPOINT_BUSY"
@@ -234,7 +234,7 @@ def test_a_circuit_opened_by_another_process_is_known_here_from_the_next_heartbe
     for _ in range(5):  # another worker process's failures: the shared row only
         endpoints.record_outcome(loopback_allowed.pk, origin(server.url("/down")), failed=True, probe=False)
 
-    Heartbeat("this-one", concurrency=8, in_flight=lambda: 0).beat()
+    Heartbeat("this-one", concurrency=8, held=list).beat()
     done = call(loopback_allowed, server.url("/down"))
 
     assert done.outcome.variables[ERROR_REASON] == "CIRCUIT_OPEN"

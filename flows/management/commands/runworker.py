@@ -32,7 +32,7 @@ class Command(BaseCommand):
 
         previous = {number: signal.signal(number, stop) for number in (signal.SIGTERM, signal.SIGINT)}
         try:
-            with Heartbeat(worker.worker_id, concurrency=concurrency, in_flight=lambda: worker.in_flight):
+            with Heartbeat(worker.worker_id, concurrency=concurrency, held=worker.held):
                 clean = worker.run(once=once)
         finally:
             for number, handler in previous.items():
