@@ -2,6 +2,8 @@
 
 import ipaddress
 
+from phonon.lib.numbers import whole_number
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CIDR_HELP = "Enter an IPv4 or IPv6 address (203.0.113.7, 2001:db8::7) or a network in CIDR form (203.0.113.0/24)."
@@ -29,7 +31,8 @@ def normalise_cidr(text: str) -> str:
             address, _, prefix = text.partition("/")
             if prefix:
                 max_prefix = 128 if ":" in address else 32
-                if not (prefix.isascii() and prefix.isdigit()) or int(prefix) > max_prefix:
+                length = whole_number(prefix)
+                if length is None or length > max_prefix:
                     raise ValueError(
                         f"{text!r} has an invalid prefix length /{prefix}: use 0 to {max_prefix}. {CIDR_HELP}"
                     ) from error

@@ -51,6 +51,7 @@ from flows.test_cases import run_test_cases
 from flows.trial import TooManyTests, WidgetNotFound, run_widget_test
 from flows.validation import FlowValidationError
 from phonon.downloads import csv_attachment
+from phonon.lib.numbers import whole_number
 
 
 class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
@@ -139,9 +140,10 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         `{number, previous, changes, widgets: {id: [{path, old, new}]}}`; secrets read "***".
         """
         flow = self.get_object()
-        if not (number.isascii() and number.isdigit()):  # like a missing revision: the path names none
+        revision = whole_number(number)
+        if revision is None:  # like a missing revision: the path names none
             raise NotFound(f"{number!r} is not a revision number; GET the flow's revisions/ for the numbers.")
-        return Response(revisions.revision_diff(find_revision(flow, int(number))))
+        return Response(revisions.revision_diff(find_revision(flow, revision)))
 
 
 def blocked_response(blocked: revisions.PublishBlocked, note: str = "") -> Response:

@@ -45,6 +45,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.ssl_match_hostname import CertificateError
 
 from phonon.lib import url_policy
+from phonon.lib.numbers import whole_number
 from phonon.lib.storable import first_line, storable
 from phonon.lib.url_policy import (
     DEFAULT_PORTS,
@@ -370,8 +371,8 @@ def _read(
 
     too_large = f"The answer from {host} is larger than the limit of {max_bytes} bytes"
     declared = response.headers.get("Content-Length", "")
-    # isascii(): "²" is a digit to isdigit() and no number to int() (a hostile byte 0xB2).
-    if method != "HEAD" and declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
+    announced = whole_number(declared)
+    if method != "HEAD" and announced is not None and announced > max_bytes:
         return outcome(reason=RESPONSE_TOO_LARGE, detail=f"{too_large} (it announced {declared} bytes).")
     deadline.watch_response(response.raw)
     chunks: list[bytes] = []

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
+from phonon.lib.numbers import whole_number
 from phonon.lib.outbound import CONNECTION_ERROR, TIMEOUT
 from phonon.lib.url_policy import DEFAULT_PORTS
 
@@ -143,8 +144,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():  # "¹" is a digit to isdigit() and no number to float()
-        return float(value)
+    seconds = whole_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

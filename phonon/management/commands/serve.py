@@ -26,14 +26,17 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from phonon.lib.numbers import whole_number
+
 WILDCARD_ADDRESSES = {"0.0.0.0": "127.0.0.1", "::": "::1"}  # noqa: S104 - mapped to loopback, not bound
 
 
 def positive_int_from_env(name: str, default: int) -> int:
     raw = os.environ.get(name, str(default))
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+    number = whole_number(raw)
+    if number is None or number < 1:
         raise CommandError(f"{name} must be a whole number of 1 or more, got {raw!r}.")
-    return int(raw)
+    return number
 
 
 class Command(BaseCommand):
