@@ -239,26 +239,36 @@ def attempt_delivery(delivery: Delivery, worker_id: str, *, database: Callable =
 def record_unrecordable(delivery: Delivery, attempted_at: datetime, worker_id: str, error: Exception) -> None:
     """End a delivery whose attempt failed on our side: failed, with an attempt saying why."""
     with transaction.atomic():
-        won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
-            status=DeliveryStatus.FAILED,
-            round_attempts=F("round_attempts") + 1,
-            next_attempt_at=None,
-            claimed_by="",
-            locked_until=None,
-            replay_requested=False,
+        won = _close_attempt(
+            delivery,
+            worker_id,
+            DeliveryStatus.FAILED,
+            None,
+            attempted_at=attempted_at,
+            duration=round((timezone.now() - attempted_at).total_seconds(), 3),
+            error_reason=ENGINE_ERROR,
+            error_detail=f"The attempt failed on our side (it may have been sent): {storable_error(error)}",
         )
-        if won:
-            DeliveryAttempt.objects.create(
-                account_id=delivery.account_id,
-                delivery=delivery,
-                attempted_at=attempted_at,
-                duration=round((timezone.now() - attempted_at).total_seconds(), 3),
-                error_reason=ENGINE_ERROR,
-                error_detail=f"The attempt failed on our side (it may have been sent): {storable_error(error)}",
-                replay=delivery.replay_requested,
-            )
     if won:
         metrics.count_delivery(DeliveryStatus.FAILED)
+
+
+def _close_attempt(delivery: Delivery, worker_id: str, status: str, next_attempt_at, **attempt) -> bool:
+    """Move a claimed delivery on and log its attempt (in the caller's transaction); False, writing
+    nothing, when the claim is no longer `worker_id`'s."""
+    won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
+        status=status,
+        round_attempts=F("round_attempts") + 1,
+        next_attempt_at=next_attempt_at,
+        claimed_by="",
+        locked_until=None,
+        replay_requested=False,
+    )
+    if won:
+        DeliveryAttempt.objects.create(
+            account_id=delivery.account_id, delivery=delivery, replay=delivery.replay_requested, **attempt
+        )
+    return bool(won)
 
 
 def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: datetime, worker_id: str) -> None:
@@ -266,13 +276,17 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
     round_attempts = delivery.round_attempts + 1
     status, next_attempt_at = next_status(result, round_attempts, timezone.now())
     with transaction.atomic():
-        won = Delivery.objects.filter(pk=delivery.pk, claimed_by=worker_id).update(
-            status=status,
-            round_attempts=F("round_attempts") + 1,
-            next_attempt_at=next_attempt_at,
-            claimed_by="",
-            locked_until=None,
-            replay_requested=False,
+        won = _close_attempt(
+            delivery,
+            worker_id,
+            status,
+            next_attempt_at,
+            attempted_at=attempted_at,
+            status_code=result.status_code,
+            duration=round(result.duration, 3),
+            error_reason=error_reason_for(result) or "",
+            error_detail=result.error_detail or "",
+            response_excerpt=body_text(result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES], result.headers),
         )
         if not won:
             return
@@ -280,17 +294,6 @@ def record_attempt(delivery: Delivery, result: OutboundResult, attempted_at: dat
             note_attempt(
                 delivery.webhook_id, status == DeliveryStatus.DELIVERED, describe_failure(result), attempted_at
             )
-        DeliveryAttempt.objects.create(
-            account_id=delivery.account_id,
-            delivery=delivery,
-            attempted_at=attempted_at,
-            status_code=result.status_code,
-            duration=round(result.duration, 3),
-            error_reason=error_reason_for(result) or "",
-            error_detail=result.error_detail or "",
-            response_excerpt=body_text(result.body[: DeliveryAttempt.RESPONSE_EXCERPT_BYTES], result.headers),
-            replay=delivery.replay_requested,
-        )
     metrics.count_delivery(status)
     logger.info(
         "delivery %s execution=%s status=%s code=%s error=%s %s",
