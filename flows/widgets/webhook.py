@@ -194,7 +194,8 @@ class PreparedRequest:
     @property
     def display_headers(self) -> dict[str, str]:
         """The headers with credential headers and secret rows masked."""
-        return {name: MASK if name.lower() in self.private_headers else value for name, value in self.headers.items()}
+        private = self.private_headers  # built once, not per header
+        return {name: MASK if name.lower() in private else value for name, value in self.headers.items()}
 
     def describe(self) -> dict[str, Any]:
         """The request for the execution's step record: no password, credential headers masked."""
