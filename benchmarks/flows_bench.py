@@ -9,7 +9,9 @@
    in the machine's load hits both sides alike. Target: worker >= 0.5x (PostgreSQL, whose
    statements are round trips to another process: 0.35x) the plain loop at
    concurrency 1. Beside it, the CPU time this process spent per request and per execution
-   (the server's is not in it): less swayed by other work on the machine than the rates.
+   (the server's is not in it): less swayed by other work on the machine than the rates. And the
+   floor under both (floor_loop()): the bare claim → request → finish loop, the most any worker
+   that claims and finishes durably reaches on this machine and stack.
 2. A `runworker --concurrency 16` process (started, then warmed up with one call):
    - idle pick-up: single calls queued while the worker is idle; the time from the call's
      `created_at` (set just before its INSERT commits) to its claim (`started_at`). Target < 100 ms.
@@ -96,6 +98,37 @@ def plain_loop(url: str, count: int) -> tuple[float, float]:
         for _ in range(count):
             session.get(url).raise_for_status()
         return count / (time.perf_counter() - started), (time.process_time() - cpu) * 1000 / count
+
+
+def floor_loop(url: str, count: int) -> tuple[float, float]:
+    """Calls per second of the least a worker with a durable claim and finish can do, and CPU ms a call.
+
+    One thread, one connection in autocommit: claim a queued row (one UPDATE … RETURNING), send
+    its request on a keep-alive session, store the answer (one UPDATE); no engine, no report or
+    health rows, no URL policy. The worker's figure over this one is what the product itself costs.
+    """
+    from django.db import connection
+
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    claim = (
+        "UPDATE bench_floor SET status = 'running' WHERE id = (SELECT id FROM bench_floor"  # noqa: S608
+        f" WHERE status = 'queued' ORDER BY id LIMIT 1{skip_locked}) RETURNING id"
+    )
+    with connection.cursor() as cursor, requests.Session() as session:
+        # A table like any other (a temporary one is not written to the log, so its commits are free).
+        cursor.execute("CREATE TABLE bench_floor (id integer PRIMARY KEY, status text, answer text)")
+        cursor.executemany("INSERT INTO bench_floor VALUES (%s, 'queued', NULL)", [(n,) for n in range(count)])
+        started, cpu = time.perf_counter(), time.process_time()
+        while True:
+            cursor.execute(claim)
+            row = cursor.fetchone()
+            if row is None:
+                break
+            answer = session.get(url).text
+            cursor.execute("UPDATE bench_floor SET status = 'done', answer = %s WHERE id = %s", [answer, row[0]])
+        elapsed, cpu_ms = time.perf_counter() - started, (time.process_time() - cpu) * 1000 / count
+        cursor.execute("DROP TABLE bench_floor")
+    return count / elapsed, cpu_ms
 
 
 def make_flow(account, url: str, name: str):
@@ -194,11 +227,16 @@ def run() -> None:
 
         print(f"  (load average before: {load_average()}, {os.cpu_count()} CPUs)")
         plain_before = plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)
+        floor, floor_cpu = floor_loop(f"{base_url}/fast", PLAIN_REQUESTS)
         rates = {1: worker_rate(fast, 1)}
         plain_after = plain_loop(f"{base_url}/fast", PLAIN_REQUESTS)
         plain = (plain_before[0] + plain_after[0]) / 2
         plain_cpu = (plain_before[1] + plain_after[1]) / 2
         print(f"  plain requests.Session loop   {plain:7.0f} requests/s    ({plain_cpu:.1f} ms CPU a request)")
+        print(
+            f"  floor: claim, request, finish {floor:7.0f} calls/s        = {floor / plain:.2f}x the plain loop"
+            f"  (two bare statements a call, {floor_cpu:.1f} ms CPU a call)"
+        )
         for concurrency in (4, 16):
             rates[concurrency] = worker_rate(fast, concurrency)
         for concurrency, (rate, cpu_ms) in rates.items():
