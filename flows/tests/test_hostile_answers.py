@@ -110,7 +110,9 @@ def test_a_receiver_answering_a_nul_gets_its_attempt_logged_once(loopback_allowe
     assert len(server.requests_to("/receiver")) == 1
 
 
-@pytest.mark.parametrize(("levels", "readable"), [(900, True), (2_000, False), (100_000, False)])
+@pytest.mark.parametrize(
+    ("levels", "readable"), [(500, True), (900, "too much to store"), (2_000, False), (100_000, False)]
+)
 def test_a_deeply_nested_answer_ends_the_execution(levels, readable, loopback_allowed, server):
     server.reply("/orders", Reply(body='{"a": ' * levels + '"x"' + "}" * levels, headers=JSON))
     mappings = [
@@ -122,9 +124,13 @@ def test_a_deeply_nested_answer_ends_the_execution(levels, readable, loopback_al
     execution = run_to_the_end(queue_execution(flow))
 
     step = execution.steps[0]
-    if readable:  # Python's parser reads it: the mappings give what they can
+    if readable is True:  # Python's parser reads it: the mappings give what they can
         assert step["error_reason"] is None
         assert execution.variables["$flow.key.whole"].startswith('{"a":{"a":')
+        assert execution.variables["$flow.key.deep_count"] == str(levels)
+    elif readable:  # read, but `data..a` repeats each level's text in every match around it
+        assert step["error_reason"] == "INVALID_RESPONSE"
+        assert step["error_detail"].startswith("The mappings would store more than 4,194,304 characters")
     else:
         assert step["error_reason"] == "INVALID_RESPONSE"
         assert step["error_detail"].startswith("The answer is not valid JSON: maximum recursion depth exceeded")

@@ -528,6 +528,19 @@ def test_a_body_that_is_not_the_declared_type_is_an_invalid_response(body, respo
     assert outcome.step["error_detail"].startswith("The answer is not valid")
 
 
+def test_a_mapping_whose_nested_matches_would_multiply_the_answer_fails_the_widget():
+    # A partner nests <item> 250 deep around the text: `//item` would store it 250 times over.
+    body = ("<item>" * 250 + "x" * 100_000 + "</item>" * 250).encode()
+
+    outcome = mapped([mapping("$flow.key.first", "/item/item"), mapping("$flow.key.items", "//item")], body, "xml")
+
+    assert outcome.line == "1"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert "$flow.key.items" not in outcome.variables and "$flow.key.first" not in outcome.variables
+    assert outcome.step["error_detail"].startswith("The mappings would store more than 4,194,304 characters")
+    assert "past the limit at $flow.key.items" in outcome.step["error_detail"]
+
+
 @pytest.mark.parametrize(
     ("body", "response_type"), [(b"not json{", "json"), (b"<html>plain page", "xml"), (b"<r/>", "json")]
 )

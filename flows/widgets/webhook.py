@@ -20,6 +20,10 @@ Decisions where SPEC §6 is silent:
 * A JSON path that can select several values (`[*]`, `.*`, a slice, a filter, `..`, a union)
   always stores an array, even for one match; for none it also sets `<name>_count` to "0"
   (`extraction.selects_many`). XPath results are judged by their size (one node: its text).
+* A widget's mappings may store at most eight times the answer's size (4 MiB at least,
+  `extraction.MappedTextBudget`): matches nested in one another (`//item` on items nested 250
+  deep) would store the answer hundreds of times over. Past it the widget fails with
+  INVALID_RESPONSE, the detail naming the mapping where the limit was passed.
 * A final 1xx answer, or a status outside 100-599, is INVALID_RESPONSE (SPEC has no reason for
   it); a 3xx that ends the redirect chain (304, a 3xx without Location, too many hops, a hop
   the policy refuses) is REDIRECTION.
@@ -87,14 +91,7 @@ from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome, webhook_cac
 from flows.widgets.webhook_config import DEFAULTS, MASK, row_value
 from phonon.encryption import decrypt_secret
 from phonon.lib import resilience
-from phonon.lib.extraction import (
-    InvalidPath,
-    InvalidResponse,
-    extract,
-    mapping_values,
-    parse_response,
-    selects_many,
-)
+from phonon.lib.extraction import InvalidResponse, read_mappings
 from phonon.lib.outbound import CREDENTIAL_HEADERS, OutboundResult, header_value, send_request
 from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
@@ -513,11 +510,10 @@ def outcome_from_result(
     detail = result.error_detail
     if reason is None and (config["mappings"] or result.body.strip()):
         try:
-            document = parse_response(result.body, config["response_type"])
+            mapped, unmatched = read_mappings(result.body, config["response_type"], config["mappings"])
         except InvalidResponse as exc:
             reason, detail = ErrorReason.INVALID_RESPONSE, str(exc)
         else:
-            mapped, unmatched = _apply_mappings(config["mappings"], document, config["response_type"])
             missing = [row["save_in"] for row in unmatched if row["mandatory"]]
             if missing:
                 reason = ErrorReason.MANDATORY_FIELD_MISSING
@@ -638,27 +634,6 @@ def _output_variables(reason: str | None, status_code: int | None, duration: flo
         RESPONSE_ERROR: "false" if reason is None else "true",
         ERROR_REASON: reason,
     }
-
-
-def _apply_mappings(
-    mappings: list[Mapping[str, Any]], document: Any, response_type: str
-) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
-    """The variables all mappings set, and the mappings that found nothing (SPEC §13: `unmatched`)."""
-    values: dict[str, str | None] = {}
-    unmatched: list[dict[str, Any]] = []
-    for mapping in mappings:
-        try:
-            matches = extract(document, mapping["path"], response_type)
-            many = selects_many(mapping["path"], response_type)
-        except InvalidPath:
-            # A path this answer cannot evaluate (an unbound namespace, say) finds nothing.
-            matches, many = [], False
-        if all(match is None for match in matches):
-            unmatched.append(
-                {"save_in": mapping["save_in"], "path": mapping["path"], "mandatory": bool(mapping.get("mandatory"))}
-            )
-        values.update(mapping_values(mapping["save_in"], matches, many=many))
-    return values, unmatched
 
 
 def kept_answer(result: OutboundResult, body: bytes, text: str) -> dict[str, Any]:

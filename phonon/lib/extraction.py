@@ -19,7 +19,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jsonpath_ng import JSONPath
@@ -265,10 +265,69 @@ def extract(document: Any, path: str, response_type: str) -> list:
     raise ValueError(f"Unknown response type {response_type!r}; use json or xml.")
 
 
+def read_mappings(
+    body: bytes | str, response_type: str, mappings: list[Mapping[str, Any]]
+) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
+    """Parse an answer and apply a widget's mappings to it: the variables they set, and the
+    mappings that found nothing (SPEC §13: `unmatched`).
+
+    Raises InvalidResponse for an answer that is not of its type, and MappingTooLarge for
+    mappings whose values would add up to more than MappedTextBudget allows from this answer.
+    """
+    document = parse_response(body, response_type)
+    budget = MappedTextBudget(len(body))
+    values: dict[str, str | None] = {}
+    unmatched: list[dict[str, Any]] = []
+    for mapping in mappings:
+        try:
+            matches = extract(document, mapping["path"], response_type)
+            many = selects_many(mapping["path"], response_type)
+        except InvalidPath:
+            # A path this answer cannot evaluate (an unbound namespace, say) finds nothing.
+            matches, many = [], False
+        if all(match is None for match in matches):
+            unmatched.append(
+                {"save_in": mapping["save_in"], "path": mapping["path"], "mandatory": bool(mapping.get("mandatory"))}
+            )
+        values.update(mapping_values(mapping["save_in"], matches, many=many, budget=budget))
+    return values, unmatched
+
+
+class MappingTooLarge(InvalidResponse):
+    """The values a widget's mappings would store exceed their MappedTextBudget."""
+
+
+class MappedTextBudget:
+    """How much text a widget's mappings may store from one answer: eight times its size, 4 MiB at least.
+
+    Nested matches repeat text: `//item` on items nested 250 deep around 1 MB of text stores each
+    item's markup, the innermost text 250 times over (500 MB of variables from a 1 MiB answer),
+    and `data..*` does the same to nested JSON. Mapping the whole answer as an array costs about
+    twice its size (the JSON, and each item's text); eight times leaves room for a few such
+    mappings, and none for a blow-up (or for fifty mappings of the whole answer).
+    """
+
+    def __init__(self, answer_size: int) -> None:
+        self.answer_size = answer_size
+        self.limit = self.left = max(8 * answer_size, 4 * 1024 * 1024)
+
+    def spend(self, text: str | None, save_in: str) -> str | None:
+        self.left -= len(text or "")
+        if self.left < 0:
+            raise MappingTooLarge(
+                f"The mappings would store more than {self.limit:,} characters from this {self.answer_size:,}-byte "
+                f"answer, past the limit at {save_in} (matches nested in one another repeat their text): "
+                "map narrower paths."
+            )
+        return text
+
+
 MAX_ITEM_VARIABLES = 1000
 
 
-def mapping_values(save_in: str, matches: list, *, many: bool = False) -> dict[str, str | None]:
+def mapping_values(
+    save_in: str, matches: list, *, many: bool = False, budget: MappedTextBudget | None = None
+) -> dict[str, str | None]:
     """The flow variables one mapping sets, as SPEC §6 describes.
 
     No match sets the variable to None. One scalar stores its text; one object stores compact
@@ -280,15 +339,17 @@ def mapping_values(save_in: str, matches: list, *, many: bool = False) -> dict[s
     always the array, even one (`["a1"]`, `_count` "1", `_0` "a1"); no match still sets the
     variable to None, with `_count` "0" so a count left by an earlier answer is not reused.
 
-    Every value is `storable` text: a NUL or lone surrogate in the answer becomes U+FFFD.
+    Every value is `storable` text: a NUL or lone surrogate in the answer becomes U+FFFD. With a
+    `budget`, each value's text is counted against it as it is made (MappingTooLarge past it).
     """
+    budget = budget or MappedTextBudget(math.inf)
     return {
         name: None if value is None else storable(value)
-        for name, value in _mapping_values(save_in, matches, many).items()
+        for name, value in _mapping_values(save_in, matches, many, budget).items()
     }
 
 
-def _mapping_values(save_in: str, matches: list, many: bool) -> dict[str, str | None]:
+def _mapping_values(save_in: str, matches: list, many: bool, budget: MappedTextBudget) -> dict[str, str | None]:
     if many:
         if not matches:
             return {save_in: None, f"{save_in}_count": "0"}
@@ -296,16 +357,21 @@ def _mapping_values(save_in: str, matches: list, many: bool) -> dict[str, str | 
     elif not matches:
         return {save_in: None}
     elif len(matches) == 1 and not isinstance(matches[0], list):
-        return {save_in: value_text(matches[0])}
+        return {save_in: budget.spend(value_text(matches[0]), save_in)}
     else:
         items = matches[0] if len(matches) == 1 else matches
-    values: dict[str, str | None] = {
-        save_in: compact_json([_json_item(item) for item in items]),
-        f"{save_in}_count": str(len(items)),
-    }
-    for index, item in enumerate(items[:MAX_ITEM_VARIABLES]):
-        values[f"{save_in}_{index}"] = value_text(item)
-    return values
+    pieces, texts = [], {}
+    for index, item in enumerate(items):
+        json_item = _json_item(item)
+        pieces.append(budget.spend(compact_json(json_item), save_in))
+        if index < MAX_ITEM_VARIABLES:
+            # An item's text is made once: itself for text, its JSON for objects and arrays.
+            if isinstance(json_item, str):
+                text = json_item
+            else:
+                text = pieces[-1] if isinstance(json_item, (dict, list)) else value_text(item)
+            texts[f"{save_in}_{index}"] = budget.spend(text, save_in)
+    return {save_in: f"[{','.join(pieces)}]", f"{save_in}_count": str(len(items)), **texts}
 
 
 def compact_json(value: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import threading
@@ -18,12 +19,14 @@ from phonon.lib.extraction import (
     MAX_ITEM_VARIABLES,
     InvalidPath,
     InvalidResponse,
+    MappingTooLarge,
     answer_tree,
     extract,
     mapping_values,
     nearest_paths,
     parse_response,
     parse_xml,
+    read_mappings,
     selects_many,
     tree_paths,
     validate_path,
@@ -431,6 +434,60 @@ def test_a_huge_array_makes_item_variables_for_its_first_thousand_items_only() -
     assert values["$flow.key.n_count"] == str(MAX_ITEM_VARIABLES + 500)
     assert values["$flow.key.n_999"] == "999" and "$flow.key.n_1000" not in values
     assert len(values) == MAX_ITEM_VARIABLES + 2  # the JSON (every item) and the count besides
+
+
+def nested_json(depth: int, text_size: int) -> bytes:
+    return json.dumps(functools.reduce(lambda inner, _: {"a": inner}, range(depth), "x" * text_size)).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "response_type", "whole", "nested"),
+    [
+        # Each match holds every one inside it: the text is stored 250 times over.
+        (("<item>" * 250 + "x" * 100_000 + "</item>" * 250).encode(), "xml", "/item", "//item"),
+        (nested_json(250, 100_000), "json", "data.a", "data..*"),
+    ],
+)
+def test_matches_nested_in_one_another_cannot_multiply_the_answer(body, response_type, whole, nested) -> None:
+    mappings = [{"save_in": "$flow.key.whole", "path": whole}, {"save_in": "$flow.key.nested", "path": nested}]
+
+    with pytest.raises(MappingTooLarge) as refused:
+        read_mappings(body, response_type, mappings)
+
+    assert isinstance(refused.value, InvalidResponse)  # the widget fails with INVALID_RESPONSE
+    limit = max(8 * len(body), 4 * 1024 * 1024)
+    assert str(refused.value).startswith(f"The mappings would store more than {limit:,} characters")
+    assert "past the limit at $flow.key.nested" in str(refused.value)
+
+
+def test_the_whole_answer_may_be_mapped_several_ways() -> None:
+    body = json.dumps({"items": [{"id": n, "name": "item " * 20} for n in range(2000)]}).encode()
+    mappings = [
+        {"save_in": "$flow.key.all", "path": "data"},
+        {"save_in": "$flow.key.items", "path": "data.items"},
+        {"save_in": "$flow.key.each", "path": "data.items[*]"},
+        {"save_in": "$flow.key.names", "path": "data.items[*].name"},
+    ]
+
+    values, unmatched = read_mappings(body, "json", mappings)
+
+    assert values["$flow.key.all"] == json.dumps(json.loads(body), separators=(",", ":"))
+    assert values["$flow.key.items_count"] == values["$flow.key.each_count"] == "2000"
+    assert unmatched == []
+
+
+def test_read_mappings_sets_each_variable_and_lists_what_found_nothing() -> None:
+    values, unmatched = read_mappings(
+        ORDER_XML,
+        "xml",
+        [
+            {"save_in": "$flow.key.s", "path": "/order/status"},
+            {"save_in": "$flow.key.n", "path": "/nope", "mandatory": True},
+        ],
+    )
+
+    assert values == {"$flow.key.s": "shipped", "$flow.key.n": None}
+    assert unmatched == [{"save_in": "$flow.key.n", "path": "/nope", "mandatory": True}]
 
 
 def test_several_mixed_json_matches_keep_their_json_types() -> None:
