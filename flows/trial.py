@@ -9,8 +9,9 @@ a saved test case can be made of.
 
 Decisions where SPEC §13 is silent:
 
-* Field errors are keyed as saving a flow keys them, `widgets.<widget>.config.<field>`, with
-  `<widget>` the `widget` sent, else "test".
+* Field errors are keyed as the request holds the field, `config.<field>`; with a `widget`
+  sent (the designer's Test button), as saving a flow keys them, `widgets.<widget>.config.<field>`
+  with "Widget <widget>: " before each message.
 * With `flow` and `widget`, secrets left blank or "***" (basic-auth password, secret rows) are
   the ones stored for that widget; without them the test has only what it is sent.
 * A test never writes an execution, a report row or a delivery. Internal functions that change
@@ -102,11 +103,12 @@ def _clean_request(
         errors.add("confirm", "confirm must be true or false.")
     _check_variables(data.get("variables", {}), errors)
     config = data.get("config")
-    here = f"widgets.{widget_id}.config"
+    named = widget_id if data.get("widget") is not None else None
+    here = f"widgets.{named}.config" if named else "config"
     if not isinstance(config, Mapping):
         errors.add(here, "config must be a webhook widget's config object (SPEC §6).")
         raise FlowValidationError(errors.by_key)
-    cleaned = clean_webhook_config(config, FieldErrors(errors, widget_id, here), account=account, previous=stored)
+    cleaned = clean_webhook_config(config, FieldErrors(errors, named, here), account=account, previous=stored)
     if errors:
         raise FlowValidationError(errors.by_key)
     return cleaned

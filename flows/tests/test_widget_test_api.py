@@ -113,6 +113,8 @@ def test_secrets_are_masked_in_what_comes_back(alice_api, loopback_allowed, orde
         assert secret not in text
     request = response.json()["request"]
     assert request["headers"]["X-Token"] == "***"
+    assert request["headers"]["Authorization"] == "***"  # sent (from the basic auth), shown masked
+    assert received.headers["Authorization"].startswith("Basic ")
     assert request["url"].endswith("?key=***&n=1")
 
 
@@ -157,6 +159,18 @@ def test_an_invalid_config_has_the_field_errors_of_saving_a_flow(alice_api, loop
     saved = {key: messages for key, messages in save.json().items() if key.startswith("widgets.")}
     assert tested == saved
     assert "widgets.w1.config.timeout" in tested and "widgets.w1.config.mappings.0.path" in tested
+
+
+def test_a_config_tested_on_its_own_has_its_errors_keyed_as_sent(alice_api, loopback_allowed, server):
+    bad = config(server, timeout=600, mappings=[mapping("$flow.key.x", "order.status")])
+
+    response = alice_api.post(URL, {"config": bad}, format="json")
+
+    assert response.status_code == 400
+    errors = response.json()
+    assert set(errors) == {"config.timeout", "config.mappings.0.path"}
+    assert errors["config.timeout"][0].startswith("timeout must be between 1 and 60 seconds")
+    assert server.requests == []
 
 
 def test_unknown_fields_and_bad_variables_are_refused(alice_api, loopback_allowed, server):

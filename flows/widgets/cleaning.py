@@ -30,15 +30,19 @@ class Errors:
 
 
 class FieldErrors:
-    """Errors of one widget's config: `add("timeout", "timeout must be …")` → "Widget w1: timeout must be …"."""
+    """Errors of one widget's config: `add("timeout", "timeout must be …")` → "Widget w1: timeout must be …".
 
-    def __init__(self, errors: Errors, widget_id: str, prefix: str) -> None:
+    Without a `widget_id` (a config tested on its own) the messages name no widget.
+    """
+
+    def __init__(self, errors: Errors, widget_id: str | None, prefix: str) -> None:
         self.errors = errors
         self.widget_id = widget_id
         self.prefix = prefix
 
     def add(self, key: str, message: str, *, bare: bool = False) -> None:
-        self.errors.add(f"{self.prefix}.{key}", message if bare else f"Widget {self.widget_id}: {message}")
+        named = not bare and self.widget_id is not None
+        self.errors.add(f"{self.prefix}.{key}", f"Widget {self.widget_id}: {message}" if named else message)
 
     def unknown_keys(self, config: Mapping[str, Any], allowed: frozenset[str], kind: str) -> None:
         for key in sorted(set(config) - allowed):
