@@ -190,9 +190,14 @@ class PreparedRequest:
 
     @property
     def display_headers(self) -> dict[str, str]:
-        """The headers with credential headers and secret rows masked."""
+        """The headers as sent, credential headers and secret rows masked; with basic auth, the
+        Authorization header requests makes of it at send time (over any row of that name)."""
         private = self.private_headers  # built once, not per header
-        return {name: MASK if name.lower() in private else value for name, value in self.headers.items()}
+        shown = {name: MASK if name.lower() in private else value for name, value in self.headers.items()}
+        if self.auth:
+            shown = {name: value for name, value in shown.items() if name.lower() != "authorization"}
+            shown["Authorization"] = MASK
+        return shown
 
     def describe(self) -> dict[str, Any]:
         """The request for the execution's step record: no password, credential headers masked."""
