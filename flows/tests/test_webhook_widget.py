@@ -45,6 +45,7 @@ from flows.widgets.webhook import (
     run_webhook_widget,
     send_prepared,
 )
+from phonon.lib import mapping_sandbox
 from phonon.lib.extraction import parse_xml
 from phonon.lib.outbound import OutboundResult
 from phonon.lib.testing.http_server import Reply, local_http_server, make_test_certificates
@@ -539,6 +540,19 @@ def test_a_mapping_whose_nested_matches_would_multiply_the_answer_fails_the_widg
     assert "$flow.key.items" not in outcome.variables and "$flow.key.first" not in outcome.variables
     assert outcome.step["error_detail"].startswith("The mappings would store more than 4,194,304 characters")
     assert "past the limit at $flow.key.items" in outcome.step["error_detail"]
+
+
+def test_a_mapping_still_searching_at_the_limit_fails_the_widget(monkeypatch):
+    monkeypatch.setattr(mapping_sandbox, "READ_SECONDS", 0.5)
+    body = b"<r>" + b"<a/>" * 100_000 + b"</r>"  # the path below would search it 10 billion times
+
+    outcome = mapped([mapping("$flow.key.n", "/r/@n"), mapping("$flow.key.all", "//*[count(//*) > 0]")], body, "xml")
+
+    assert outcome.line == "1"
+    assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
+    assert outcome.step["error_detail"].startswith(
+        "Reading the mappings ($flow.key.n, $flow.key.all) from this 400,007-byte answer took longer than 0.5 s"
+    )
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,9 @@ Decisions where SPEC §6 is silent:
   `extraction.MappedTextBudget`): matches nested in one another (`//item` on items nested 250
   deep) would store the answer hundreds of times over. Past it the widget fails with
   INVALID_RESPONSE, the detail naming the mapping where the limit was passed.
+* Mappings with a path that may search the answer over and over (`//*[count(//*) > 0]`) are
+  read in a reader process stopped at 2 s (`phonon.lib.mapping_sandbox`); past it the widget
+  fails with INVALID_RESPONSE. Paths of the usual, linear shapes are read in the worker.
 * A final 1xx answer, or a status outside 100-599, is INVALID_RESPONSE (SPEC has no reason for
   it); a 3xx that ends the redirect chain (304, a 3xx without Location, too many hops, a hop
   the policy refuses) is REDIRECTION.
@@ -91,7 +94,8 @@ from flows.widgets import FAILURE_LINE, SUCCESS_LINE, WidgetOutcome, webhook_cac
 from flows.widgets.webhook_config import DEFAULTS, MASK, row_value
 from phonon.encryption import decrypt_secret
 from phonon.lib import resilience
-from phonon.lib.extraction import InvalidResponse, read_mappings
+from phonon.lib.extraction import InvalidResponse
+from phonon.lib.mapping_sandbox import read_mappings_within
 from phonon.lib.outbound import CREDENTIAL_HEADERS, OutboundResult, header_value, send_request
 from phonon.lib.storable import storable
 from phonon.lib.templating import render_form, render_header, render_json, render_text, render_url, render_xml
@@ -515,7 +519,7 @@ def outcome_from_result(
     detail = result.error_detail
     if reason is None and (config["mappings"] or result.body.strip()):
         try:
-            mapped, unmatched = read_mappings(result.body, config["response_type"], config["mappings"])
+            mapped, unmatched = read_mappings_within(result.body, config["response_type"], config["mappings"])
         except InvalidResponse as exc:
             reason, detail = ErrorReason.INVALID_RESPONSE, str(exc)
         else:

@@ -28,7 +28,19 @@ from jsonpath_ng.ext import parse as parse_json_path
 from jsonpath_ng.ext.arithmetic import Operation
 from jsonpath_ng.ext.filter import Expression, Filter
 from jsonpath_ng.ext.string import Sub
-from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Slice, Where, Wildcard, _Intersect, _Union
+from jsonpath_ng.jsonpath import (
+    Child,
+    Descendants,
+    Fields,
+    Index,
+    Root,
+    Slice,
+    This,
+    Where,
+    Wildcard,
+    _Intersect,
+    _Union,
+)
 from lxml import etree
 
 from phonon.lib.storable import first_line, storable
@@ -206,6 +218,51 @@ def selects_many(path: str, response_type: str) -> bool:
     return _json_path_selects_many(_compiled_json_path(path))
 
 
+def path_is_linear(path: str, response_type: str) -> bool:
+    """True when reading `path` takes time in proportion to the answer (times its depth at most).
+
+    Conservative: a path of any other shape may be harmless, and is only read where it can be
+    stopped (phonon.lib.mapping_sandbox). Linear JSON paths have at most one recursive descent
+    (`..`) and filters that compare a relative path with a value; linear XPaths are location
+    paths whose predicates test a position, an attribute or a child against a literal, alone or
+    inside count(), string() and the like. What multiplies is a path searched again from every
+    node: `//*[count(//*) > 0]`, `following::`, `data..a..b`.
+    """
+    if response_type == "xml":
+        return _LINEAR_XPATH_RE.fullmatch(path) is not None
+    try:
+        nodes = list(_json_path_nodes(_compiled_json_path(path)))
+    except InvalidPath:
+        return True  # read_mappings finds nothing for it, at once
+    descents = sum(isinstance(node, Descendants) for node in nodes)
+    return descents <= 1 and all(isinstance(node, _LINEAR_JSON_NODES) for node in nodes)
+
+
+_LINEAR_JSON_NODES = (
+    Root,
+    This,
+    Child,
+    Fields,
+    Index,
+    Slice,
+    Wildcard,
+    Descendants,
+    Filter,
+    Expression,
+    _Union,
+    list,
+    tuple,
+)
+_NAME = r"[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?"
+_OPERAND = rf"(?:@{_NAME}|{_NAME}|text\(\)|\.)"
+_LITERAL = r"(?:'[^']*'|\"[^\"]*\"|-?\d+(?:\.\d+)?)"
+_PREDICATE = (
+    rf"\[\s*(?:\d+|last\(\)|position\(\)\s*(?:[<>]=?|!?=)\s*\d+|{_OPERAND}(?:\s*(?:!?=|[<>]=?)\s*{_LITERAL})?)\s*\]"
+)
+_STEP = rf"(?:{_NAME}|\*|[A-Za-z_][\w.-]*:\*|@(?:{_NAME}|\*)|text\(\)|node\(\)|comment\(\)|\.\.?)(?:\s*{_PREDICATE})*"
+_LOCATION_PATH = rf"(?://?\s*)?{_STEP}(?:\s*//?\s*{_STEP})*|/"
+_FUNCTIONS = r"count|string|normalize-space|number|boolean|sum|name|local-name|string-length"
+_LINEAR_XPATH_RE = re.compile(rf"\s*(?:{_LOCATION_PATH}|(?:{_FUNCTIONS})\(\s*(?:{_LOCATION_PATH})?\s*\))\s*")
 _MANY_NODES = (Wildcard, Slice, Filter, Descendants, Where, _Union, _Intersect)
 
 

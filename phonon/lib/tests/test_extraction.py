@@ -26,6 +26,7 @@ from phonon.lib.extraction import (
     nearest_paths,
     parse_response,
     parse_xml,
+    path_is_linear,
     read_mappings,
     selects_many,
     tree_paths,
@@ -660,3 +661,30 @@ def test_the_nearest_paths_end_in_the_same_names_first():
     assert nearest_paths("data.order.status", tree)[0] == "data.data.order.status"
     assert set(nearest_paths("data.order.stat", tree)[:2]) == {"data.data.order.status", "data.data.order.state"}
     assert nearest_paths("data.zzz", answer_tree({"a": 1}, "json")) == []
+
+
+LINEAR_PATHS = [
+    *(
+        ("xml", path)
+        for path in ("/order/status", "//status", "/order/@id", "//item[@sku='p2']", "/order/items/item[1]")
+    ),
+    *(("xml", path) for path in ("count(//item)", "string(/order/status)", "//x:status", "//item[position() < 3]")),
+    *(("xml", path) for path in ("/a/b/text()", "//a/..", "//*", "//item[name='pen']/@sku", "item[last()]")),
+    *(("json", path) for path in ("data", "data.order.status", "data.items[*].name", "data..id", "data..*")),
+    *(("json", path) for path in ("data.items[?(@.id == 3)].name", "data.items[1:3]", "data.a[0,1]", "data.b[0:2].c")),
+]
+COSTLY_PATHS = [
+    *(("xml", path) for path in ("//*[count(//*) > 0]", "//a/following::b", "//a[preceding-sibling::a]")),
+    *(("xml", path) for path in ("//a[. = //b]", "id('x')", "//a[count(b) > 1]", "//a[b/c = 'x']")),
+    *(("json", path) for path in ("data..a..b", "data..*[?(@..x > 1)]", "data.items.`len`")),
+]
+
+
+@pytest.mark.parametrize(("response_type", "path"), LINEAR_PATHS)
+def test_paths_of_the_usual_shapes_are_linear(response_type, path) -> None:
+    assert path_is_linear(path, response_type)
+
+
+@pytest.mark.parametrize(("response_type", "path"), COSTLY_PATHS)
+def test_paths_that_search_again_from_each_node_are_not_linear(response_type, path) -> None:
+    assert not path_is_linear(path, response_type)

@@ -1,0 +1,78 @@
+"""Tests for phonon.lib.mapping_sandbox: costly mapping paths are read in a reader process, within a time limit."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from phonon.lib import mapping_sandbox
+from phonon.lib.extraction import InvalidResponse, read_mappings
+from phonon.lib.mapping_sandbox import TooSlowToRead, read_mappings_within
+
+ITEMS = b"<items>" + b"".join(b"<item><id>%d</id></item>" % n for n in range(1, 6)) + b"</items>"
+COSTLY = [
+    {"save_in": "$flow.key.first", "path": "//item[count(preceding-sibling::item) < 2]/id"},
+    {"save_in": "$flow.key.none", "path": "/nothing", "mandatory": True},
+]
+QUADRATIC = [{"save_in": "$flow.key.all", "path": "//*[count(//*) > 0]"}]  # hours on 100,000 elements
+MANY_ELEMENTS = b"<r>" + b"<a/>" * 100_000 + b"</r>"
+
+
+def test_linear_paths_are_read_in_the_worker(monkeypatch) -> None:
+    def no_reader(*args):
+        raise AssertionError("a linear path went to a reader process")
+
+    monkeypatch.setattr(mapping_sandbox.readers, "ask", no_reader)
+    mappings = [{"save_in": "$flow.key.ids", "path": "//item/id"}, {"save_in": "$flow.key.n", "path": "count(//item)"}]
+
+    assert read_mappings_within(ITEMS, "xml", mappings) == read_mappings(ITEMS, "xml", mappings)
+
+
+def test_a_costly_path_is_read_by_a_reader_with_the_same_result() -> None:
+    values, unmatched = read_mappings_within(ITEMS, "xml", COSTLY)
+
+    assert (values, unmatched) == read_mappings(ITEMS, "xml", COSTLY)
+    assert values["$flow.key.first"] == '["1","2"]'
+    assert unmatched == [{"save_in": "$flow.key.none", "path": "/nothing", "mandatory": True}]
+
+
+def test_a_path_still_running_at_the_limit_is_stopped_and_its_reader_replaced() -> None:
+    with pytest.raises(TooSlowToRead) as stopped:
+        read_mappings_within(MANY_ELEMENTS, "xml", QUADRATIC, seconds=0.5)
+
+    assert isinstance(stopped.value, InvalidResponse)  # the widget fails with INVALID_RESPONSE
+    assert str(stopped.value).startswith(
+        "Reading the mappings ($flow.key.all) from this 400,007-byte answer took longer than 0.5 s"
+    )
+    assert mapping_sandbox.readers._idle == []  # killed, not kept
+    assert read_mappings_within(ITEMS, "xml", COSTLY)[0]["$flow.key.first"] == '["1","2"]'  # a new one reads
+
+
+def test_an_answer_a_reader_cannot_parse_fails_as_in_the_worker() -> None:
+    with pytest.raises(InvalidResponse) as in_worker:
+        read_mappings(b"<items", "xml", COSTLY)
+    with pytest.raises(InvalidResponse) as in_reader:
+        read_mappings_within(b"<items", "xml", COSTLY)
+
+    assert str(in_reader.value) == str(in_worker.value)
+    assert in_reader.value.reason == in_worker.value.reason
+
+
+def test_a_json_path_that_descends_twice_goes_to_a_reader_too() -> None:
+    mappings = [{"save_in": "$flow.key.b", "path": "data..a..b"}]
+    body = b'{"a": {"a": {"b": 1}}}'
+
+    assert read_mappings_within(body, "json", mappings) == read_mappings(body, "json", mappings)
+
+
+def test_a_reader_has_none_of_the_workers_environment(monkeypatch) -> None:
+    monkeypatch.setenv("SECRET_KEY", "never-in-a-reader")
+    read_mappings_within(ITEMS, "xml", COSTLY)  # a reader is running, idle, after this
+
+    (reader,) = mapping_sandbox.readers._idle
+    with open(f"/proc/{reader.pid}/environ", "rb") as environ:
+        names = {entry.split(b"=", 1)[0] for entry in environ.read().split(b"\0") if entry}
+
+    assert names <= {b"PATH", b"PYTHONPATH"}
+    assert os.environ["SECRET_KEY"] == "never-in-a-reader"
