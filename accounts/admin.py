@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .http_support import http_usage, set_http_support
+from .http_support import http_usage, may_change_http_support, set_http_support
 from .login_throttle import unlock
 from .models import Account, ApiToken, AuditEntry, HttpSupportChange, IpWhitelistEntry, LoginLock, Membership
 
@@ -29,6 +29,10 @@ class HttpSupportChangeInline(ReadOnlyInline):
     fields = ["changed_at", "changed_by", "old_value", "new_value"]
     readonly_fields = fields
     verbose_name_plural = "HTTP support audit log"
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        """Whoever may use the switch sees its history beside it."""
+        return may_change_http_support(request.user) or super().has_view_permission(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -51,6 +55,17 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["http_support", "created_at"]
     inlines = [MembershipInline, HttpSupportChangeInline]
 
+    def has_module_permission(self, request) -> bool:
+        return may_change_http_support(request.user) or super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        """Every active staff member may see accounts, because SPEC §1 makes `is_staff` itself the
+        role that turns HTTP support on and off (`set_http_support --by` asks nothing more) and
+        the switch lives on this page. Viewing is the narrowest grant that reaches it: editing
+        the other fields, adding and deleting still need Django's model permissions, and the page
+        shows nothing secret (members, tokens and webhooks stay behind their own permissions)."""
+        return may_change_http_support(request.user) or super().has_view_permission(request, obj)
+
     def get_urls(self):
         switch = path(
             "<int:pk>/http-support/",
@@ -71,8 +86,8 @@ class AccountAdmin(admin.ModelAdmin):
     def http_support_view(self, request, pk: int):
         """GET: what turning the switch changes, with Confirm; POST: change it (audited)."""
         account = get_object_or_404(Account, pk=pk)
-        if not request.user.is_staff or not self.has_change_permission(request, account):
-            raise PermissionDenied("Only support staff may change HTTP support.")
+        if not may_change_http_support(request.user):
+            raise PermissionDenied("Only active support staff may change HTTP support.")
         enabled = not account.http_support_enabled
         if request.method == "POST":
             set_http_support(account, enabled, by=request.user, request=request)

@@ -9,6 +9,12 @@ from . import audit
 from .models import Account, HttpSupportChange, on_off
 
 
+def may_change_http_support(user) -> bool:
+    """The switch's one rule (SPEC §1): being active support staff is the role itself, so neither
+    the command nor the admin asks for a model permission on top."""
+    return user is not None and user.is_active and user.is_staff
+
+
 def set_http_support(account: Account, enabled: bool, *, by, request=None) -> HttpSupportChange | None:
     """Turn plain-http webhooks on or off for an account and write the audit rows (the admin's
     HttpSupportChange and the account's audit log; `request` gives the latter its address).
@@ -17,7 +23,7 @@ def set_http_support(account: Account, enabled: bool, *, by, request=None) -> Ht
     account already had that value (nothing changes, nothing is logged). The row is locked so
     two concurrent changes log the true old value each.
     """
-    if by is None or not by.is_active or not by.is_staff:
+    if not may_change_http_support(by):
         raise PermissionDenied(
             f"{getattr(by, 'username', by)!s} is not staff: only support staff may change HTTP support."
         )

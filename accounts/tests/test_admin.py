@@ -2,7 +2,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from accounts.models import ApiToken, HttpSupportChange
+from accounts.models import ApiToken, AuditEntry, HttpSupportChange
 from flows.tests.factories import end, make_flow, webhook
 from webhooks.models import Webhook
 
@@ -39,13 +39,52 @@ def test_the_accounts_page_switches_http_support_after_a_confirmation_saying_wha
     assert (change.old_value, change.new_value, change.changed_by) == (True, False, staff)
 
 
-def test_the_switch_is_for_staff_with_the_change_permission_only(client, acme, db):
+@pytest.fixture
+def plain_staff_client(client, db):
+    """Support staff as SPEC §1 has them: is_staff, no model permission granted."""
     clerk = get_user_model().objects.create_user("clerk", password="x", is_staff=True)
     client.force_login(clerk)
-    assert client.post(reverse("admin:accounts_account_http_support", args=[acme.pk])).status_code == 403
+    return client, clerk
+
+
+def test_staff_without_model_permissions_see_accounts_and_switch_http_support(plain_staff_client, acme):
+    client, clerk = plain_staff_client
+    switch = reverse("admin:accounts_account_http_support", args=[acme.pk])
+    assert b'href="/admin/accounts/account/"' in client.get("/admin/").content
+    assert b"Acme" in client.get("/admin/accounts/account/").content
+    page = client.get(f"/admin/accounts/account/{acme.pk}/change/")
+    assert page.status_code == 200
+    assert f'href="{switch}"'.encode() in page.content and b"HTTP support audit log" in page.content
+
+    assert client.get(switch).status_code == 200
+    response = client.post(switch, follow=True)
+
+    assert "HTTP support is on for Acme (logged)." in response.content.decode()
     acme.refresh_from_db()
-    assert acme.http_support_enabled is False
-    assert not HttpSupportChange.objects.exists()
+    assert acme.http_support_enabled is True
+    change = HttpSupportChange.objects.get(account=acme)
+    assert (change.old_value, change.new_value, change.changed_by) == (False, True, clerk)
+    assert AuditEntry.objects.get(account=acme, object_type="http_support").actor == "clerk"
+
+
+def test_staff_without_model_permissions_cannot_edit_or_delete_accounts_or_see_members_and_secrets(
+    plain_staff_client, acme, alice
+):
+    client, _ = plain_staff_client
+    ApiToken.issue(user=alice, account=acme)
+    Webhook.objects.create(account=acme, name="CRM", url="https://crm.example.com/hook")
+    change = f"/admin/accounts/account/{acme.pk}/change/"
+
+    page = client.get(change)
+    assert b'name="name"' not in page.content and b'name="_save"' not in page.content  # read-only
+    assert b"alice" not in page.content  # the members inline needs the membership permission
+    assert client.post(change, {"slug": "acme", "name": "Renamed"}).status_code == 403
+    assert client.get(f"/admin/accounts/account/{acme.pk}/delete/").status_code == 403
+    assert client.get("/admin/accounts/account/add/").status_code == 403
+    for secrets in ("/admin/accounts/apitoken/", "/admin/accounts/membership/", "/admin/webhooks/webhook/"):
+        assert client.get(secrets).status_code == 403, secrets
+    acme.refresh_from_db()
+    assert acme.name == "Acme"
 
 
 def test_the_account_form_cannot_change_http_support(staff_client, acme):
