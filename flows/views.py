@@ -26,7 +26,7 @@ from flows.variables import initial_variables
 from phonon.downloads import csv_attachment
 from phonon.lib.sanitizer import sanitize_notes
 from webhooks.models import Webhook
-from webhooks.reachability import check_webhook_url
+from webhooks.reachability import check_problem, check_webhook_url
 
 EXECUTIONS_PER_PAGE = 50
 DELIVERIES_PER_PAGE = 50
@@ -256,12 +256,23 @@ class WebhookEnableDeliveriesView(AccountRequiredMixin, View):
 
     def post(self, request, pk: int):
         webhook = get_object_or_404(Webhook.objects.for_account(request.account), pk=pk)
-        ok, reason, *_ = check_webhook_url(request.account, webhook.url)
-        if not ok:
-            messages.error(request, f"The check failed, so deliveries stay disabled: {reason}")
+        check = check_webhook_url(request.account, webhook.url)
+        problem = check_problem(check)
+        if problem:
+            messages.error(
+                request, f"The check did not pass, so flow-end deliveries to “{webhook.name}” stay disabled: {problem}"
+            )
             return redirect("webhooks:edit", pk=webhook.pk)
         skipped = delivery_health.reenable(webhook)
-        messages.success(request, f"“{webhook.name}” checks green: flow-end deliveries are sent to it again.")
+        if check.warning:  # a 4xx passes, amber: say what it answered, never "green"
+            messages.warning(
+                request,
+                f"“{webhook.name}” is reachable, with a warning: {check.warning} Flow-end deliveries are sent to "
+                f"it again; if every one fails for {settings.DELIVERY_DISABLE_AFTER_DAYS:g} days, it is disabled "
+                "again.",
+            )
+        else:
+            messages.success(request, f"“{webhook.name}” checks green: flow-end deliveries are sent to it again.")
         return render(request, "flows/webhook_enabled.html", {"webhook": webhook, "skipped": skipped})
 
 

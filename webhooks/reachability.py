@@ -1,7 +1,8 @@
 """The check button's reachability probe: does the URL answer at all (any HTTP answer counts)?
 
-Without HTTP support a webhook is saved only once its URL checks green, so saving
-(`webhooks.validation`) runs the same probe on the server, whatever the browser showed.
+Without HTTP support a webhook is saved only once its URL passes the check, so saving
+(`webhooks.validation`) runs the same probe on the server, whatever the browser showed; a
+disabled webhook's flow-end deliveries are re-enabled by the same rule, `check_problem()`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,22 @@ def check_answer(probe: Probe) -> dict[str, Any]:
     if probe.warning:
         answer["warning"] = probe.warning
     return answer
+
+
+def check_problem(probe: Probe) -> str:
+    """Why the check does not pass, or "" when it does: what saving a webhook without HTTP support
+    (SPEC §5) and re-enabling its flow-end deliveries (§16) both require.
+
+    No answer fails, and so does a 5xx: the receiver says it is failing, which is what got its
+    deliveries disabled. A 4xx passes (amber, with its warning): the probe is a HEAD without body
+    or credentials, so a healthy POST-only receiver answers 405, one that validates its body 400,
+    one behind basic auth 401.
+    """
+    if not probe.ok:
+        return probe.reason
+    if probe.status_code is not None and probe.status_code >= 500:
+        return probe.warning
+    return ""
 
 
 def probe_required(account: Account, url: str, instance: Webhook | None) -> bool:

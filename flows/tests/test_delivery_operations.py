@@ -45,6 +45,13 @@ def send_all(worker_id="w-test"):
     return sent
 
 
+def disable(webhook):
+    """As the disable clock leaves a webhook after failing for six days."""
+    Webhook.objects.filter(pk=webhook.pk).update(
+        deliveries_disabled_at=timezone.now(), deliveries_failing_since=timezone.now() - timedelta(days=6)
+    )
+
+
 # --- The log -------------------------------------------------------------------------------------
 
 
@@ -269,9 +276,7 @@ def test_a_success_stops_the_clock(acme, receiver, default_webhook, owner_email,
 
 
 def test_a_passing_check_re_enables_and_offers_the_skipped_deliveries(acme, alice, client, receiver, default_webhook):
-    Webhook.objects.filter(pk=default_webhook.pk).update(
-        deliveries_disabled_at=timezone.now(), deliveries_failing_since=timezone.now() - timedelta(days=6)
-    )
+    disable(default_webhook)
     skipped = [enqueue_flow_end_delivery(finished_execution(acme)) for _ in range(2)]
     assert {d.status for d in skipped} == {DeliveryStatus.SKIPPED}
     client.force_login(alice)
@@ -281,6 +286,7 @@ def test_a_passing_check_re_enables_and_offers_the_skipped_deliveries(acme, alic
     receiver.reply("/hook", Reply(status=200))
     page = client.post(reverse("flows:webhook-enable-deliveries", args=[default_webhook.pk]))
     assert page.status_code == 200
+    assert "“CRM” checks green: flow-end deliveries are sent to it again." in page.content.decode()
     assert b"Replay the 2 skipped deliveries" in page.content
     assert not Webhook.objects.get(pk=default_webhook.pk).deliveries_disabled
 
@@ -299,6 +305,41 @@ def test_a_failing_check_keeps_deliveries_disabled(acme, alice, client, default_
     response = client.post(reverse("flows:webhook-enable-deliveries", args=[default_webhook.pk]))
     assert response.status_code == 302
     assert Webhook.objects.get(pk=default_webhook.pk).deliveries_disabled
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_receiver_still_answering_a_server_error_stays_disabled(
+    acme, alice, client, receiver, default_webhook, status
+):
+    disable(default_webhook)
+    receiver.reply("/hook", Reply(status=status))
+    client.force_login(alice)
+
+    page = client.post(reverse("flows:webhook-enable-deliveries", args=[default_webhook.pk]), follow=True)
+
+    assert Webhook.objects.get(pk=default_webhook.pk).deliveries_disabled
+    text = page.content.decode()
+    assert "The check did not pass, so flow-end deliveries to “CRM” stay disabled" in text
+    assert f"The URL answered {status}" in text and "a server error" in text
+    assert "green" not in text
+
+
+@pytest.mark.parametrize(("status", "phrase"), [(405, "Method Not Allowed"), (400, "Bad Request")])
+def test_a_receiver_refusing_the_probe_with_a_client_error_is_re_enabled_amber(
+    acme, alice, client, receiver, default_webhook, status, phrase
+):
+    """A POST-only receiver answers the probe's HEAD 405, one checking its body answers 400: both are up."""
+    disable(default_webhook)
+    receiver.reply("/hook", Reply(status=status))
+    client.force_login(alice)
+
+    page = client.post(reverse("flows:webhook-enable-deliveries", args=[default_webhook.pk]))
+
+    assert not Webhook.objects.get(pk=default_webhook.pk).deliveries_disabled
+    text = page.content.decode()
+    assert f"“CRM” is reachable, with a warning: The URL answered {status} {phrase}, a client error" in text
+    assert "Flow-end deliveries are sent to it again; if every one fails for 5 days, it is disabled again." in text
+    assert "green" not in text
 
 
 def test_flow_pages_warn_when_the_default_webhook_is_disabled(acme, alice, client, default_webhook):
