@@ -3,8 +3,8 @@ both call `clean_webhook()` and `save_webhook()`, so the two can never disagree.
 
 URL rule (SPEC §5): the URL meets the endpoint rules a webhook widget's URL meets too
 (`phonon.lib.endpoint_rules`: no user info, the one URL policy) at save time. Without HTTP
-support it must also pass the reachability probe (`webhooks.reachability`, the check button's
-green tick) when it is new or changed; an unchanged URL still passes the policy again (a host
+support it must also pass the check (`webhooks.reachability.check_problem`: an answer, not a
+5xx) when it is new or changed; an unchanged URL still passes the policy again (a host
 that now resolves to a private address is refused).
 """
 
@@ -21,7 +21,7 @@ from phonon.lib.sanitizer import NotesTooLong, check_notes
 
 from .default_webhook import clear_default, lock_defaults
 from .models import AuthType, BodyType, Method, Webhook
-from .reachability import probe, probe_required
+from .reachability import check_problem, probe, probe_required
 
 
 class WebhookRejected(Exception):
@@ -80,11 +80,11 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
         if problem:
             errors["url"] = [f"URL: {problem}"]
         elif probe_required(account, url, instance):
-            reachable, reason, *_ = probe(account, url)
-            if not reachable:
+            problem = check_problem(probe(account, url))
+            if problem:
                 errors["url"] = [
-                    f"URL: the check did not pass ({reason}). Without HTTP support a webhook is saved only "
-                    "once its URL checks green; press Check after fixing the endpoint."
+                    f"URL: the check did not pass ({problem}). Without HTTP support a webhook is saved only "
+                    "once its URL passes the check; press Check after fixing the endpoint."
                 ]
     cleaned["url"] = url
 

@@ -5,6 +5,7 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError
 
+from phonon.lib.outbound import REACHABLE, Probe, status_warning
 from webhooks import reachability
 from webhooks.models import Webhook
 from webhooks.tests.factories import make_webhook
@@ -15,10 +16,13 @@ URL = "https://93.184.215.14/hook"
 
 @pytest.fixture
 def probe():
-    with mock.patch.object(
-        reachability, "probe_url", autospec=True, return_value=(True, "The URL is reachable.")
-    ) as patched:
+    with mock.patch.object(reachability, "probe_url", autospec=True, return_value=answered(200)) as patched:
         yield patched
+
+
+def answered(status_code: int) -> Probe:
+    """What probe_url returns for an HTTP answer: reachable, with a warning for 4xx/5xx."""
+    return Probe(True, REACHABLE, status_code, status_warning(status_code))
 
 
 def test_a_new_url_is_probed_without_http_support(acme, probe):
@@ -29,10 +33,24 @@ def test_a_new_url_is_probed_without_http_support(acme, probe):
 
 
 def test_a_failed_probe_refuses_the_save_with_its_reason(acme, probe):
-    probe.return_value = (False, "The connection to 93.184.215.14 was refused.")
+    probe.return_value = Probe(False, "The connection to 93.184.215.14 was refused.")
     with pytest.raises(WebhookRejected) as rejected:
         clean_webhook(acme, {"name": "A", "url": URL})
     assert "The connection to 93.184.215.14 was refused." in rejected.value.errors["url"][0]
+
+
+def test_a_server_error_refuses_the_save_naming_the_answer(acme, probe):
+    probe.return_value = answered(503)
+    with pytest.raises(WebhookRejected) as rejected:
+        clean_webhook(acme, {"name": "A", "url": URL})
+    assert "The URL answered 503 Service Unavailable, a server error" in rejected.value.errors["url"][0]
+
+
+@pytest.mark.parametrize("status_code", [200, 301, 400, 401, 404, 405])
+def test_any_answer_below_500_is_reachable_enough_to_save(acme, probe, status_code):
+    """The probe is a HEAD without body or credentials: a healthy receiver may refuse it with a 4xx."""
+    probe.return_value = answered(status_code)
+    assert clean_webhook(acme, {"name": "A", "url": URL})["url"] == URL
 
 
 def test_an_unchanged_url_is_not_probed_again(acme, probe):
