@@ -80,7 +80,7 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
         if problem:
             errors["url"] = [f"URL: {problem}"]
         elif probe_required(account, url, instance):
-            problem = check_problem(probe(account, url))
+            problem = check_problem(probe(account, url)).rstrip(".")  # it ends inside the brackets below
             if problem:
                 errors["url"] = [
                     f"URL: the check did not pass ({problem}). Without HTTP support a webhook is saved only "
