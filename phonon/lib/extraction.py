@@ -218,6 +218,7 @@ def selects_many(path: str, response_type: str) -> bool:
     return _json_path_selects_many(_compiled_json_path(path))
 
 
+@functools.lru_cache(maxsize=_PATH_CACHE_SIZE)
 def path_is_linear(path: str, response_type: str) -> bool:
     """True when reading `path` takes time in proportion to the answer (times its depth at most).
 
