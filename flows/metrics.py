@@ -25,7 +25,10 @@ from prometheus_client.core import GaugeMetricFamily
 
 from accounts.cidr import address_in_networks
 from accounts.client_ip import get_client_ip
-from flows.models import Execution, ExecutionStatus, WorkerHeartbeat
+from flows.models import DeliveryStatus, Execution, ExecutionStatus, WorkerHeartbeat
+from flows.models.execution import UNFINISHED_STATUSES
+from flows.variables import SUCCESS, ErrorReason
+from phonon.lib.resilience import CLOSED, HALF_OPEN, OPEN
 
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # any manage.py command with the production environment
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
@@ -47,6 +50,21 @@ CIRCUIT_CHANGES = Counter(
     "phonon_circuit_changes", "Circuit breaker state changes (SPEC §15), by the state entered.", ["state"]
 )
 PROCESS_METRICS = (EXECUTIONS, WEBHOOK_REQUESTS, WEBHOOK_DURATION, DELIVERIES, CIRCUIT_CHANGES)
+
+
+def show_at_zero(counter: Counter, values) -> None:
+    """A labelled counter is exposed (and, under PROMETHEUS_MULTIPROC_DIR, written to its file) only
+    from a label value's first use: create every known value at 0, so a fresh deployment's first
+    scrape already names them (SPEC §11) and rate() has a starting point."""
+    for value in values:
+        counter.labels(value)
+
+
+show_at_zero(EXECUTIONS, [status for status in ExecutionStatus.values if status not in UNFINISHED_STATUSES])
+show_at_zero(WEBHOOK_REQUESTS, (SUCCESS, *ErrorReason.ALL))
+# `skipped` deliveries are recorded, never attempted: no attempt leaves a delivery so.
+show_at_zero(DELIVERIES, [status for status in DeliveryStatus.values if status != DeliveryStatus.SKIPPED])
+show_at_zero(CIRCUIT_CHANGES, (OPEN, HALF_OPEN, CLOSED))
 
 
 def count_execution(status: str) -> None:

@@ -1,14 +1,20 @@
 """/metrics (SPEC §11): Prometheus text for METRICS_ALLOWED_NETWORKS, moved by real work."""
 
 import ipaddress
+import os
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from flows.models import WorkerHeartbeat
 from flows.tests.factories import end, make_flow, queue_execution, webhook
+from flows.tests.workers import database_url
+from flows.variables import SUCCESS, ErrorReason
 from phonon.lib.testing.http_server import Reply
 from webhooks.models import Webhook
 
@@ -29,6 +35,46 @@ def test_metrics_are_served_to_loopback_in_prometheus_format(client):
     for name in ("phonon_executions_total", "phonon_webhook_requests_total", "phonon_deliveries_total"):
         assert f"# TYPE {name} counter" in text
     assert "# TYPE phonon_webhook_duration_seconds histogram" in text
+
+
+# What a fresh process's first scrape must already show (SPEC §11), every known label value at 0.
+FIRST_SCRAPE_SAMPLES = (
+    *(f'phonon_executions_total{{status="{status}"}} 0.0' for status in ("completed", "failed")),
+    *(f'phonon_webhook_requests_total{{outcome="{outcome}"}} 0.0' for outcome in (SUCCESS, *ErrorReason.ALL)),
+    *(f'phonon_deliveries_total{{status="{status}"}} 0.0' for status in ("delivered", "pending", "failed")),
+    "phonon_webhook_duration_seconds_count 0.0",
+)
+# A process that has done nothing yet answers its first /metrics (the URLconf imports flows.metrics then).
+FIRST_SCRAPE = "import django; django.setup(); from django.test import Client; print(Client().get('/metrics').text)"
+
+
+def test_every_label_value_a_counter_can_take_is_shown_before_it_is_counted():
+    """Only ended executions and attempted deliveries are counted: `queued` or `skipped` is no label value."""
+    shown = REGISTRY.get_sample_value
+    assert shown("phonon_webhook_requests_total", {"outcome": "MANDATORY_PARAMETER_MISSING"}) is not None
+    assert shown("phonon_circuit_changes_total", {"state": "half_open"}) is not None
+    assert shown("phonon_executions_total", {"status": "queued"}) is None
+    assert shown("phonon_deliveries_total", {"status": "skipped"}) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fresh_process_first_scrape_under_prometheus_multiproc_dir_names_every_counter(tmp_path):
+    """Under `manage.py serve` counters live in PROMETHEUS_MULTIPROC_DIR's files, and a labelled one
+    is only written there once a label value exists. prometheus-client reads the variable at import,
+    so a process of its own scrapes, as a gunicorn process does."""
+    scrape = subprocess.run(
+        [sys.executable, "-c", FIRST_SCRAPE],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": database_url(), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    lines = scrape.stdout.splitlines()
+    assert [sample for sample in FIRST_SCRAPE_SAMPLES if sample not in lines] == []
+    assert "phonon_queue_depth 0.0" in lines
 
 
 def test_other_addresses_get_403_naming_the_setting(client):
