@@ -17,11 +17,11 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, Throttled, ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
 
-from accounts.api.errors import valid_form
+from accounts.api.errors import TooManyRequests, valid_form
 from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
@@ -89,7 +89,7 @@ class FlowViewSet(AuditedViewSetMixin, AccountScopedViewSet):
         except WidgetNotFound:
             raise Http404
         except TooManyTests as error:
-            raise Throttled(wait=error.wait, detail=str(error))
+            raise TooManyRequests(error.wait, str(error))
 
     @extend_schema(request=PublishSerializer, responses={200: PublishedSerializer, 404: None, 409: None})
     @action(detail=True, methods=["post"])

@@ -21,8 +21,21 @@ def test_the_request_over_the_limit_gets_429_with_retry_after(alice_api):
     response = alice_api.get("/api/v1/flows/")
 
     assert response.status_code == 429
-    assert 0 < int(response["Retry-After"]) <= 60
-    assert response.json()["detail"].startswith("Too many requests with this token: the limit is 3/min.")
+    wait = int(response["Retry-After"])
+    assert 0 < wait <= 60
+    assert response.json()["detail"] == f"Too many requests with this token: the limit is 3/min; try again in {wait} s."
+
+
+def test_a_rate_lowered_below_the_requests_counted_still_names_the_limit(alice_api, settings):
+    """DRF then knows no wait: the sentence names the limit alone."""
+    for _ in range(3):
+        alice_api.get("/api/v1/flows/")
+    settings.API_RATE = "1/min"
+
+    response = alice_api.get("/api/v1/flows/")
+
+    assert response.status_code == 429
+    assert response.json()["detail"] == "Too many requests with this token: the limit is 1/min."
 
 
 def test_internal_webhooks_share_the_tokens_budget(alice_api):
