@@ -24,6 +24,7 @@ from rest_framework.reverse import reverse
 from accounts.api.errors import TooManyRequests, valid_form
 from accounts.api.negotiation import CsvOrJsonMixin
 from accounts.api.schema import DATE_OR_DATETIME, OBJECT_ID, ErrorSerializer
+from accounts.api.strict import refuse_fields
 from accounts.api.viewsets import AccountScopedCreateListRetrieveViewSet, AccountScopedMixin, AccountScopedViewSet
 from accounts.audit import AuditedViewSetMixin
 from flows import idempotency, revisions
@@ -202,7 +203,9 @@ class TestCaseViewSet(AccountScopedViewSet):
     @action(detail=False, methods=["post"])
     def run(self, request, flow_pk=None):
         """Rehearse every case on the draft with its pinned answers: `[{id, name, passed, differences, …}]`."""
-        return Response({"results": run_test_cases(self.flow)})
+        flow = self.flow  # a 404 for another account's flow comes first
+        refuse_fields(request.data)
+        return Response({"results": run_test_cases(flow)})
 
 
 @extend_schema_view(
@@ -310,7 +313,8 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
     def replay_many(self, request):
         """Queue every matching delivery again (default: failed ones of the last 31 days), sent at
         DELIVERY_REPLAY_PER_SECOND; each keeps its webhook-id."""
-        form = self.filter_form(ReplayForm, data=json_object(request.data))
+        ReplayRequestSerializer().check_fields(json_object(request.data))
+        form = self.filter_form(ReplayForm, data=request.data)
         queued = replay_deliveries(self.account.pk, form.deliveries())
         return Response({"queued": queued}, status=status.HTTP_202_ACCEPTED)
 
@@ -326,5 +330,6 @@ class DeliveryViewSet(CsvOrJsonMixin, AccountScopedMixin, viewsets.GenericViewSe
     def replay(self, request, pk=None):
         """Queue the delivery again: a new attempt with the same webhook-id and body."""
         delivery = self.get_object()
+        refuse_fields(request.data)
         replay_delivery(delivery)
         return Response({"id": delivery.pk, "status": "pending"}, status=status.HTTP_202_ACCEPTED)

@@ -358,8 +358,9 @@ class DeliveryRecordSerializer(serializers.Serializer):
     next_attempt_at = serializers.DateTimeField(allow_null=True)
 
 
-class ReplayRequestSerializer(serializers.Serializer):
-    """The body of a bulk replay (validated by flows.delivery_log.ReplayForm); every field optional."""
+class ReplayRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The body of a bulk replay; every field optional. flows.delivery_log.ReplayForm judges the
+    values, this its fields (`check_fields`)."""
 
     status = serializers.ChoiceField(
         choices=[choice.value for choice in REPLAYABLE_STATUSES], required=False, help_text="Default: failed."
@@ -370,6 +371,9 @@ class ReplayRequestSerializer(serializers.Serializer):
     webhook = serializers.IntegerField(required=False)
     cli = serializers.CharField(required=False)
     did = serializers.CharField(required=False)
+    webhook_id = serializers.CharField(
+        required=False, max_length=40, help_text="The Standard Webhooks `webhook-id` (msg_…)."
+    )
 
 
 class WidgetTestSerializer(serializers.Serializer):

@@ -1,7 +1,8 @@
-"""Every route of /api/v1/ and /internal/v1/ needs a token and honours the IP whitelist.
+"""Every route of /api/v1/ and /internal/v1/ needs a token and honours the IP whitelist; every
+write of /api/v1/ refuses a field it does not take.
 
 Walks the resolver like test_cross_account.py, so a new endpoint that forgot the default
-authentication or permission (AccountAccess) fails here.
+authentication or permission (AccountAccess), or a strict body (accounts.api.strict), fails here.
 """
 
 import pytest
@@ -9,12 +10,22 @@ from django.urls import get_resolver, reverse
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import make_whitelist_entry
-from tests.test_cross_account import Route, walk
+from tests.test_cross_account import FACTORIES, Route, url_kwargs, walk
 
 API_ROUTES = [
     route
     for route in {r.name or r.path: r for r in walk(get_resolver())}.values()
     if route.path.startswith(("api/v1/", "internal/v1/"))
+]
+
+
+# Each write of /api/v1/ with its method (internal functions read any flow variable sent: not here).
+API_WRITES = [
+    (route, method)
+    for route in API_ROUTES
+    if route.path.startswith("api/v1/")
+    for method in route.methods()[0]
+    if method in ("post", "put", "patch")
 ]
 
 
@@ -41,3 +52,14 @@ def test_it_refuses_addresses_outside_the_whitelist(route: Route, alice_api, acm
         response = getattr(alice_api, method)(url_for(route), {}, format="json", REMOTE_ADDR="192.0.2.1")
         assert response.status_code == 403, f"{method.upper()} {route.path} from outside: {response.status_code}"
         assert "192.0.2.1" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("route", "method"), API_WRITES, ids=lambda value: getattr(value, "name", value))
+def test_every_write_refuses_an_unknown_field_by_name(route: Route, method: str, alice_api, acme):
+    """Ignored, a misspelt or misplaced field would look accepted; actions that take no body too."""
+    kwargs = url_kwargs(route, FACTORIES[route.name](acme)) if route.id_kwargs else {}
+
+    response = getattr(alice_api, method)(reverse(route.name, kwargs=kwargs), {"unknown_field": 1}, format="json")
+
+    assert response.status_code == 400, f"{method.upper()} {route.path} with an unknown field: {response.status_code}"
+    assert "unknown_field" in response.json(), f"{method.upper()} {route.path}: {response.json()}"

@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 
 from accounts import audit
 from accounts.api.schema import BODY_METHODS, ApiAutoSchema
+from accounts.api.strict import refuse_fields
 from accounts.api.viewsets import AccountScopedViewSet
 
 from .endpoints import endpoint_health
@@ -42,6 +43,7 @@ class WebhookViewSet(audit.AuditedViewSetMixin, AccountScopedViewSet):
         """Replace the signing secret; deliveries carry the old one's signature too for
         SIGNING_SECRET_OVERLAP_HOURS, so receivers can switch without a gap."""
         webhook = self.get_object()
+        refuse_fields(request.data)
         webhook.rotate_signing_secret()
         audit.record(request, audit.ROTATED, webhook, changed=["signing_secret"])
         return Response(self.get_serializer(webhook).data)
@@ -51,6 +53,7 @@ class WebhookViewSet(audit.AuditedViewSetMixin, AccountScopedViewSet):
     def end_secret_overlap(self, request, pk=None):
         """Stop signing deliveries with the previous secret before the overlap runs out."""
         webhook = self.get_object()
+        refuse_fields(request.data)
         webhook.end_secret_overlap()
         return Response(self.get_serializer(webhook).data)
 

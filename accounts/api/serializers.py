@@ -32,7 +32,7 @@ class IpWhitelistEntrySerializer(StrictFieldsMixin, serializers.ModelSerializer)
         return cidr
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(StrictFieldsMixin, serializers.ModelSerializer):
     """A member (`active`) or a pending invitation (`pending`, no username yet)."""
 
     username = serializers.CharField(source="user.username", read_only=True, allow_null=True, default=None)
@@ -48,7 +48,7 @@ class MemberSerializer(serializers.ModelSerializer):
         return membership.user.email if membership.user else membership.email
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(StrictFieldsMixin, serializers.Serializer):
     email = serializers.EmailField()
     role = serializers.ChoiceField(choices=Role.choices)
 

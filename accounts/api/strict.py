@@ -41,20 +41,35 @@ class StrictFieldsMixin:
     refuses_unknown_fields = True  # read by the schema (accounts.api.schema)
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            writable = ", ".join(name for name, field in self.fields.items() if not field.read_only)
-            errors = {}
-            for name, value in data.items():
-                field = self.fields.get(name)
-                if field is None:
-                    hint = self.unknown_field_hint(name)
-                    errors[name] = [" ".join(filter(None, ["Unknown field.", hint, f"Send only: {writable}."]))]
-                elif not field.read_only and (problem := json_type_problem(field, value)):
-                    errors[name] = [problem]
-            if errors:
-                raise serializers.ValidationError(errors)
+        self.check_fields(data)
         return super().to_internal_value(data)
+
+    def check_fields(self, data: Any) -> None:
+        """The 400 for unknown fields and wrong JSON types alone: called on its own where another
+        judge (a Django form) validates the body this serializer describes."""
+        if not isinstance(data, dict):
+            return
+        writable = ", ".join(name for name, field in self.fields.items() if not field.read_only)
+        takes = f"Send only: {writable}." if writable else "This action takes no fields: send {} or no body."
+        errors = {}
+        for name, value in data.items():
+            field = self.fields.get(name)
+            if field is None:
+                errors[name] = [" ".join(filter(None, ["Unknown field.", self.unknown_field_hint(name), takes]))]
+            elif not field.read_only and (problem := json_type_problem(field, value)):
+                errors[name] = [problem]
+        if errors:
+            raise serializers.ValidationError(errors)
 
     def unknown_field_hint(self, name: str) -> str:
         """A sentence saying where an unknown field belongs, or ''."""
         return ""
+
+
+class NoFieldsSerializer(StrictFieldsMixin, serializers.Serializer):
+    """The body of an action that takes none (rotate a secret, replay one delivery)."""
+
+
+def refuse_fields(data: Any) -> None:
+    """A field sent to an action that takes none is refused by name: ignored, it would look accepted."""
+    NoFieldsSerializer(data=data).is_valid(raise_exception=True)

@@ -190,6 +190,16 @@ class TestMembersApi:
         assert response.status_code == 200 and response.json()["role"] == "developer"
         assert Membership.objects.get(user=bob).role == Role.DEVELOPER
 
+    def test_an_unknown_field_is_refused_by_name_and_nothing_changes(self, alice_api, bob):
+        invite = alice_api.post(MEMBERS, {"email": "dora@example.com", "role": "viewer", "extra": 1}, format="json")
+        membership = Membership.objects.get(user=bob)
+        patch = alice_api.patch(f"{MEMBERS}{membership.pk}/", {"role": "owner", "rol": "owner"}, format="json")
+
+        assert (invite.status_code, invite.json()) == (400, {"extra": ["Unknown field. Send only: email, role."]})
+        assert (patch.status_code, patch.json()) == (400, {"rol": ["Unknown field. Send only: role."]})
+        assert not Membership.objects.filter(email="dora@example.com").exists() and not mail.outbox
+        assert Membership.objects.get(user=bob).role == Role.VIEWER
+
     def test_removing_a_member_revokes_their_tokens_for_that_account(self, alice_api, bob, acme, globex, bob_api):
         Membership.objects.create(user=bob, account=globex, role=Role.VIEWER)
         ApiToken.issue(user=bob, account=globex)

@@ -181,6 +181,39 @@ def test_a_bad_replay_window_is_a_400_with_the_rule(alice_api, default_webhook, 
     assert rule in json.dumps(answer.json())
 
 
+def test_a_replay_refuses_unknown_fields_and_wrong_types_by_name_and_queues_nothing(acme, alice_api, default_webhook):
+    make_deliveries(acme, ["failed"])
+
+    answer = alice_api.post("/api/v1/deliveries/replay/", {"status": "failed", "extra": 1, "flow": "1"}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "extra": ["Unknown field. Send only: status, since, until, flow, webhook, cli, did, webhook_id."],
+        "flow": ["Give a whole number."],
+    }
+    assert not Delivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+
+
+def test_a_replay_takes_every_filter_of_the_log(acme, alice_api, default_webhook):
+    [delivery, _] = make_deliveries(acme, ["failed", "failed"])
+
+    answer = alice_api.post("/api/v1/deliveries/replay/", {"webhook_id": delivery.message_id}, format="json")
+
+    assert answer.json() == {"queued": 1}
+
+
+def test_replaying_one_delivery_takes_no_fields(acme, alice_api, default_webhook):
+    [delivery] = make_deliveries(acme, ["failed"])
+    url = reverse("delivery-replay", kwargs={"pk": delivery.pk})
+
+    answer = alice_api.post(url, {"force": True}, format="json")
+
+    assert answer.status_code == 400
+    assert answer.json() == {"force": ["Unknown field. This action takes no fields: send {} or no body."]}
+    assert Delivery.objects.get(pk=delivery.pk).status == DeliveryStatus.FAILED
+    assert alice_api.post(url).status_code == 202
+
+
 def test_viewers_cannot_replay(bob_api, bob, client, default_webhook):
     assert bob_api.post("/api/v1/deliveries/replay/", {}, format="json").status_code == 403
     client.force_login(bob)

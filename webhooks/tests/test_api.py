@@ -159,6 +159,17 @@ def test_rotating_the_secret_replaces_it(alice_api, acme):
     assert response.json()["signing_secret"] != webhook.signing_secret
 
 
+def test_rotating_takes_no_fields(alice_api, acme):
+    """`{"overlap_hours": 0}` ignored would look like a rotation without overlap."""
+    webhook = make_webhook(acme)
+
+    response = alice_api.post(reverse("webhook-rotate-secret", kwargs={"pk": webhook.pk}), {"overlap_hours": 0})
+
+    assert response.status_code == 400
+    assert response.json() == {"overlap_hours": ["Unknown field. This action takes no fields: send {} or no body."]}
+    assert Webhook.objects.get(pk=webhook.pk).signing_secret == webhook.signing_secret
+
+
 def test_check_answers_ok_for_a_reachable_url(alice_api, reachable_url):
     response = alice_api.post(f"{LIST}check/", {"url": reachable_url}, format="json")
     assert response.json() == {"ok": True, "reason": "The URL is reachable.", "status_code": 200}
