@@ -46,9 +46,9 @@ class FlowValidationError(Exception):
 def validate_flow(data: Any, *, account, previous: list | None = None) -> dict[str, Any]:
     """The cleaned flow ({name, flow_end_webhook, start, widgets}), or FlowValidationError.
 
-    `previous` is the flow's stored widget list when updating: a basic-auth password left out
-    (or blank) keeps the encrypted password of the widget with the same id. See `webhook_config._clean_auth`
-    for empty passwords and how to remove a stored one.
+    `previous` is the flow's stored widget list when updating: a basic-auth password left out,
+    blank or "***" keeps the encrypted password of the widget with the same id. See
+    `webhook_config._clean_auth` for empty passwords and how to remove a stored one.
     """
     errors = Errors()
     if not isinstance(data, Mapping):

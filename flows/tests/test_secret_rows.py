@@ -54,6 +54,23 @@ def test_stars_or_a_blank_keep_the_stored_value_and_a_new_value_replaces_it(alic
     assert decrypt_secret(Flow.objects.get().widgets[0]["config"]["headers"][0]["value_encrypted"]) == "new-key"
 
 
+def test_stars_for_a_secret_row_with_nothing_stored_are_refused(alice_api):
+    """A renamed secret row still showing "***" must not silently become an empty secret."""
+    flow_id = alice_api.post(FLOWS, secret_flow_body(), format="json").json()["id"]
+    shown = alice_api.get(f"{FLOWS}{flow_id}/").json()
+    shown["widgets"][0]["config"]["headers"][0]["key"] = "X-Renamed"
+
+    refused = alice_api.put(f"{FLOWS}{flow_id}/", shown, format="json")
+
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "widgets.w1.config.headers.0.value": [
+            "Widget w1: the value \"***\" of header 'X-Renamed' stands for a stored one and no stored header has "
+            "that name; type it, or leave it blank for none."
+        ]
+    }
+
+
 def test_viewers_never_see_a_secret_on_the_flow_page(bob_client, acme):
     flow = make_flow(acme, *secret_flow_body()["widgets"])
     page = bob_client.get(reverse("flows:detail", args=[flow.pk])).content.decode()

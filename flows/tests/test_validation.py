@@ -605,8 +605,8 @@ def test_the_password_is_stored_encrypted(acme):
     assert "s3cret pass" not in json.dumps(cleaned)
 
 
-@pytest.mark.parametrize("password", [None, ""])
-def test_a_blank_password_keeps_the_previous_one(acme, password):
+@pytest.mark.parametrize("password", [None, "", "***"])
+def test_a_blank_or_starred_password_keeps_the_previous_one(acme, password):
     stored = validate_flow(flow_data(webhook_widget(auth=basic()), end_widget()), account=acme)
 
     updated = validate_flow(
@@ -670,12 +670,17 @@ def test_basic_auth_needs_a_user_name_without_a_colon(acme):
     ]
 
 
-def test_public_widgets_never_show_the_password(acme):
+def test_public_widgets_show_a_stored_password_as_stars_only(acme):
     stored = validate_flow(flow_data(webhook_widget(auth=basic()), end_widget()), account=acme)
 
     shown = public_widgets(stored["widgets"])
 
-    assert shown[0]["config"]["auth"] == {"type": "basic", "username": "phonon", "password_set": True}
+    assert shown[0]["config"]["auth"] == {
+        "type": "basic",
+        "username": "phonon",
+        "password": "***",
+        "password_set": True,
+    }
     assert "password_encrypted" not in json.dumps(shown)
     assert "password_encrypted" in stored["widgets"][0]["config"]["auth"]  # the stored list is untouched
 

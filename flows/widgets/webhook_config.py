@@ -214,9 +214,9 @@ def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | Non
     """Basic auth needs a user name; the password may be empty (some APIs take a key as the user
     name), as for registered webhooks.
 
-    A blank or missing password keeps the one stored for this widget, if any, else it is empty
-    (stored as no `password_encrypted`). To remove a stored password, save the widget with auth
-    type none once (that drops it) and then with basic again: the same rule as webhooks.
+    The password is kept like a secret row's value (`_kept_secret`): blank, missing or "***"
+    keeps the one stored for this widget, if any. To remove a stored password, save the widget
+    with auth type none once (that drops it) and then with basic again: the same rule as webhooks.
     """
     if not isinstance(auth, Mapping) or auth.get("type") not in ("none", "basic"):
         field.add("auth", 'auth must be {"type": "none"} or {"type": "basic", "username": …, "password": …}.')
@@ -227,16 +227,16 @@ def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | Non
     problem = username_problem(username)
     if problem:
         field.add("auth.username", problem)
+    cleaned = {"type": "basic", "username": username}
     password = auth.get("password")
     if password not in (None, "") and not isinstance(password, str):
         field.add("auth.password", "the password must be text.")
-        return {"type": "basic", "username": username}
-    if password:
-        return {"type": "basic", "username": username, "password_encrypted": encrypt_secret(password)}
+        return cleaned
     previous_auth = previous.get("auth") if previous else None
-    if isinstance(previous_auth, Mapping) and previous_auth.get("password_encrypted"):
-        return {"type": "basic", "username": username, "password_encrypted": previous_auth["password_encrypted"]}
-    return {"type": "basic", "username": username}  # an empty password
+    stored = previous_auth.get("password_encrypted") if isinstance(previous_auth, Mapping) else None
+    refusal = f'the password "{MASK}" stands for a stored one and this widget has none'
+    encrypted = _kept_secret(password, stored, field, "auth.password", refusal)
+    return {**cleaned, "password_encrypted": encrypted} if encrypted else cleaned  # none: an empty password
 
 
 def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool, previous: Any = None) -> list[dict[str, Any]]:
@@ -276,21 +276,40 @@ def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool, previo
             field.add(f"{here}.secret", f"secret of {what} {name!r} must be true or false.")
         if secret is True:
             cleaned.append(
-                {"key": name, **_secret_value(value, name, previous), "mandatory": mandatory, "secret": True}
+                {
+                    "key": name,
+                    **_secret_value(value, name, previous, field, here, what),
+                    "mandatory": mandatory,
+                    "secret": True,
+                }
             )
         else:
             cleaned.append({"key": name, "value": value, "mandatory": mandatory})
     return cleaned
 
 
-def _secret_value(value: str | None, name: Any, previous: Any) -> dict[str, str]:
+def _secret_value(value: str | None, name: Any, previous: Any, field: FieldErrors, here: str, what: str) -> dict:
     """`{"value_encrypted": …}` for a secret row; {} (an empty value) when none is given or stored."""
+    rows = [row for row in previous if isinstance(row, Mapping)] if isinstance(previous, list) else []
+    stored = next(
+        (row["value_encrypted"] for row in rows if row.get("key") == name and row.get("value_encrypted")), None
+    )
+    refusal = f'the value "{MASK}" of {what} {name!r} stands for a stored one and no stored {what} has that name'
+    encrypted = _kept_secret(value, stored, field, f"{here}.value", refusal)
+    return {"value_encrypted": encrypted} if encrypted else {}
+
+
+def _kept_secret(value: str | None, stored: str | None, field: FieldErrors, key: str, refusal: str) -> str | None:
+    """The ciphertext to store for a write-only value (a password, a secret row's value).
+
+    Answers show MASK in its place, so MASK (or a blank) sent back means "keep the stored one";
+    MASK with nothing stored is refused rather than saved as the literal text.
+    """
     if value and value != MASK:
-        return {"value_encrypted": encrypt_secret(value)}
-    for row in previous if isinstance(previous, list) else []:
-        if isinstance(row, Mapping) and row.get("key") == name and row.get("value_encrypted"):
-            return {"value_encrypted": row["value_encrypted"]}
-    return {}
+        return encrypt_secret(value)
+    if value == MASK and not stored:
+        field.add(key, f"{refusal}; type it, or leave it blank for none.")
+    return stored or None
 
 
 def row_value(row: Mapping[str, Any]) -> str:
@@ -301,13 +320,18 @@ def row_value(row: Mapping[str, Any]) -> str:
 
 
 def public_webhook_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config as answers and pages show it: no password (`password_set` says whether one is
-    stored), and a secret row's value is "***" when set, never its text."""
+    """The config as answers and pages show it: every secret (the password, a secret row's value)
+    is MASK when one is stored and "" when not, never its text, so the config can be sent back as it is.
+
+    `password_set` (read-only, ignored on write) says the same as a masked password; the designer
+    and older API clients read it.
+    """
     shown = dict(config)
     auth = config.get("auth")
     if isinstance(auth, Mapping):
         shown["auth"] = {key: value for key, value in auth.items() if key not in ("password", "password_encrypted")}
         if auth.get("type") == "basic":
+            shown["auth"]["password"] = _masked(auth.get("password_encrypted"))
             shown["auth"]["password_set"] = bool(auth.get("password_encrypted"))
     for key in ROW_LISTS:
         if isinstance(config.get(key), list):
@@ -319,8 +343,12 @@ def _public_row(row: Any) -> Any:
     if not isinstance(row, Mapping) or not row.get("secret"):
         return row
     shown = {key: value for key, value in row.items() if key != "value_encrypted"}
-    shown["value"] = MASK if row.get("value_encrypted") else ""
+    shown["value"] = _masked(row.get("value_encrypted"))
     return shown
+
+
+def _masked(encrypted: str | None) -> str:
+    return MASK if encrypted else ""
 
 
 def _clean_body(body_type: str, body: Any, field: FieldErrors) -> str:

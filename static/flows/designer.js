@@ -466,6 +466,8 @@
     }
     for (const rows of $$("[data-rows]", section)) renderRows(rows, getPath(widget, rows.dataset.rows) || []);
     if (widget.type === "webhook") {
+      // A stored password arrives as config.mask, which the field shows (dots) and saving sends
+      // back to keep it, as for a secret row; blanked, the placeholder says it is kept too.
       const passwordSet = Boolean(widget.config.auth && widget.config.auth.password_set);
       $("#password-help").hidden = !passwordSet;
       $("#wf-password").placeholder = passwordSet ? "•••••• (unchanged)" : "";
@@ -862,7 +864,7 @@
     if (c.mode !== "internal") {
       if (c.auth.type === "basic") {
         out.auth = { type: "basic", username: c.auth.username || "" };
-        // Left blank, the stored password is kept (validate_flow's `previous`).
+        // Left blank or config.mask, the stored password is kept (validate_flow's `previous`).
         if (c.auth.password) out.auth.password = c.auth.password;
       } else {
         out.auth = { type: "none" };
@@ -957,9 +959,8 @@
       const widget = state.widgets.get(saved.id);
       if (widget) widget.label = saved.label || "";
       if (widget && saved.config) {
-        // Keep what the form holds for the other mode; take what the server stored (password hidden).
+        // Keep what the form holds for the other mode; take what the server stored (secrets masked).
         widget.config = { ...widget.config, ...completeConfig(widget.type, saved.config) };
-        if (widget.config.auth) delete widget.config.auth.password;
       }
     }
     refreshAllNodes();

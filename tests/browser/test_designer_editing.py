@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from flows.models import Flow
 from flows.tests.factories import end, make_flow, webhook
+from phonon.encryption import decrypt_secret
 from tests.browser.conftest import sign_in
 from tests.browser.designer_page import DesignerPage
 from webhooks.models import Webhook
@@ -137,6 +138,28 @@ def test_a_label_is_shown_on_the_box_and_kept(signed_in, live_server, acme):
     flow.refresh_from_db()
     assert flow.widgets[0]["id"] == "w1"
     assert flow.widgets[0]["label"] == "Look up the order"
+
+
+def test_a_stored_password_shows_as_stars_and_saves_keep_it(signed_in, live_server, acme):
+    auth = {"type": "basic", "username": "u1", "password": "pa55-w0rd"}
+    flow = make_flow(acme, webhook("w1", "https://api.example.com/orders", ok="w2", failed="w2", auth=auth), end("w2"))
+    flow.layout = {"w1": {"x": 60, "y": 60}, "w2": {"x": 420, "y": 40}}
+    flow.save()
+    page = signed_in
+    designer = open_designer(page, live_server, flow)
+    designer.open("w1")
+    password = page.locator("#wf-password")
+    expect(password).to_have_value("***")
+    expect(page.locator("#password-help")).to_be_visible()
+
+    for label in ("Once", "Twice"):  # the second save starts from what the first one answered
+        page.fill("#wf-label", label)
+        designer.save()
+        designer.expect_saved()
+        expect(password).to_have_value("***")
+
+    stored = Flow.objects.get(pk=flow.pk).widgets[0]["config"]["auth"]["password_encrypted"]
+    assert decrypt_secret(stored) == "pa55-w0rd"
 
 
 def test_picking_a_registered_webhook_brings_its_request_settings(signed_in, live_server, acme):
