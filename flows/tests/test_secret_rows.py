@@ -36,7 +36,7 @@ def test_a_secret_row_is_stored_encrypted_and_answered_as_stars(alice_api):
     assert "k3y-123" not in json.dumps(stored)
     shown = alice_api.get(f"{FLOWS}{created.json()['id']}/").json()["widgets"][0]["config"]
     assert shown["headers"] == [{"key": "X-Api-Key", "value": "***", "mandatory": True, "secret": True}]
-    assert shown["query_params"][1] == {"key": "n", "value": "1", "mandatory": False}
+    assert shown["query_params"][1] == {"key": "n", "value": "1", "mandatory": False, "secret": False}
 
 
 def test_stars_or_a_blank_keep_the_stored_value_and_a_new_value_replaces_it(alice_api):
@@ -95,4 +95,4 @@ def test_the_designer_page_holds_no_secret(alice_client, acme):
     flow = make_flow(acme, *secret_flow_body()["widgets"])
     page = alice_client.get(reverse("flows:designer", args=[flow.pk])).content.decode()
     assert "k3y-123" not in page and "t0k-456" not in page
-    assert '"secret": true' in page
+    assert '"secret": true' in page and '"secret": false' in page  # every row says which it is (SPEC §6)

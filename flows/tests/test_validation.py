@@ -105,7 +105,7 @@ def test_it_keeps_the_example_flow_of_the_spec(acme):
     cleaned = validate_flow(data, account=acme)
 
     webhook = cleaned["widgets"][0]["config"]
-    assert webhook["headers"] == [{"key": "X-Token", "value": "$user.key.token", "mandatory": True}]
+    assert webhook["headers"] == [{"key": "X-Token", "value": "$user.key.token", "mandatory": True, "secret": False}]
     assert webhook["mappings"] == [
         {"save_in": "$flow.key.order_status", "path": "data.order.status", "mandatory": True}
     ]

@@ -240,7 +240,8 @@ def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | Non
 
 
 def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool, previous: Any = None) -> list[dict[str, Any]]:
-    """Header or query-parameter rows; a secret row's value is stored encrypted (`value_encrypted`).
+    """Header or query-parameter rows, each stored with `secret` true or false (SPEC §6's shape, which
+    answers show); a secret row's value is stored encrypted (`value_encrypted`).
 
     A secret row sent with a blank value or "***" (what answers show) keeps the value stored for
     the row of the same key, as a blank basic-auth password does.
@@ -284,7 +285,7 @@ def _clean_rows(rows: Any, field: FieldErrors, key: str, *, header: bool, previo
                 }
             )
         else:
-            cleaned.append({"key": name, "value": value, "mandatory": mandatory})
+            cleaned.append({"key": name, "value": value, "mandatory": mandatory, "secret": False})
     return cleaned
 
 

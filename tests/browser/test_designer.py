@@ -52,7 +52,9 @@ def test_it_builds_a_webhook_flow_on_the_canvas_and_keeps_it(signed_in, live_ser
     widget = flow.widgets[0]
     assert widget["next"] == {"0": "w2", "1": "w3"}
     assert widget["config"]["method"] == "GET"
-    assert widget["config"]["headers"] == [{"key": "X-Api-Key", "value": "$flow.key.api_key", "mandatory": True}]
+    assert widget["config"]["headers"] == [
+        {"key": "X-Api-Key", "value": "$flow.key.api_key", "mandatory": True, "secret": False}
+    ]
     assert widget["config"]["mappings"][0]["save_in"] == "$flow.key.order_status"
     assert "Looks the order up" in widget["config"]["notes"]
     assert widget["config"]["persist_response"] is True
