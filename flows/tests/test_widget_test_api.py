@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -119,15 +120,26 @@ def test_secrets_are_masked_in_what_comes_back(alice_api, loopback_allowed, orde
 
 
 def test_a_stored_widgets_secrets_are_used_when_left_masked(alice_api, loopback_allowed, order_server):
+    stored_auth = {"type": "basic", "username": "ops", "password": "stored-pw"}
+    headers = [{"key": "X-Token", "value": "stored-1", "secret": True}]
     flow = make_flow(
-        loopback_allowed,
-        webhook("w1", order_server.url("/order"), headers=[{"key": "X-Token", "value": "stored-1", "secret": True}]),
-        end(),
+        loopback_allowed, webhook("w1", order_server.url("/order"), auth=stored_auth, headers=headers), end()
     )
-    masked = {"key": "X-Token", "value": "***", "secret": True}
-    body = {"config": config(order_server, headers=[masked]), "flow": flow.pk, "widget": "w1"}
-    assert alice_api.post(URL, body, format="json").status_code == 200
-    assert order_server.requests[0].headers["X-Token"] == "stored-1"
+    masked = config(
+        order_server,
+        auth={"type": "basic", "username": "ops", "password": "***"},
+        headers=[{"key": "X-Token", "value": "***", "secret": True}],
+    )
+
+    used = alice_api.post(URL, {"config": masked, "flow": flow.pk, "widget": "w1"}, format="json")
+    alone = alice_api.post(URL, {"config": masked}, format="json")  # no stored widget: nothing to keep
+
+    assert used.status_code == 200, used.json()
+    (received,) = order_server.requests
+    assert received.headers["X-Token"] == "stored-1"
+    assert received.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:stored-pw").decode()
+    assert alone.status_code == 400
+    assert set(alone.json()) == {"widgets.test.config.auth.password", "widgets.test.config.headers.0.value"}
 
 
 def test_a_private_destination_is_blocked_without_a_request(alice_api, acme_with_http, server, settings):
