@@ -139,7 +139,7 @@ def test_a_stored_widgets_secrets_are_used_when_left_masked(alice_api, loopback_
     assert received.headers["X-Token"] == "stored-1"
     assert received.headers["Authorization"] == "Basic " + base64.b64encode(b"ops:stored-pw").decode()
     assert alone.status_code == 400
-    assert set(alone.json()) == {"widgets.test.config.auth.password", "widgets.test.config.headers.0.value"}
+    assert set(alone.json()) == {"config.auth.password", "config.headers.0.value"}
 
 
 def test_a_private_destination_is_blocked_without_a_request(alice_api, acme_with_http, server, settings):

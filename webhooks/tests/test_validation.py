@@ -36,7 +36,7 @@ def test_a_failed_probe_refuses_the_save_with_its_reason(acme, probe):
     probe.return_value = Probe(False, "The connection to 93.184.215.14 was refused.")
     with pytest.raises(WebhookRejected) as rejected:
         clean_webhook(acme, {"name": "A", "url": URL})
-    assert "The connection to 93.184.215.14 was refused." in rejected.value.errors["url"][0]
+    assert "(The connection to 93.184.215.14 was refused). " in rejected.value.errors["url"][0]
 
 
 def test_a_server_error_refuses_the_save_naming_the_answer(acme, probe):
