@@ -52,3 +52,10 @@ def test_the_demo_receiver_keeps_a_body_too_deep_to_read_as_text(client, db, dem
 
     assert client.post("/demo-api/receiver/", body, content_type="application/json").status_code == 200
     assert "[[[[" in client.get("/demo-api/receiver/").content.decode()
+
+
+def test_the_failing_demo_api_fails_without_an_error_in_the_log(client, demo_api_on, caplog):
+    response = client.post("/demo-api/failing/", "{}", content_type="application/json")
+
+    assert response.status_code == 500  # the failure branch's answer, on purpose
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
