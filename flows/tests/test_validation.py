@@ -662,6 +662,14 @@ def test_a_submitted_ciphertext_is_not_trusted(acme):
     assert cleaned["widgets"][0]["config"]["auth"] == {"type": "basic", "username": "u"}
 
 
+def test_auth_with_a_key_it_does_not_have_is_refused(acme):
+    errors = webhook_errors(acme, auth={**basic(), "pasword": "typo"})
+
+    assert errors["widgets.w1.config.auth"] == [
+        'Widget w1: auth must be {"type": "none"} or {"type": "basic", "username": …, "password": …}.'
+    ]
+
+
 def test_basic_auth_needs_a_user_name_without_a_colon(acme):
     errors = webhook_errors(acme, auth=basic(username="a:b"))
 

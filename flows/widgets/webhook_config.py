@@ -69,6 +69,8 @@ MAX_CACHE_TTL = 86400
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 ROW_LISTS = ("headers", "query_params")
 ROW_KEYS = frozenset({"key", "value", "mandatory", "secret"})
+# password_set: answers show it; password_encrypted: a client's is ignored (never trusted), as before.
+AUTH_KEYS = frozenset({"type", "username", "password", "password_set", "password_encrypted"})
 MASK = "***"  # what answers show instead of a secret, and what a client may send back to keep it
 BOOLEANS = ("wait_for_response", "hold_music", "persist_response", "idempotency_key")
 CUSTOM_KEYS = frozenset(DEFAULTS) | {"url"}
@@ -218,7 +220,7 @@ def _clean_auth(auth: Any, field: FieldErrors, previous: Mapping[str, Any] | Non
     keeps the one stored for this widget, if any. To remove a stored password, save the widget
     with auth type none once (that drops it) and then with basic again: the same rule as webhooks.
     """
-    if not isinstance(auth, Mapping) or auth.get("type") not in ("none", "basic"):
+    if not isinstance(auth, Mapping) or auth.get("type") not in ("none", "basic") or set(auth) - AUTH_KEYS:
         field.add("auth", 'auth must be {"type": "none"} or {"type": "basic", "username": …, "password": …}.')
         return {"type": "none"}
     if auth["type"] == "none":
