@@ -76,3 +76,15 @@ def test_a_reader_has_none_of_the_workers_environment(monkeypatch) -> None:
 
     assert names <= {b"PATH", b"PYTHONPATH"}
     assert os.environ["SECRET_KEY"] == "never-in-a-reader"
+
+
+def test_a_worker_holding_thousands_of_descriptors_still_reads(tmp_path) -> None:
+    """A worker with 2,000 calls in flight has descriptors numbered past select()'s limit of 1,024."""
+    held = [open(tmp_path / "held", "wb") for _ in range(1100)]  # noqa: SIM115 - held open on purpose
+    try:
+        while mapping_sandbox.readers._idle:  # the next reader's pipes are numbered past 1,024
+            mapping_sandbox._end(mapping_sandbox.readers._idle.pop())
+        assert read_mappings_within(ITEMS, "xml", COSTLY)[0]["$flow.key.first"] == '["1","2"]'
+    finally:
+        for handle in held:
+            handle.close()
