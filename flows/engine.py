@@ -331,7 +331,10 @@ class Walk:
                 logger.exception("execution %s: a background request raised", self.label)
                 request.step["background"] = f"error: {error}"
                 continue
-            request.step.update(background_result(outcome_from_result(request.config, result, request.prepared)))
+            outcome = outcome_from_result(
+                request.config, result, request.prepared, account_id=self.execution.account_id
+            )
+            request.step.update(background_result(outcome))
         self.background = still_out
 
     def new_step(self, widget: dict[str, Any], *, line: str | None, started: float) -> dict[str, Any]:

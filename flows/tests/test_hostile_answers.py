@@ -130,7 +130,7 @@ def test_a_deeply_nested_answer_ends_the_execution(levels, readable, loopback_al
         assert execution.variables["$flow.key.deep_count"] == str(levels)
     elif readable:  # read, but `data..a` repeats each level's text in every match around it
         assert step["error_reason"] == "INVALID_RESPONSE"
-        assert step["error_detail"].startswith("The mappings would store more than 4,194,304 characters")
+        assert step["error_detail"].startswith("The mappings would store more than 4,194,304 bytes of text")
     else:
         assert step["error_reason"] == "INVALID_RESPONSE"
         assert step["error_detail"].startswith("The answer is not valid JSON: maximum recursion depth exceeded")

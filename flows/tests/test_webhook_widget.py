@@ -538,7 +538,7 @@ def test_a_mapping_whose_nested_matches_would_multiply_the_answer_fails_the_widg
     assert outcome.line == "1"
     assert outcome.variables[ERROR_REASON] == "INVALID_RESPONSE"
     assert "$flow.key.items" not in outcome.variables and "$flow.key.first" not in outcome.variables
-    assert outcome.step["error_detail"].startswith("The mappings would store more than 4,194,304 characters")
+    assert outcome.step["error_detail"].startswith("The mappings would store more than 4,194,304 bytes of text")
     assert "past the limit at $flow.key.items" in outcome.step["error_detail"]
 
 

@@ -24,9 +24,10 @@ Decisions where SPEC §6 is silent:
   `extraction.MappedTextBudget`): matches nested in one another (`//item` on items nested 250
   deep) would store the answer hundreds of times over. Past it the widget fails with
   INVALID_RESPONSE, the detail naming the mapping where the limit was passed.
-* Mappings with a path that may search the answer over and over (`//*[count(//*) > 0]`) are
-  read in a reader process stopped at 2 s (`phonon.lib.mapping_sandbox`); past it the widget
-  fails with INVALID_RESPONSE. Paths of the usual, linear shapes are read in the worker.
+* Mappings with a path that may search the answer over and over (`//*[count(//*) > 0]`,
+  `//a//b`) are read in a reader process stopped at 2 s, one at a time per account
+  (`phonon.lib.mapping_sandbox`); past it the widget fails with INVALID_RESPONSE. Paths of the
+  usual, linear shapes are read in the worker.
 * A final 1xx answer, or a status outside 100-599, is INVALID_RESPONSE (SPEC has no reason for
   it); a 3xx that ends the redirect chain (304, a 3xx without Location, too many hops, a hop
   the policy refuses) is REDIRECTION.
@@ -294,7 +295,7 @@ def exchange(
 def _sent(config: dict[str, Any], prepared: PreparedRequest, *, account, context: CallContext) -> Exchange:
     """Send with the widget's retries; the outcome's step lists the tries."""
     result, tries = send_with_retries(prepared, config["retries"], account=account, context=context)
-    outcome = outcome_from_result(config, result, prepared)
+    outcome = outcome_from_result(config, result, prepared, account_id=account.pk)
     outcome.step["tries"] = tries
     return Exchange(prepared=prepared, result=result, outcome=outcome)
 
@@ -313,7 +314,9 @@ def _cached_exchange(
     key = resilience.cache_key(account.pk, context.flow_id, context.widget_id, rendered_key)
     hit = context.database(webhook_cache.look_up, account, key)
     if hit is not None and hit.fresh:
-        outcome = _with_cache_marks(outcome_from_result(config, hit.result, prepared), cached=True, stale=False)
+        outcome = _with_cache_marks(
+            outcome_from_result(config, hit.result, prepared, account_id=account.pk), cached=True, stale=False
+        )
         outcome.step.update(tries=[], cache=f"hit: the answer stored at {hit.stored_at}", duration=0.0)
         return Exchange(prepared=prepared, result=hit.result, outcome=outcome)
     sent = _sent(config, prepared, account=account, context=context)
@@ -324,7 +327,7 @@ def _cached_exchange(
         note = "miss: the answer is stored"
     elif hit is not None and cache["stale_on_error"] and reason in STALE_ANSWERS_FOR:
         failed_step = outcome.step
-        outcome = outcome_from_result(config, hit.result, prepared)
+        outcome = outcome_from_result(config, hit.result, prepared, account_id=account.pk)
         outcome.step.update(
             stale=True,
             failed_error_reason=reason,
@@ -506,11 +509,12 @@ def send_prepared(prepared: PreparedRequest) -> OutboundResult:
 
 
 def outcome_from_result(
-    config: Mapping[str, Any], result: OutboundResult, prepared: PreparedRequest | None = None
+    config: Mapping[str, Any], result: OutboundResult, prepared: PreparedRequest | None = None, *, account_id=None
 ) -> WidgetOutcome:
     """SPEC §6's output variables, mapped values and line for one answer (or its absence).
 
-    Pass `prepared` to include the request's description in the step.
+    Pass `prepared` to include the request's description in the step, and the account's id so
+    its costly mapping paths take their turn at a reader (mapping_sandbox) behind its own.
     """
     config = webhook_config(config)
     reason = error_reason_for(result)
@@ -519,7 +523,9 @@ def outcome_from_result(
     detail = result.error_detail
     if reason is None and (config["mappings"] or result.body.strip()):
         try:
-            mapped, unmatched = read_mappings_within(result.body, config["response_type"], config["mappings"])
+            mapped, unmatched = read_mappings_within(
+                result.body, config["response_type"], config["mappings"], owner=account_id
+            )
         except InvalidResponse as exc:
             reason, detail = ErrorReason.INVALID_RESPONSE, str(exc)
         else:

@@ -223,11 +223,16 @@ def path_is_linear(path: str, response_type: str) -> bool:
     """True when reading `path` takes time in proportion to the answer (times its depth at most).
 
     Conservative: a path of any other shape may be harmless, and is only read where it can be
-    stopped (phonon.lib.mapping_sandbox). Linear JSON paths have at most one recursive descent
-    (`..`) and filters that compare a relative path with a value; linear XPaths are location
-    paths whose predicates test a position, an attribute or a child against a literal, alone or
-    inside count(), string() and the like. What multiplies is a path searched again from every
-    node: `//*[count(//*) > 0]`, `following::`, `data..a..b`.
+    stopped (phonon.lib.mapping_sandbox). What multiplies is a path searched again from every
+    node (`//*[count(//*) > 0]`, `following::`, `data..a..b`), steps whose results overlap and
+    must be merged without duplicates (`//a//b`, `//b/..`: quadratic inside libxml2), and
+    selections that repeat a node (`data.(@|@).(@|@)…`, `data['a','a']…`: exponential).
+
+    - JSON: at most one recursive descent (`..`), one name or index a step (or a wildcard or a
+      slice), and filters that compare a relative path with a value.
+    - XPath: a location path with at most one `//`, as its first step, then child steps (`/`),
+      whose predicates test a position, an attribute or a child against a literal; alone or
+      inside count(), string() and the like.
     """
     if response_type == "xml":
         return _LINEAR_XPATH_RE.fullmatch(path) is not None
@@ -236,7 +241,15 @@ def path_is_linear(path: str, response_type: str) -> bool:
     except InvalidPath:
         return True  # read_mappings finds nothing for it, at once
     descents = sum(isinstance(node, Descendants) for node in nodes)
-    return descents <= 1 and all(isinstance(node, _LINEAR_JSON_NODES) for node in nodes)
+    return descents <= 1 and all(_json_node_is_linear(node) for node in nodes)
+
+
+def _json_node_is_linear(node: Any) -> bool:
+    if isinstance(node, Fields):
+        return len(node.fields) == 1
+    if isinstance(node, Index):
+        return len(node.indices) == 1
+    return isinstance(node, _LINEAR_JSON_NODES)
 
 
 _LINEAR_JSON_NODES = (
@@ -250,7 +263,6 @@ _LINEAR_JSON_NODES = (
     Descendants,
     Filter,
     Expression,
-    _Union,
     list,
     tuple,
 )
@@ -260,8 +272,8 @@ _LITERAL = r"(?:'[^']*'|\"[^\"]*\"|-?\d+(?:\.\d+)?)"
 _PREDICATE = (
     rf"\[\s*(?:\d+|last\(\)|position\(\)\s*(?:[<>]=?|!?=)\s*\d+|{_OPERAND}(?:\s*(?:!?=|[<>]=?)\s*{_LITERAL})?)\s*\]"
 )
-_STEP = rf"(?:{_NAME}|\*|[A-Za-z_][\w.-]*:\*|@(?:{_NAME}|\*)|text\(\)|node\(\)|comment\(\)|\.\.?)(?:\s*{_PREDICATE})*"
-_LOCATION_PATH = rf"(?://?\s*)?{_STEP}(?:\s*//?\s*{_STEP})*|/"
+_STEP = rf"(?:{_NAME}|\*|[A-Za-z_][\w.-]*:\*|@(?:{_NAME}|\*)|text\(\)|node\(\)|comment\(\)|\.)(?:\s*{_PREDICATE})*"
+_LOCATION_PATH = rf"(?://?\s*)?{_STEP}(?:\s*/\s*{_STEP})*|/"
 _FUNCTIONS = r"count|string|normalize-space|number|boolean|sum|name|local-name|string-length"
 _LINEAR_XPATH_RE = re.compile(rf"\s*(?:{_LOCATION_PATH}|(?:{_FUNCTIONS})\(\s*(?:{_LOCATION_PATH})?\s*\))\s*")
 _MANY_NODES = (Wildcard, Slice, Filter, Descendants, Where, _Union, _Intersect)
@@ -370,10 +382,11 @@ class MappedTextBudget:
         self.limit = self.left = max(8 * answer_size, 4 * 1024 * 1024)
 
     def spend(self, text: str | None, save_in: str) -> str | None:
-        self.left -= len(text or "")
+        # Counted in UTF-8 bytes, as the answer is: an emoji is one character and four bytes.
+        self.left -= len((text or "").encode("utf-8", "surrogatepass"))
         if self.left < 0:
             raise MappingTooLarge(
-                f"The mappings would store more than {self.limit:,} characters from this {self.answer_size:,}-byte "
+                f"The mappings would store more than {self.limit:,} bytes of text from this {self.answer_size:,}-byte "
                 f"answer, past the limit at {save_in} (matches nested in one another repeat their text): "
                 "map narrower paths."
             )

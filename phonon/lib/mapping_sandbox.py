@@ -6,9 +6,11 @@ CPU for hours: `//*[count(//*) > 0]` on an answer of 250,000 elements (1 MiB of 
 one of the linear shapes (`extraction.path_is_linear`: what nearly every mapping looks like) is
 read in the calling thread, as before. Any other widget's mappings go to a reader process
 (`python -m phonon.lib.mapping_sandbox`, at most MAX_READERS per process, started when first
-needed and kept), which is killed at READ_SECONDS; the widget then fails with INVALID_RESPONSE,
-the detail naming the limit. The reader gets no environment but where Python finds the code,
-and at most READER_MEMORY_BYTES of memory.
+needed and kept, in a session of its own so a Ctrl-C reaches only the worker), which is killed
+at READ_SECONDS; the widget then fails with INVALID_RESPONSE, the detail naming the limit. An
+account reads at one reader at a time, so its slow paths hold up its own calls, not another
+account's. The reader gets no environment but where Python finds the code, and at most
+READER_MEMORY_BYTES of memory.
 
 Protocol, one request at a time on the reader's stdin and stdout: a JSON line
 `{"response_type", "mappings", "size"}` then `size` bytes of the answer; the answer is one JSON
@@ -25,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -42,53 +44,76 @@ Mappings = list[Mapping[str, Any]]
 
 
 def read_mappings_within(
-    body: bytes | str, response_type: str, mappings: Mappings, *, seconds: float | None = None
+    body: bytes | str, response_type: str, mappings: Mappings, *, owner: Hashable = None, seconds: float | None = None
 ) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
-    """extraction.read_mappings(), in a reader process within `seconds` (READ_SECONDS) unless every path is linear."""
+    """extraction.read_mappings(), in a reader process within `seconds` (READ_SECONDS) unless every path is linear.
+
+    `owner` (the account) gets one reader at a time: its slow paths make its own calls wait, not
+    another account's.
+    """
     if all(path_is_linear(mapping["path"], response_type) for mapping in mappings):
         return read_mappings(body, response_type, mappings)
     body = body.encode() if isinstance(body, str) else body
-    answer = readers.ask(body, response_type, mappings, seconds or READ_SECONDS)
+    answer = readers.ask(body, response_type, mappings, seconds or READ_SECONDS, owner)
     if "invalid" in answer:
         raise InvalidResponse(answer["invalid"], answer["reason"])
     return answer["values"], answer["unmatched"]
 
 
 class TooSlowToRead(InvalidResponse):
-    def __init__(self, mappings: Mappings, size: int, seconds: float) -> None:
+    def __init__(self, mappings: Mappings, size: int, seconds: float, *, waiting: bool = False) -> None:
         names = ", ".join(mapping["save_in"] for mapping in mappings)
-        super().__init__(
-            f"Reading the mappings ({names}) from this {size:,}-byte answer took longer than {seconds:g} s, "
-            "the limit for paths that may search the answer over and over: simplify their paths."
-        )
+        if waiting:
+            what = (
+                f"waited longer than {seconds:g} s for a free reader (a worker reads such paths {MAX_READERS} at "
+                "a time, one at a time for an account)"
+            )
+        else:
+            what = f"took longer than {seconds:g} s, the limit for paths that may search the answer over and over"
+        super().__init__(f"Reading the mappings ({names}) from this {size:,}-byte answer {what}: simplify their paths.")
 
 
 class Readers:
-    """Up to `size` reader processes; a request waits for a free one within its own time limit."""
+    """Up to `size` reader processes, one at a time for an owner; a request waits for its turn
+    within its own time limit."""
 
     def __init__(self, size: int) -> None:
         self._slots = threading.BoundedSemaphore(size)
+        self._owners: dict[Hashable, threading.Lock] = {}
         self._idle: list[subprocess.Popen] = []
         self._lock = threading.Lock()
 
-    def ask(self, body: bytes, response_type: str, mappings: Mappings, seconds: float) -> dict[str, Any]:
-        if not self._slots.acquire(timeout=seconds):
-            raise TooSlowToRead(mappings, len(body), seconds)
+    def ask(self, body: bytes, response_type: str, mappings: Mappings, seconds: float, owner: Hashable = None):
+        """The reader's answer (a dict); TooSlowToRead when no turn came or the read ran past `seconds`."""
+        turn_by = time.monotonic() + seconds
+        with self._lock:
+            owners_turn = self._owners.setdefault(owner, threading.Lock()) if owner is not None else None
+        if owners_turn is not None and not owners_turn.acquire(timeout=seconds):
+            raise TooSlowToRead(mappings, len(body), seconds, waiting=True)
         try:
-            reader = self._take()
+            if not self._slots.acquire(timeout=max(0.0, turn_by - time.monotonic())):
+                raise TooSlowToRead(mappings, len(body), seconds, waiting=True)
             try:
-                _send(reader, body, response_type, mappings)
-                line = _line_before(reader, time.monotonic() + seconds)
-            except BaseException:
-                _end(reader)  # stuck, dead or half way through a request: never reused
-                raise
-            if line is None:
-                _end(reader)
-                raise TooSlowToRead(mappings, len(body), seconds)
-            self._give_back(reader)
-            return json.loads(line)
+                return self._read(body, response_type, mappings, seconds)
+            finally:
+                self._slots.release()
         finally:
-            self._slots.release()
+            if owners_turn is not None:
+                owners_turn.release()
+
+    def _read(self, body: bytes, response_type: str, mappings: Mappings, seconds: float) -> dict[str, Any]:
+        reader = self._take()
+        try:
+            _send(reader, body, response_type, mappings)
+            line = _line_before(reader, time.monotonic() + seconds)
+        except BaseException:
+            _end(reader)  # stuck, dead or half way through a request: never reused
+            raise
+        if line is None:
+            _end(reader)
+            raise TooSlowToRead(mappings, len(body), seconds)
+        self._give_back(reader)
+        return json.loads(line)
 
     def _take(self) -> subprocess.Popen:
         with self._lock:
@@ -102,6 +127,7 @@ class Readers:
             stdout=subprocess.PIPE,
             cwd=_PROJECT_DIR,
             env={"PYTHONPATH": str(_PROJECT_DIR), "PATH": os.environ.get("PATH", "")},
+            start_new_session=True,  # a Ctrl-C at the terminal stops the worker, which finishes its calls
         )
         try:
             ready = _line_before(reader, time.monotonic() + READER_START_SECONDS)
@@ -131,18 +157,18 @@ def _line_before(reader: subprocess.Popen, deadline: float) -> bytes | None:
 
     poll(), not select(): a worker holding 2,000 calls has descriptors past select()'s 1,024.
     """
-    fd, received = reader.stdout.fileno(), b""
+    fd, chunks = reader.stdout.fileno(), [b""]
     waiting = select.poll()
     waiting.register(fd, select.POLLIN)
-    while not received.endswith(b"\n"):
+    while not chunks[-1].endswith(b"\n"):
         left = deadline - time.monotonic()
         if left <= 0 or not waiting.poll(left * 1000):
             return None
-        chunk = os.read(fd, 1 << 16)
+        chunk = os.read(fd, 1 << 20)
         if not chunk:
             raise InvalidResponse("The mappings could not be read: the reader stopped.")
-        received += chunk
-    return received
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _end(reader: subprocess.Popen) -> None:
@@ -171,7 +197,8 @@ def serve(requests: BinaryIO, answers: BinaryIO) -> None:
         except MemoryError:
             reason = "reading the mappings needs more memory than a reader has"
             answer = {"invalid": f"The mappings could not be read from this answer: {reason}.", "reason": reason}
-        answers.write(json.dumps(answer).encode() + b"\n")
+        # UTF-8, not \u escapes (twelve bytes an emoji); a lone surrogate in a message stays an escape.
+        answers.write(json.dumps(answer, ensure_ascii=False).encode("utf-8", "backslashreplace") + b"\n")
         answers.flush()
 
 

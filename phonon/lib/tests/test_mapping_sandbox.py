@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -88,3 +90,37 @@ def test_a_worker_holding_thousands_of_descriptors_still_reads(tmp_path) -> None
     finally:
         for handle in held:
             handle.close()
+
+
+def test_an_accounts_slow_paths_hold_up_its_own_calls_not_anothers() -> None:
+    slow = ThreadPoolExecutor(max_workers=1).submit(
+        read_mappings_within, MANY_ELEMENTS, "xml", QUADRATIC, owner="hostile", seconds=3
+    )
+    while not (turn := mapping_sandbox.readers._owners.get("hostile")) or not turn.locked():
+        time.sleep(0.01)  # until its read is under way in one reader
+
+    others = read_mappings_within(ITEMS, "xml", COSTLY, owner="another", seconds=3)  # the other reader
+    with pytest.raises(TooSlowToRead) as own:
+        read_mappings_within(ITEMS, "xml", COSTLY, owner="hostile", seconds=1)  # behind its own slow read
+
+    assert others[0]["$flow.key.first"] == '["1","2"]'
+    assert "waited longer than 1 s for a free reader" in str(own.value)
+    with pytest.raises(TooSlowToRead):
+        slow.result()
+
+
+def test_a_large_answer_in_many_bytes_a_character_comes_back_quickly() -> None:
+    body = ("<r>" + "\N{GRINNING FACE}" * 262_000 + "</r>").encode()  # 1 MB, and \u escapes would triple it
+    mappings = [*({"save_in": f"$flow.key.r{n}", "path": "/r"} for n in range(6)), COSTLY[0]]
+
+    values, _ = read_mappings_within(body, "xml", mappings, seconds=1)  # about 0.1 s; collected piecemeal, 1-2 s
+
+    assert values == read_mappings(body, "xml", mappings)[0]
+
+
+def test_a_reader_is_out_of_reach_of_a_ctrl_c_at_the_terminal() -> None:
+    """Ctrl-C asks the worker to finish its calls; a reader in the terminal's session would die mid-read."""
+    read_mappings_within(ITEMS, "xml", COSTLY)
+
+    (reader,) = mapping_sandbox.readers._idle
+    assert os.getsid(reader.pid) != os.getsid(0)
