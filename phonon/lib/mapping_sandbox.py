@@ -20,6 +20,7 @@ line, `{"values", "unmatched"}` or `{"invalid", "reason"}`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import select
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from phonon.lib.extraction import InvalidResponse, path_is_linear, read_mappings
+
+logger = logging.getLogger(__name__)
 
 READ_SECONDS = 2.0
 READER_START_SECONDS = 30.0  # Python and lxml starting, on a loaded machine: not the mappings' time
@@ -111,6 +114,7 @@ class Readers:
             raise
         if line is None:
             _end(reader)
+            logger.warning("mapping reader %s stopped after %g s reading %s", reader.pid, seconds, _paths(mappings))
             raise TooSlowToRead(mappings, len(body), seconds)
         self._give_back(reader)
         return json.loads(line)
@@ -135,6 +139,9 @@ class Readers:
             ready = None
         if ready != READY:
             _end(reader)
+            logger.error(
+                "a mapping reader did not start (%s -m %s exited %s)", sys.executable, __name__, reader.returncode
+            )
             raise InvalidResponse("The mappings could not be read: a reader process did not start.")
         return reader
 
@@ -169,6 +176,10 @@ def _line_before(reader: subprocess.Popen, deadline: float) -> bytes | None:
             raise InvalidResponse("The mappings could not be read: the reader stopped.")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _paths(mappings: Mappings) -> str:
+    return ", ".join(repr(mapping["path"]) for mapping in mappings)
 
 
 def _end(reader: subprocess.Popen) -> None:

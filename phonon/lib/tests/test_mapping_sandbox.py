@@ -39,7 +39,7 @@ def test_a_costly_path_is_read_by_a_reader_with_the_same_result() -> None:
     assert unmatched == [{"save_in": "$flow.key.none", "path": "/nothing", "mandatory": True}]
 
 
-def test_a_path_still_running_at_the_limit_is_stopped_and_its_reader_replaced() -> None:
+def test_a_path_still_running_at_the_limit_is_stopped_and_its_reader_replaced(caplog) -> None:
     with pytest.raises(TooSlowToRead) as stopped:
         read_mappings_within(MANY_ELEMENTS, "xml", QUADRATIC, seconds=0.5)
 
@@ -48,6 +48,7 @@ def test_a_path_still_running_at_the_limit_is_stopped_and_its_reader_replaced() 
         "Reading the mappings ($flow.key.all) from this 400,007-byte answer took longer than 0.5 s"
     )
     assert mapping_sandbox.readers._idle == []  # killed, not kept
+    assert "stopped after 0.5 s reading '//*[count(//*) > 0]'" in caplog.text  # the operator sees it
     assert read_mappings_within(ITEMS, "xml", COSTLY)[0]["$flow.key.first"] == '["1","2"]'  # a new one reads
 
 
@@ -124,3 +125,15 @@ def test_a_reader_is_out_of_reach_of_a_ctrl_c_at_the_terminal() -> None:
 
     (reader,) = mapping_sandbox.readers._idle
     assert os.getsid(reader.pid) != os.getsid(0)
+
+
+def test_a_reader_that_cannot_start_fails_the_read_and_tells_the_operator(monkeypatch, caplog) -> None:
+    while mapping_sandbox.readers._idle:
+        mapping_sandbox._end(mapping_sandbox.readers._idle.pop())
+    monkeypatch.setattr(mapping_sandbox.sys, "executable", "/bin/false")  # a broken installation
+
+    with pytest.raises(InvalidResponse) as failed:
+        read_mappings_within(ITEMS, "xml", COSTLY)
+
+    assert str(failed.value) == "The mappings could not be read: a reader process did not start."
+    assert "a mapping reader did not start (/bin/false -m phonon.lib.mapping_sandbox exited 1)" in caplog.text
