@@ -369,8 +369,8 @@ class ReplayRequestSerializer(StrictFieldsMixin, serializers.Serializer):
     until = serializers.DateTimeField(required=False, help_text="Default: now. At most 31 days after since.")
     flow = serializers.IntegerField(required=False)
     webhook = serializers.IntegerField(required=False)
-    cli = serializers.CharField(required=False)
-    did = serializers.CharField(required=False)
+    cli = serializers.CharField(required=False, max_length=40, help_text="Part of the caller's number.")
+    did = serializers.CharField(required=False, max_length=40, help_text="Part of the dialled number.")
     webhook_id = serializers.CharField(
         required=False, max_length=40, help_text="The Standard Webhooks `webhook-id` (msg_…)."
     )
