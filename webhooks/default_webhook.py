@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from accounts import audit
 from accounts.models import Account
 
 from .models import Webhook
 
 
-def set_default(webhook: Webhook) -> None:
-    """Make this the account's default webhook, in one transaction with clearing the old mark."""
+def set_default(webhook: Webhook, *, request=None) -> None:
+    """Make this the account's default webhook, in one transaction with clearing the old mark
+    (audited as a change of the webhook that had it, when a `request` names who moved it)."""
     with transaction.atomic():
         lock_defaults(webhook.account)
-        clear_default(webhook.account, keep=webhook.pk)
+        clear_default(webhook.account, keep=webhook.pk, request=request)
         Webhook.objects.filter(pk=webhook.pk).update(is_default=True)
     webhook.is_default = True
 
@@ -26,5 +28,10 @@ def lock_defaults(account: Account) -> None:
     list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
 
 
-def clear_default(account: Account, *, keep: int | None) -> None:
-    Webhook.objects.for_account(account).filter(is_default=True).exclude(pk=keep).update(is_default=False)
+def clear_default(account: Account, *, keep: int | None, request=None) -> None:
+    """Take the mark off the account's default webhook unless it is `keep`; with a `request`, its
+    audit row says so (the webhook that gains the mark has its own)."""
+    for previous in Webhook.objects.for_account(account).filter(is_default=True).exclude(pk=keep):
+        Webhook.objects.filter(pk=previous.pk).update(is_default=False)
+        if request is not None:
+            audit.record(request, audit.CHANGED, previous, changed=["is_default"])

@@ -70,6 +70,6 @@ class WebhookForm(forms.Form):
                     self.add_error(field if field in self.fields else None, message)
         return cleaned_data
 
-    def save(self) -> Webhook:
-        self.instance = save_webhook(self.account, self.cleaned_webhook, instance=self.instance)
+    def save(self, *, request=None) -> Webhook:
+        self.instance = save_webhook(self.account, self.cleaned_webhook, instance=self.instance, request=request)
         return self.instance

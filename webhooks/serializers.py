@@ -82,10 +82,12 @@ class WebhookSerializer(StrictFieldsMixin, serializers.ModelSerializer):
 
     def create(self, validated_data: dict) -> Webhook:
         validated_data.pop("account", None)
-        return save_webhook(self.context["account"], validated_data)
+        return save_webhook(self.context["account"], validated_data, request=self.context.get("request"))
 
     def update(self, instance: Webhook, validated_data: dict) -> Webhook:
-        return save_webhook(self.context["account"], validated_data, instance=instance)
+        return save_webhook(
+            self.context["account"], validated_data, instance=instance, request=self.context.get("request")
+        )
 
 
 class UrlCheckSerializer(StrictFieldsMixin, serializers.Serializer):

@@ -124,14 +124,17 @@ def clean_webhook(account: Account, values: Mapping[str, Any], *, instance: Webh
     return cleaned
 
 
-def save_webhook(account: Account, cleaned: Mapping[str, Any], *, instance: Webhook | None = None) -> Webhook:
-    """Store cleaned values; setting the default moves the mark off the previous one atomically."""
+def save_webhook(
+    account: Account, cleaned: Mapping[str, Any], *, instance: Webhook | None = None, request=None
+) -> Webhook:
+    """Store cleaned values; setting the default moves the mark off the previous one atomically
+    (`request`: who did it, for the previous one's audit row)."""
     webhook = instance or Webhook(account=account)
     for field, value in cleaned.items():
         setattr(webhook, field, value)
     with transaction.atomic():
         if webhook.is_default:
             lock_defaults(account)
-            clear_default(account, keep=webhook.pk)
+            clear_default(account, keep=webhook.pk, request=request)
         webhook.save()
     return webhook

@@ -82,7 +82,7 @@ class WebhookFormView(AccountRequiredMixin, View):
         form = WebhookForm(request.POST, account=request.account, instance=instance)
         if not form.is_valid():
             return self.render(form, instance, status=400)
-        webhook = form.save()
+        webhook = form.save(request=request)
         if before is None:
             audit.record(request, audit.CREATED, webhook)
         else:
@@ -107,7 +107,7 @@ class WebhookSetDefaultView(PostOnlyObjectView):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         webhook = self.get_object()
         if not webhook.is_default:
-            set_default(webhook)
+            set_default(webhook, request=request)
             audit.record(request, audit.CHANGED, webhook, changed=["is_default"])
         messages.success(request, f"“{webhook.name}” is now the default webhook.")
         return redirect("webhooks:list")

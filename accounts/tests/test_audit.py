@@ -93,6 +93,22 @@ class TestWebhooks:
         alice_client.post(reverse("webhooks:set-default", args=[hook.pk]))
         assert (only_row(acme).action, only_row(acme).changed_fields) == ("changed", ["is_default"])
 
+    def test_moving_the_default_logs_the_webhook_that_loses_it_too(self, alice_api, alice_client, acme):
+        first, second, third = (make_webhook(acme, name=name) for name in ("First", "Second", "Third"))
+        alice_client.post(reverse("webhooks:set-default", args=[first.pk]))
+        AuditEntry.objects.all().delete()
+
+        alice_client.post(reverse("webhooks:set-default", args=[second.pk]))  # the site's button
+        alice_api.patch(f"/api/v1/webhooks/{third.pk}/", {"is_default": True}, format="json")  # the API
+
+        rows = [(row.object_repr, row.changed_fields) for row in AuditEntry.objects.for_account(acme).order_by("pk")]
+        assert rows == [
+            ("First", ["is_default"]),
+            ("Second", ["is_default"]),
+            ("Second", ["is_default"]),
+            ("Third", ["is_default"]),
+        ]
+
 
 class TestFlows:
     def test_api_create_change_and_delete_each_write_one_row(self, alice_api, acme):
