@@ -35,7 +35,11 @@ class CsvOrJsonMixin:
     renderer_classes = [JSONRenderer, CsvRenderer]
 
     def wants_csv(self) -> bool:
-        return self.request.accepted_renderer.format == CsvRenderer.format
+        """`?format=csv`: every match, unpaged; a `?page=` that is no page number is refused all the same."""
+        if self.request.accepted_renderer.format != CsvRenderer.format:
+            return False
+        self.paginator.check_page_number(self.request)
+        return True
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Only the CSV itself is streamed as CSV; errors and OPTIONS (DRF Responses) stay JSON.

@@ -1,6 +1,8 @@
 """Pages of API lists: `?page=` is what the schema says it is, an integer from 1."""
 
-from rest_framework import pagination
+from rest_framework import exceptions, pagination
+
+from phonon.lib.numbers import whole_number
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -15,6 +17,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def get_page_number(self, request, paginator):
         return request.query_params.get(self.page_query_param, 1)
+
+    def check_page_number(self, request) -> None:
+        """Refuse a `?page=` that is no page number at all, as a page would be refused: for a CSV,
+        which is every match at once, the parameter names nothing but must still be one."""
+        number = request.query_params.get(self.page_query_param)
+        if number is not None and not whole_number(number):
+            raise exceptions.NotFound(self.invalid_page_message.format(page_number=number))
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)

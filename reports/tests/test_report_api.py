@@ -165,6 +165,15 @@ def test_the_csv_header_and_rows_match_the_json(alice_api, orders, billing):
     assert rows[1][:4] == [str(newest.pk), str(billing.pk), "Billing", "2026-11-03T09:00:00Z"]
 
 
+@pytest.mark.parametrize("url", [URL, "/api/v1/deliveries/"])
+def test_a_csv_is_unpaged_but_a_page_that_is_no_number_is_refused(alice_api, orders, url):
+    assert alice_api.get(url, {"format": "csv", "page": "2"}).status_code == 200  # every match, whatever the page
+    for page in ("null", "0", "", "²"):
+        refused = alice_api.get(url, {"format": "csv", "page": page})
+        assert refused.status_code == 404, page
+        assert refused.json()["detail"].startswith(f"There is no page {page}; pages are numbered from 1")
+
+
 def test_the_csv_carries_the_filters(alice_api, orders, billing):
     finished_execution(orders, persisted={"order_status": "shipped"})
     finished_execution(billing, persisted={"balance": "1"})
