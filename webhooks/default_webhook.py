@@ -14,23 +14,19 @@ def set_default(webhook: Webhook, *, request=None) -> None:
     """Make this the account's default webhook, in one transaction with clearing the old mark
     (audited as a change of the webhook that had it, when a `request` names who moved it)."""
     with transaction.atomic():
-        lock_defaults(webhook.account)
         clear_default(webhook.account, keep=webhook.pk, request=request)
         Webhook.objects.filter(pk=webhook.pk).update(is_default=True)
     webhook.is_default = True
 
 
-def lock_defaults(account: Account) -> None:
-    """Serialise default changes of one account (a row lock on PostgreSQL; SQLite locks at BEGIN IMMEDIATE).
-
-    Call inside the transaction that moves the mark.
-    """
-    list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
-
-
 def clear_default(account: Account, *, keep: int | None, request=None) -> None:
     """Take the mark off the account's default webhook unless it is `keep`; with a `request`, its
-    audit row says so (the webhook that gains the mark has its own)."""
+    audit row says so (the webhook that gains the mark has its own).
+
+    Call inside the transaction that gives the mark: it first locks the account's row, so moves of
+    one account's mark take turns (a row lock on PostgreSQL; SQLite locks at BEGIN IMMEDIATE).
+    """
+    list(Account.objects.select_for_update().filter(pk=account.pk).values_list("pk", flat=True))
     for previous in Webhook.objects.for_account(account).filter(is_default=True).exclude(pk=keep):
         Webhook.objects.filter(pk=previous.pk).update(is_default=False)
         if request is not None:

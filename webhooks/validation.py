@@ -19,7 +19,7 @@ from accounts.models import Account
 from phonon.lib.endpoint_rules import MAX_URL_LENGTH, url_problem, username_problem
 from phonon.lib.sanitizer import NotesTooLong, check_notes
 
-from .default_webhook import clear_default, lock_defaults
+from .default_webhook import clear_default
 from .models import AuthType, BodyType, Method, Webhook
 from .reachability import check_problem, probe, probe_required
 
@@ -134,7 +134,6 @@ def save_webhook(
         setattr(webhook, field, value)
     with transaction.atomic():
         if webhook.is_default:
-            lock_defaults(account)
             clear_default(account, keep=webhook.pk, request=request)
         webhook.save()
     return webhook
